@@ -1,0 +1,3 @@
+from memcli.cli.app import main
+
+main()

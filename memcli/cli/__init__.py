@@ -1,0 +1,1 @@
+"""The Typer command-line interface (headless: never imports Textual at module level)."""

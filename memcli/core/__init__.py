@@ -1,0 +1,1 @@
+"""The headless core: event log, memory projection, writer lock."""

@@ -1,0 +1,168 @@
+"""The memory projection: the current state of every memory, folded from events.
+
+`apply_event` is the only place that knows how an event changes a memory. The
+incremental path (each appended batch) and `rebuild` (the whole log) both use
+it, which is why they agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Iterable
+
+from memcli.core.events import MEMORY_STATE_KINDS, Event, Kind
+
+ACTIVE, ARCHIVED, DELETED, QUARANTINED = "active", "archived", "deleted", "quarantined"
+
+
+@dataclass(slots=True)
+class Memory:
+    namespace: str
+    id: str
+    text: str
+    kind: str
+    status: str
+    strength: float
+    importance: float
+    pinned: bool
+    created_seq: int
+    updated_seq: int
+    created_at: datetime
+    last_access: datetime
+    access_count: int
+    valid_from: datetime
+    valid_to: datetime | None
+    sources: list[int]
+    version: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def copy(self) -> "Memory":
+        return replace(self, sources=list(self.sources), metadata=dict(self.metadata))
+
+
+@dataclass(slots=True)
+class MemoryVersion:
+    """One text a memory had, and when it was valid. Superseded versions are closed."""
+
+    namespace: str
+    id: str
+    version: int
+    text: str
+    seq: int
+    valid_from: datetime
+    valid_to: datetime | None
+
+
+Key = tuple[str, str]
+
+
+@dataclass
+class ProjectionState:
+    memories: dict[Key, Memory] = field(default_factory=dict)
+    versions: dict[Key, list[MemoryVersion]] = field(default_factory=dict)
+
+
+def touched_keys(event: Event) -> list[Key]:
+    """The memories an event changes."""
+    if event.kind not in MEMORY_STATE_KINDS or event.namespace is None:
+        return []
+    if event.kind is Kind.MEMORY_RETRIEVED:
+        return [(event.namespace, h["id"]) for h in event.payload.get("hits", [])]
+    return [(event.namespace, event.memory_id)] if event.memory_id else []
+
+
+def _new_version(state: ProjectionState, mem: Memory, event: Event) -> None:
+    versions = state.versions.setdefault((mem.namespace, mem.id), [])
+    if versions and versions[-1].valid_to is None:
+        versions[-1].valid_to = event.ts
+    versions.append(MemoryVersion(mem.namespace, mem.id, mem.version, mem.text, event.seq, event.ts, None))
+
+
+def _close(state: ProjectionState, mem: Memory, event: Event, status: str) -> None:
+    mem.status = status
+    mem.valid_to = event.ts
+    versions = state.versions.get((mem.namespace, mem.id))
+    if versions and versions[-1].valid_to is None:
+        versions[-1].valid_to = event.ts
+
+
+def apply_event(state: ProjectionState, event: Event) -> None:
+    """Fold one event into the state (in place). Unknown memories are ignored."""
+    kind, p = event.kind, event.payload
+    if kind not in MEMORY_STATE_KINDS or event.namespace is None:
+        return
+    if kind is Kind.MEMORY_RETRIEVED:
+        for key in touched_keys(event):
+            mem = state.memories.get(key)
+            if mem is not None:
+                mem.access_count += 1
+                mem.last_access = event.ts
+        return
+    key = (event.namespace, event.memory_id or "")
+    if kind is Kind.MEMORY_ADDED:
+        mem = Memory(
+            namespace=event.namespace,
+            id=key[1],
+            text=p["text"],
+            kind=p.get("kind", "fact"),
+            status=ACTIVE,
+            strength=float(p.get("strength", 1.0)),
+            importance=float(p.get("importance", 0.5)),
+            pinned=False,
+            created_seq=event.seq,
+            updated_seq=event.seq,
+            created_at=event.ts,
+            last_access=event.ts,
+            access_count=0,
+            valid_from=event.ts,
+            valid_to=None,
+            sources=sorted(set(p.get("sources", []))),
+            version=1,
+            metadata=dict(p.get("metadata", {})),
+        )
+        state.memories[key] = mem
+        _new_version(state, mem, event)
+        return
+    mem = state.memories.get(key)
+    if mem is None:
+        return
+    mem.updated_seq = event.seq
+    if kind in (Kind.MEMORY_UPDATED, Kind.MEMORY_EDITED, Kind.MEMORY_MERGED):
+        mem.text = p["text"]
+        mem.version += 1
+        mem.sources = sorted(set(mem.sources) | set(p.get("sources", [])))
+        mem.valid_from = event.ts
+        mem.valid_to = None
+        _new_version(state, mem, event)
+    elif kind in (Kind.MEMORY_DECAYED, Kind.MEMORY_REINFORCED):
+        mem.strength = float(p["strength"])
+        if kind is Kind.MEMORY_REINFORCED:
+            mem.last_access = event.ts
+    elif kind is Kind.MEMORY_ARCHIVED:
+        _close(state, mem, event, ARCHIVED)
+    elif kind is Kind.MEMORY_QUARANTINED:
+        _close(state, mem, event, QUARANTINED)
+    elif kind is Kind.MEMORY_DELETED:
+        _close(state, mem, event, DELETED)
+        if p.get("hard"):
+            mem.text = ""
+            for v in state.versions.get(key, []):
+                v.text = ""
+    elif kind is Kind.MEMORY_RESTORED:
+        mem.status = ACTIVE
+        mem.version += 1
+        mem.valid_to = None
+        mem.valid_from = event.ts
+        _new_version(state, mem, event)
+    elif kind is Kind.MEMORY_PINNED:
+        mem.pinned = True
+    elif kind is Kind.MEMORY_UNPINNED:
+        mem.pinned = False
+
+
+def fold(events: Iterable[Event], state: ProjectionState | None = None) -> ProjectionState:
+    state = state or ProjectionState()
+    for event in events:
+        apply_event(state, event)
+    return state

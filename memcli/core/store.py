@@ -1,0 +1,356 @@
+"""The DuckDB store: the append-only event log and its memory projection.
+
+A batch of events and the projection rows it changes are written in one
+DuckDB transaction, so a crash (even SIGKILL) leaves either the whole batch
+or none of it. Sequence numbers are assigned here, one writer per data dir
+(see `lock.py`), so they are monotonic and gap-free.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import duckdb
+import pyarrow as pa
+
+from memcli.clock import Clock, SystemClock
+from memcli.core.events import MEMORY_STATE_KINDS, Event, Kind, NewEvent
+from memcli.core.migrations import migrate
+from memcli.core.projection import (
+    Key,
+    Memory,
+    MemoryVersion,
+    ProjectionState,
+    apply_event,
+    fold,
+    touched_keys,
+)
+from memcli.errors import MemcliError
+
+DB_FILE = "memcli.duckdb"
+
+
+class StoreError(MemcliError):
+    """The database cannot be opened or used; the message says what to do."""
+
+
+class StoreBusyError(StoreError):
+    """Another process has the database open for writing."""
+
+
+def _naive_utc(ts: datetime) -> datetime:
+    return ts.astimezone(timezone.utc).replace(tzinfo=None) if ts.tzinfo else ts
+
+
+def _aware(ts: datetime | None) -> datetime | None:
+    return ts.replace(tzinfo=timezone.utc) if ts is not None and ts.tzinfo is None else ts
+
+
+_MEMORY_SCHEMA = pa.schema(
+    [
+        ("namespace", pa.string()), ("id", pa.string()), ("text", pa.string()), ("kind", pa.string()),
+        ("status", pa.string()), ("strength", pa.float64()), ("importance", pa.float64()),
+        ("pinned", pa.bool_()), ("created_seq", pa.int64()), ("updated_seq", pa.int64()),
+        ("created_at", pa.timestamp("us")), ("last_access", pa.timestamp("us")),
+        ("access_count", pa.int32()), ("valid_from", pa.timestamp("us")), ("valid_to", pa.timestamp("us")),
+        ("sources", pa.list_(pa.int64())), ("version", pa.int32()), ("metadata", pa.string()),
+    ]
+)
+_VERSION_SCHEMA = pa.schema(
+    [
+        ("namespace", pa.string()), ("id", pa.string()), ("version", pa.int32()), ("text", pa.string()),
+        ("seq", pa.int64()), ("valid_from", pa.timestamp("us")), ("valid_to", pa.timestamp("us")),
+    ]
+)
+_EVENT_SCHEMA = pa.schema(
+    [
+        ("seq", pa.int64()), ("ts", pa.timestamp("us")), ("session_id", pa.string()), ("kind", pa.string()),
+        ("actor", pa.string()), ("namespace", pa.string()), ("memory_id", pa.string()),
+        ("payload", pa.string()), ("batch", pa.int64()),
+    ]
+)
+_TIME_FIELDS = ("created_at", "last_access", "valid_from", "valid_to")
+
+
+def _memory_row(m: Memory) -> dict[str, Any]:
+    row = asdict(m)
+    for f in _TIME_FIELDS:
+        row[f] = _naive_utc(row[f]) if row[f] is not None else None
+    row["metadata"] = json.dumps(row["metadata"], sort_keys=True)
+    return row
+
+
+def _version_row(v: MemoryVersion) -> dict[str, Any]:
+    row = asdict(v)
+    row["valid_from"] = _naive_utc(v.valid_from)
+    row["valid_to"] = _naive_utc(v.valid_to) if v.valid_to else None
+    return row
+
+
+_MEMORY_COLS = ", ".join(_MEMORY_SCHEMA.names)
+_VERSION_COLS = ", ".join(_VERSION_SCHEMA.names)
+_EVENT_COLS = ", ".join(_EVENT_SCHEMA.names)
+
+
+def _to_memory(row: tuple) -> Memory:
+    d = dict(zip(_MEMORY_SCHEMA.names, row))
+    for f in _TIME_FIELDS:
+        d[f] = _aware(d[f])
+    d["sources"] = list(d["sources"])
+    d["metadata"] = json.loads(d["metadata"])
+    return Memory(**d)
+
+
+def _to_version(row: tuple) -> MemoryVersion:
+    d = dict(zip(_VERSION_SCHEMA.names, row))
+    d["valid_from"], d["valid_to"] = _aware(d["valid_from"]), _aware(d["valid_to"])
+    return MemoryVersion(**d)
+
+
+def _to_event(row: tuple) -> Event:
+    seq, ts, session_id, kind, actor, namespace, memory_id, payload, batch = row
+    return Event(seq, _aware(ts), session_id, Kind(kind), actor, namespace, memory_id, json.loads(payload), batch)
+
+
+class EventStore:
+    """The event log and memory projection of one data dir."""
+
+    def __init__(self, data_dir: Path, *, read_only: bool = False, clock: Clock | None = None) -> None:
+        self.path = data_dir / DB_FILE
+        self.read_only = read_only
+        self.clock = clock or SystemClock()
+        self._lock = threading.RLock()
+        if read_only and not self.path.exists():
+            raise StoreError(f"no memcli data in {data_dir} yet (nothing has been written there)")
+        data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(self.path), read_only=read_only)
+            if not read_only:
+                migrate(self._con)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreBusyError(f"{self.path} is open for writing by another process ({exc})") from None
+            raise StoreError(self._corrupt_advice(exc)) from None
+        except duckdb.Error as exc:
+            raise StoreError(self._corrupt_advice(exc)) from None
+        self._next_seq = self._scalar("SELECT coalesce(max(seq), 0) FROM events") + 1
+
+    def _corrupt_advice(self, exc: Exception) -> str:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return (
+            f"cannot open {self.path}: {first}. If the file is damaged, restore it from a backup "
+            f"(`memcli backup` makes one) or move it aside and re-import an export."
+        )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        return self._con.cursor()
+
+    def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        with self._lock:
+            return self._con.execute(sql, params).fetchone()[0]
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        with self._lock:
+            return self._con.execute(sql, params).fetchall()
+
+    @property
+    def last_seq(self) -> int:
+        return self._next_seq - 1
+
+    def events(
+        self,
+        *,
+        since: int = 0,
+        until: int | None = None,
+        kinds: Iterable[str] | None = None,
+        namespace: str | None = None,
+        memory_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[Event]:
+        where, params = ["seq > ?"], [since]
+        if until is not None:
+            where.append("seq <= ?")
+            params.append(until)
+        if kinds:
+            kinds = list(kinds)
+            where.append(f"kind IN ({', '.join('?' * len(kinds))})")
+            params.extend(kinds)
+        if namespace is not None:
+            where.append("namespace = ?")
+            params.append(namespace)
+        if memory_id is not None:
+            where.append("memory_id = ?")
+            params.append(memory_id)
+        sql = f"SELECT {_EVENT_COLS} FROM events WHERE {' AND '.join(where)} ORDER BY seq"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_to_event(r) for r in self._rows(sql, params)]
+
+    def namespaces(self) -> list[str]:
+        return [r[0] for r in self._rows("SELECT DISTINCT namespace FROM memories ORDER BY 1")]
+
+    def memories(self, namespace: str, statuses: Iterable[str] | None = None) -> list[Memory]:
+        sql, params = f"SELECT {_MEMORY_COLS} FROM memories WHERE namespace = ?", [namespace]
+        if statuses is not None:
+            statuses = list(statuses)
+            sql += f" AND status IN ({', '.join('?' * len(statuses))})"
+            params.extend(statuses)
+        return [_to_memory(r) for r in self._rows(sql + " ORDER BY created_seq", params)]
+
+    def memory(self, namespace: str, memory_id: str) -> Memory | None:
+        rows = self._rows(f"SELECT {_MEMORY_COLS} FROM memories WHERE namespace = ? AND id = ?", [namespace, memory_id])
+        return _to_memory(rows[0]) if rows else None
+
+    def versions(self, namespace: str, memory_id: str) -> list[MemoryVersion]:
+        rows = self._rows(
+            f"SELECT {_VERSION_COLS} FROM memory_versions WHERE namespace = ? AND id = ? ORDER BY version",
+            [namespace, memory_id],
+        )
+        return [_to_version(r) for r in rows]
+
+    def count_added(self, namespace: str) -> int:
+        """How many memories were ever added to a namespace (ids are derived from it)."""
+        return self._scalar("SELECT count(*) FROM memories WHERE namespace = ?", [namespace])
+
+    def projection(self) -> ProjectionState:
+        """The stored projection, as folded state (for comparisons and exports)."""
+        state = ProjectionState()
+        for r in self._rows(f"SELECT {_MEMORY_COLS} FROM memories"):
+            m = _to_memory(r)
+            state.memories[(m.namespace, m.id)] = m
+        for r in self._rows(f"SELECT {_VERSION_COLS} FROM memory_versions ORDER BY namespace, id, version"):
+            v = _to_version(r)
+            state.versions.setdefault((v.namespace, v.id), []).append(v)
+        return state
+
+    def state_as_of(self, seq: int) -> ProjectionState:
+        """Time travel: the projection as it was right after event `seq`."""
+        kinds = [k.value for k in MEMORY_STATE_KINDS]
+        return fold(self.events(until=seq, kinds=kinds))
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def append(self, new_events: Sequence[NewEvent], session_id: str | None = None) -> list[Event]:
+        """Append a batch atomically: events and projection in one transaction."""
+        if self.read_only:
+            raise StoreError("this store was opened read-only")
+        if not new_events:
+            return []
+        with self._lock:
+            first = self._next_seq
+            ts = self.clock.now()
+            events = [
+                Event(first + i, ts, session_id, ne.kind, ne.actor, ne.namespace, ne.memory_id, ne.payload, first)
+                for i, ne in enumerate(new_events)
+            ]
+            keys = sorted({k for e in events for k in touched_keys(e)})
+            con = self._con
+            con.execute("BEGIN TRANSACTION")
+            try:
+                self._insert(con, "events", _EVENT_SCHEMA, [self._event_row(e) for e in events])
+                if keys:
+                    state = self._load(con, keys)
+                    for e in events:
+                        apply_event(state, e)
+                    self._replace(con, keys, state)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            self._next_seq = first + len(events)
+            return events
+
+    @staticmethod
+    def _event_row(e: Event) -> dict[str, Any]:
+        return {
+            "seq": e.seq, "ts": _naive_utc(e.ts), "session_id": e.session_id, "kind": e.kind.value,
+            "actor": e.actor, "namespace": e.namespace, "memory_id": e.memory_id,
+            "payload": json.dumps(e.payload, ensure_ascii=False, default=str), "batch": e.batch,
+        }
+
+    @staticmethod
+    def _insert(con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema, rows: list[dict]) -> None:
+        if not rows:
+            return
+        arrow = pa.Table.from_pylist(rows, schema=schema)  # noqa: F841  (read by DuckDB's replacement scan)
+        con.execute(f"INSERT INTO {table} SELECT * FROM arrow")
+
+    def _load(self, con: duckdb.DuckDBPyConnection, keys: list[Key]) -> ProjectionState:
+        state = ProjectionState()
+        con.execute("CREATE OR REPLACE TEMP TABLE _keys (namespace VARCHAR, id VARCHAR)")
+        con.executemany("INSERT INTO _keys VALUES (?, ?)", keys)
+        for r in con.execute(f"SELECT {_MEMORY_COLS} FROM memories SEMI JOIN _keys USING (namespace, id)").fetchall():
+            m = _to_memory(r)
+            state.memories[(m.namespace, m.id)] = m
+        versions = con.execute(
+            f"SELECT {_VERSION_COLS} FROM memory_versions SEMI JOIN _keys USING (namespace, id) ORDER BY version"
+        ).fetchall()
+        for r in versions:
+            v = _to_version(r)
+            state.versions.setdefault((v.namespace, v.id), []).append(v)
+        return state
+
+    def _replace(self, con: duckdb.DuckDBPyConnection, keys: list[Key], state: ProjectionState) -> None:
+        """Rewrite the projection rows of `keys` (the _keys temp table) from `state`."""
+        con.execute("DELETE FROM memories WHERE (namespace, id) IN (SELECT (namespace, id) FROM _keys)")
+        con.execute("DELETE FROM memory_versions WHERE (namespace, id) IN (SELECT (namespace, id) FROM _keys)")
+        self._write_state(con, state, keys)
+
+    def _write_state(self, con: duckdb.DuckDBPyConnection, state: ProjectionState, keys: Iterable[Key]) -> None:
+        keys = [k for k in keys if k in state.memories]
+        self._insert(con, "memories", _MEMORY_SCHEMA, [_memory_row(state.memories[k]) for k in keys])
+        self._insert(
+            con, "memory_versions", _VERSION_SCHEMA,
+            [_version_row(v) for k in keys for v in state.versions.get(k, [])],
+        )
+
+    def rebuild(self) -> ProjectionState:
+        """Throw the projection away and fold it again from the whole log."""
+        with self._lock:
+            state = self.state_as_of(self.last_seq)
+            con = self._con
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute("DELETE FROM memories")
+                con.execute("DELETE FROM memory_versions")
+                self._write_state(con, state, sorted(state.memories))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            return state
+
+    # -- embedding cache (a cache, not part of the log) --------------------------------------
+
+    def cached_vectors(self, model: str, hashes: list[str]) -> dict[str, list[float]]:
+        if not hashes:
+            return {}
+        with self._lock:
+            cur = self._con
+            cur.execute("CREATE OR REPLACE TEMP TABLE _hashes (h VARCHAR)")
+            cur.executemany("INSERT INTO _hashes VALUES (?)", [(h,) for h in hashes])
+            rows = cur.execute(
+                "SELECT text_hash, vector FROM embeddings WHERE model = ? AND text_hash IN (SELECT h FROM _hashes)",
+                [model],
+            ).fetchall()
+        return dict(rows)
+
+    def put_vectors(self, model: str, vectors: dict[str, list[float]]) -> None:
+        if not vectors or self.read_only:
+            return
+        rows = [{"model": model, "text_hash": h, "vector": v} for h, v in vectors.items()]
+        schema = pa.schema([("model", pa.string()), ("text_hash", pa.string()), ("vector", pa.list_(pa.float32()))])
+        with self._lock:
+            arrow = pa.Table.from_pylist(rows, schema=schema)  # noqa: F841
+            self._con.execute("INSERT OR IGNORE INTO embeddings SELECT * FROM arrow")
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()

@@ -1,0 +1,214 @@
+"""The engine: the one writer of a data dir.
+
+Everything that changes state goes through `Engine.apply` (memory operations)
+or `Engine.record` (conversation events). The engine validates a batch,
+turns it into events, appends them atomically, and then brings the vector
+index up to date from the log.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from memcli.clock import Clock, SystemClock
+from memcli.core import operations as ops
+from memcli.core.events import Event, Kind, NewEvent
+from memcli.core.lock import WriterLock
+from memcli.core.projection import ACTIVE, DELETED, Memory
+from memcli.core.store import EventStore
+from memcli.embed.embedder import Embedder, SentenceTransformerEmbedder
+from memcli.errors import MemcliError
+from memcli.index.vector_index import SearchHit, VectorIndex
+from memcli.settings import Settings
+
+
+class InvalidOperation(MemcliError):
+    """A batch asked for something impossible (unknown id, empty text, …); nothing was written."""
+
+
+@dataclass
+class _BatchContext:
+    store: EventStore
+    namespace: str
+    next_number: int
+
+    def get(self, memory_id: str) -> Memory | None:
+        return self.store.memory(self.namespace, memory_id)
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        embedder: Embedder | None = None,
+        read_only: bool = False,
+        session_id: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.read_only = read_only
+        self.session_id = session_id or uuid.uuid4().hex[:12]
+        self._lock: WriterLock | None = None
+        if not read_only:
+            self._lock = WriterLock(settings.data_dir)
+            self._lock.acquire()
+        try:
+            self.store = EventStore(settings.data_dir, read_only=read_only, clock=self.clock)
+        except Exception:
+            self._release()
+            raise
+        self.embedder: Embedder = embedder or SentenceTransformerEmbedder(settings.embedder)
+        self._index: VectorIndex | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+    @property
+    def index(self) -> VectorIndex:
+        if self._index is None:
+            self._index = VectorIndex(
+                self.data_dir / "index", self.store, self.embedder, compact_every=self.settings.compact_every
+            )
+        return self._index
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def record(
+        self,
+        kind: Kind,
+        payload: dict[str, Any],
+        *,
+        actor: str = "engine",
+        namespace: str | None = None,
+        memory_id: str | None = None,
+    ) -> Event:
+        """Append one non-memory event (a message, a context, a switch…)."""
+        return self.store.append([NewEvent(kind, payload, actor, namespace, memory_id)], self.session_id)[0]
+
+    def apply(
+        self,
+        namespace: str,
+        operations: Sequence[ops.Operation],
+        *,
+        actor: str = "engine",
+        extra: Sequence[NewEvent] = (),
+        sync_index: bool = True,
+    ) -> list[Event]:
+        """Validate and apply a batch of operations atomically; returns the events written."""
+        new_events = list(extra) + self.plan(namespace, operations, actor)
+        events = self.store.append(new_events, self.session_id)
+        if sync_index and any(e.namespace == namespace and e.memory_id for e in events):
+            self.index.sync(namespace)
+        return events
+
+    def plan(self, namespace: str, operations: Sequence[ops.Operation], actor: str) -> list[NewEvent]:
+        """Turn operations into events, or raise InvalidOperation for the whole batch."""
+        ctx = _BatchContext(self.store, namespace, self.store.count_added(namespace) + 1)
+        out: list[NewEvent] = []
+        for op in operations:
+            out.extend(self._plan_one(ctx, op, actor))
+        return out
+
+    def _existing(self, ctx: _BatchContext, memory_id: str, op: ops.Operation) -> Memory:
+        mem = ctx.get(memory_id)
+        if mem is None or mem.status == DELETED:
+            raise InvalidOperation(f"{type(op).__name__}: no memory {memory_id!r} in namespace {ctx.namespace!r}")
+        return mem
+
+    def _plan_one(self, ctx: _BatchContext, op: ops.Operation, actor: str) -> list[NewEvent]:
+        ns = ctx.namespace
+        base = {"reason": op.reason, "scores": dict(op.scores)} if (op.reason or op.scores) else {}
+
+        def ev(event_kind: Kind, memory_id: str | None, **payload: Any) -> NewEvent:
+            return NewEvent(event_kind, {**base, **payload}, actor, ns, memory_id)
+
+        def text_of(text: str) -> str:
+            text = text.strip()
+            if not text:
+                raise InvalidOperation(f"{type(op).__name__}: empty memory text")
+            return text
+
+        match op:
+            case ops.Add():
+                memory_id = f"m{ctx.next_number}"
+                ctx.next_number += 1
+                return [
+                    ev(
+                        Kind.MEMORY_ADDED, memory_id, text=text_of(op.text), kind=op.kind,
+                        importance=op.importance, strength=op.strength, sources=list(op.sources),
+                        metadata=dict(op.metadata),
+                    )
+                ]
+            case ops.Update() | ops.Edit():
+                mem = self._existing(ctx, op.memory_id, op)
+                kind = Kind.MEMORY_EDITED if isinstance(op, ops.Edit) else Kind.MEMORY_UPDATED
+                sources = list(op.sources) if isinstance(op, ops.Update) else []
+                return [ev(kind, mem.id, text=text_of(op.text), previous_text=mem.text, sources=sources)]
+            case ops.Merge():
+                target = self._existing(ctx, op.target_id, op)
+                merged = [self._existing(ctx, s, op) for s in op.source_ids if s != target.id]
+                sources = sorted({s for m in merged for s in m.sources})
+                return [
+                    ev(Kind.MEMORY_MERGED, target.id, text=text_of(op.text), previous_text=target.text,
+                       merged_from=[m.id for m in merged], sources=sources),
+                    *(NewEvent(Kind.MEMORY_ARCHIVED, {"reason": f"merged into {target.id}"}, actor, ns, m.id)
+                      for m in merged),
+                ]
+            case ops.Archive() | ops.Delete() | ops.Quarantine():
+                mem = self._existing(ctx, op.memory_id, op)
+                kind = {ops.Archive: Kind.MEMORY_ARCHIVED, ops.Delete: Kind.MEMORY_DELETED,
+                        ops.Quarantine: Kind.MEMORY_QUARANTINED}[type(op)]
+                return [ev(kind, mem.id)]
+            case ops.Restore():
+                mem = self._existing(ctx, op.memory_id, op)
+                if mem.status == ACTIVE:
+                    raise InvalidOperation(f"Restore: memory {mem.id!r} is already active")
+                return [ev(Kind.MEMORY_RESTORED, mem.id)]
+            case ops.Decay() | ops.Reinforce():
+                mem = self._existing(ctx, op.memory_id, op)
+                kind = Kind.MEMORY_DECAYED if isinstance(op, ops.Decay) else Kind.MEMORY_REINFORCED
+                return [ev(kind, mem.id, strength=float(op.strength), previous=mem.strength)]
+            case ops.Pin():
+                mem = self._existing(ctx, op.memory_id, op)
+                return [ev(Kind.MEMORY_PINNED if op.pinned else Kind.MEMORY_UNPINNED, mem.id)]
+            case ops.Noop():
+                return [ev(Kind.MEMORY_NOOP, op.memory_id)]
+        raise InvalidOperation(f"unknown operation {op!r}")
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def search(self, namespace: str, query: str, k: int = 10, mode: str = "hybrid") -> list[SearchHit]:
+        return self.index.search(namespace, query, k=k, mode=mode)
+
+    def rebuild(self) -> dict[str, int]:
+        """Rebuild the projection and every vector table from the log."""
+        state = self.store.rebuild()
+        self.index.rebuild(sorted({ns for ns, _ in state.memories}))
+        return {"events": self.store.last_seq, "memories": len(state.memories)}
+
+    def reconcile(self) -> dict[str, int]:
+        """Bring every vector table up to the log (after a crash or an interrupted sync)."""
+        return {ns: self.index.sync(ns) for ns in self.store.namespaces()}
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def close(self) -> None:
+        self.store.close()
+        self._release()
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

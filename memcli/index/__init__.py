@@ -1,0 +1,1 @@
+"""The LanceDB vector + full-text index, a projection of the event log."""

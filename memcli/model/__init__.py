@@ -1,0 +1,1 @@
+"""Chat models: the protocol, the llama.cpp backend, recorded calls."""

@@ -1,0 +1,207 @@
+"""The llama.cpp chat model (llama-cpp-python), loaded lazily.
+
+Prompts are formatted with the chat template stored in the GGUF and tokenized
+here, so token counts are the model's own and overflow is caught before
+generation. llama.cpp keeps the previous call's tokens in its KV cache and
+re-uses the longest common prefix, which is why memcli puts the parts of a
+prompt that change least first (see memcli/engine context building).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from memcli.model.base import (
+    ContextOverflowError,
+    Generation,
+    GenerationStats,
+    Message,
+    ModelError,
+    StructuredOutputError,
+)
+from memcli.model.gguf import check_model_file, default_model_path, read_architecture
+
+
+class LlamaChatModel:
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        n_ctx: int = 4096,
+        n_threads: int = 2,
+        seed: int = 0,
+        temperature: float = 0.7,
+        max_tokens: int = 256,
+    ) -> None:
+        self.path = check_model_file(path) if path is not None else default_model_path()
+        self.model_id = self.path.stem
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads
+        self.seed = seed
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.load_seconds: float | None = None
+        self.parse_failures = 0
+        self._llm: Any = None
+        self._formatter: Any = None
+        self._add_bos = True
+        self._grammars: dict[str, Any] = {}
+        self._lock = threading.RLock()
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def load(self) -> None:
+        with self._lock:
+            if self._llm is not None:
+                return
+            started = time.perf_counter()
+            try:
+                from llama_cpp import Llama
+                from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+                llm = Llama(
+                    model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.n_threads,
+                    n_threads_batch=self.n_threads, seed=self.seed, verbose=False,
+                )
+            except (ValueError, RuntimeError, OSError) as exc:
+                arch = read_architecture(self.path)
+                what = f"architecture {arch!r}" if arch else "its header could not be read"
+                raise ModelError(
+                    f"llama.cpp cannot load {self.path.name} ({what}): unsupported by this llama.cpp build "
+                    f"or a damaged file [{exc}]"
+                ) from None
+            meta = llm.metadata
+            template = meta.get("tokenizer.chat_template")
+            if not template:
+                raise ModelError(f"{self.path.name} has no chat template in its metadata; use an instruct/chat GGUF")
+            token = lambda tid: llm._model.token_get_text(tid)  # noqa: E731
+            self._formatter = Jinja2ChatFormatter(
+                template=template, eos_token=token(llm.token_eos()), bos_token=token(llm.token_bos()),
+            )
+            self._add_bos = meta.get("tokenizer.ggml.add_bos_token", "false") == "true"
+            self._llm = llm
+            self.load_seconds = time.perf_counter() - started
+
+    @property
+    def loaded(self) -> bool:
+        return self._llm is not None
+
+    # -- tokens ----------------------------------------------------------------------------
+
+    def format_prompt(self, messages: list[Message]) -> tuple[str, list[str]]:
+        self.load()
+        response = self._formatter(messages=messages)
+        stop = response.stop if isinstance(response.stop, list) else [response.stop] if response.stop else []
+        return response.prompt, stop
+
+    def _tokenize(self, text: str, add_bos: bool) -> list[int]:
+        return self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+
+    def count_tokens(self, text: str) -> int:
+        self.load()
+        return len(self._tokenize(text, add_bos=False))
+
+    def count_message_tokens(self, messages: list[Message]) -> int:
+        prompt, _ = self.format_prompt(messages)
+        return len(self._tokenize(prompt, add_bos=self._add_bos))
+
+    # -- generation ------------------------------------------------------------------------
+
+    def stream(
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        cancel: threading.Event | None = None,
+        grammar: Any = None,
+    ) -> Generation:
+        prompt, stop = self.format_prompt(messages)
+        tokens = self._tokenize(prompt, add_bos=self._add_bos)
+        max_tokens = max_tokens or self.max_tokens
+        if len(tokens) + max_tokens > self.n_ctx:
+            raise ContextOverflowError(len(tokens), self.n_ctx - max_tokens)
+        stats = GenerationStats(self.model_id, prompt_tokens=len(tokens))
+        return Generation(self._run(tokens, stop, max_tokens, temperature, cancel, grammar, stats), stats)
+
+    def _run(self, tokens, stop, max_tokens, temperature, cancel, grammar, stats) -> Iterator[str]:
+        with self._lock:
+            llm = self._llm
+            previous = list(llm._input_ids[: llm.n_tokens])
+            stats.cached_prompt_tokens = next(
+                (i for i, (a, b) in enumerate(zip(previous, tokens)) if a != b), min(len(previous), len(tokens))
+            )
+            started = time.perf_counter()
+            pieces: list[str] = []
+            stream = llm.create_completion(
+                tokens, max_tokens=max_tokens, stream=True, stop=stop, seed=self.seed, grammar=grammar,
+                temperature=self.temperature if temperature is None else temperature,
+            )
+            try:
+                for chunk in stream:
+                    if cancel is not None and cancel.is_set():
+                        stats.finish_reason = "cancelled"
+                        break
+                    choice = chunk["choices"][0]
+                    text = choice.get("text") or ""
+                    if text:
+                        if not pieces:
+                            stats.ttft_s = time.perf_counter() - started
+                        pieces.append(text)
+                        yield text
+                    if choice.get("finish_reason"):
+                        stats.finish_reason = choice["finish_reason"]
+            finally:
+                stream.close()
+                stats.total_s = time.perf_counter() - started
+                stats.completion_tokens = len(self._tokenize("".join(pieces), add_bos=False)) if pieces else 0
+
+    def complete_json(self, messages: list[Message], schema: dict[str, Any], *, max_tokens: int = 256) -> Any:
+        """Generate under a grammar built from `schema`; parse it or raise StructuredOutputError."""
+        self.load()
+        # Bounds sized so that a full reply fits in max_tokens (~4 characters a token).
+        bounded = bounded_schema(schema, max_items=max(1, max_tokens // 48), max_length=120)
+        key = json.dumps(bounded, sort_keys=True)
+        if key not in self._grammars:
+            from llama_cpp import LlamaGrammar
+
+            self._grammars[key] = LlamaGrammar.from_json_schema(key, verbose=False)
+        gen = self.stream(messages, max_tokens=max_tokens, temperature=0.0, grammar=self._grammars[key])
+        raw = "".join(gen)
+        return parse_structured(raw, gen.stats.finish_reason, self)
+
+
+def bounded_schema(schema: Any, max_items: int = 16, max_length: int = 300) -> Any:
+    """A copy of `schema` where every array and string has an upper bound.
+
+    Small models loop inside an unbounded array or string until max_tokens and
+    the JSON is truncated; bounds in the grammar force them to close it.
+    """
+    if isinstance(schema, list):
+        return [bounded_schema(s, max_items, max_length) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: bounded_schema(v, max_items, max_length) for k, v in schema.items()}
+    if out.get("type") == "array":
+        out.setdefault("maxItems", max_items)
+    if out.get("type") == "string" and "enum" not in out and "pattern" not in out:
+        out.setdefault("maxLength", max_length)
+    if out.get("type") == "object":
+        out.setdefault("additionalProperties", False)
+    return out
+
+
+def parse_structured(raw: str, finish_reason: str, counter: Any) -> Any:
+    """Parse a structured reply; count and raise on truncation or invalid JSON."""
+    if finish_reason == "length":
+        counter.parse_failures += 1
+        raise StructuredOutputError("truncated at max_tokens", raw)
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        counter.parse_failures += 1
+        raise StructuredOutputError(str(exc), raw) from None

