@@ -71,10 +71,13 @@ class Engine:
 
     @property
     def index(self) -> VectorIndex:
+        """The vector index, opened on first use and then brought up to the log if it lags."""
         if self._index is None:
             self._index = VectorIndex(
                 self.data_dir / "index", self.store, self.embedder, compact_every=self.settings.compact_every
             )
+            if not self.read_only:
+                self.reconcile()
         return self._index
 
     # -- writing ---------------------------------------------------------------------------
@@ -194,7 +197,8 @@ class Engine:
 
     def reconcile(self) -> dict[str, int]:
         """Bring every vector table up to the log (after a crash or an interrupted sync)."""
-        return {ns: self.index.sync(ns) for ns in self.store.namespaces()}
+        index = self.index
+        return {ns: index.sync(ns) for ns in self.store.namespaces()}
 
     # -- life cycle ------------------------------------------------------------------------
 

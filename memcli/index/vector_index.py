@@ -119,7 +119,9 @@ class VectorIndex:
             [("id", pa.string()), ("text", pa.string()), ("vector", pa.list_(pa.float32(), self.embedder.dim))]
         )
         table = self._db.create_table(table_name(namespace), data=rows or None, schema=schema, mode="overwrite")
-        table.create_fts_index("text", use_tantivy=False, replace=True)
+        from lancedb.index import FTS
+
+        table.create_index("text", config=FTS(), replace=True)
         self._tables[table_name(namespace)] = table
         return table
 
@@ -154,12 +156,16 @@ class VectorIndex:
             return len(ids)
 
     def compact(self, namespace: str) -> None:
-        """Merge small fragments and fold new rows into the full-text index."""
+        """Merge small fragments and fold new rows into the full-text index.
+
+        Versions older than ten minutes are cleaned up; a reader in another
+        process is never that far behind.
+        """
         from datetime import timedelta
 
         table = self._table(namespace)
         if table is not None:
-            table.optimize(cleanup_older_than=timedelta(seconds=0))
+            table.optimize(cleanup_older_than=timedelta(minutes=10))
 
     def rebuild(self, namespaces: list[str]) -> None:
         with self._lock:

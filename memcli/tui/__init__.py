@@ -1,0 +1,1 @@
+"""The Textual workbench (the only package that imports Textual)."""
