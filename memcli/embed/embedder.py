@@ -54,7 +54,15 @@ def packaged_model_dir() -> Path:
 
 
 class SentenceTransformerEmbedder:
-    """Loads lazily on first `embed` (or `load`), thread-safe."""
+    """Loads lazily on first `embed` (or `load`), thread-safe.
+
+    A query (a few texts) is encoded on one torch thread, a batch on all of
+    them: measured at 10k memories, two torch threads fighting LanceDB's own
+    worker threads made query embedding + hybrid search 36 ms p50 / 113 ms p95,
+    one thread 16 ms / 21 ms.
+    """
+
+    SMALL_BATCH = 8
 
     def __init__(self, name_or_path: str = DEFAULT_EMBEDDER, device: str = "cpu") -> None:
         self.model_id = name_or_path
@@ -63,6 +71,8 @@ class SentenceTransformerEmbedder:
         self._device = device
         self._model = None
         self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
+        self._threads = max(1, os.cpu_count() or 1)
 
     def _resolve(self) -> Path:
         if self.model_id == DEFAULT_EMBEDDER:
@@ -73,7 +83,7 @@ class SentenceTransformerEmbedder:
         return path
 
     def load(self) -> None:
-        with self._lock:
+        with self._load_lock:
             if self._model is not None:
                 return
             path = self._resolve()
@@ -100,7 +110,11 @@ class SentenceTransformerEmbedder:
             self.load()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._model.encode(  # type: ignore[union-attr]
-            list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-        )
+        import torch
+
+        with self._lock:
+            torch.set_num_threads(1 if len(texts) <= self.SMALL_BATCH else self._threads)
+            vectors = self._model.encode(  # type: ignore[union-attr]
+                list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )
         return vectors.astype(np.float32, copy=False)

@@ -3,9 +3,15 @@
 The index is a projection: `sync` replays the memory events it has not seen
 yet (the watermark lives next to the tables and only moves after the tables
 were written, so a crash between the two just repeats an idempotent step),
-and `rebuild` recreates a table from the projection. Search is LanceDB's own:
-flat cosine vector search, its native full-text (BM25) index, and hybrid
-search fused with its RRF reranker.
+and `rebuild` recreates a table from the projection.
+
+Keyword search is LanceDB's native full-text (BM25) index. Vector search runs
+exact cosine over an in-memory numpy mirror of the table's vectors, loaded
+from LanceDB on first use and kept in step by `sync`: LanceDB's own flat scan
+measured 11.6 ms p50 / 49 ms p95 at 10k rows on the 2-core reference machine
+(and grows linearly), numpy 0.2 ms, which is what keeps query embedding +
+hybrid search under 25 ms p95. Hybrid fuses the two rankings with reciprocal
+rank fusion (k=60, as LanceDB's RRFReranker does).
 
 Every one-row append is a new Lance fragment; `compact_every` appends trigger
 `optimize()`, which compacts fragments and folds new rows into the FTS index.
@@ -17,6 +23,7 @@ import json
 import os
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +56,37 @@ class SearchHit:
     parts: dict[str, float] = field(default_factory=dict)
 
 
+RRF_K = 60
+
+
+class _Mirror:
+    """The ids, texts and unit vectors of one table, as numpy arrays."""
+
+    def __init__(self, ids: list[str], texts: list[str], vectors: np.ndarray) -> None:
+        self.ids, self.texts, self.vectors = ids, texts, vectors
+
+    def remove(self, ids: set[str]) -> None:
+        keep = [i for i, x in enumerate(self.ids) if x not in ids]
+        if len(keep) != len(self.ids):
+            self.ids = [self.ids[i] for i in keep]
+            self.texts = [self.texts[i] for i in keep]
+            self.vectors = self.vectors[keep]
+
+    def extend(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.ids += [r["id"] for r in rows]
+            self.texts += [r["text"] for r in rows]
+            self.vectors = np.vstack([self.vectors, np.stack([r["vector"] for r in rows])])
+
+    def top(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        if not self.ids:
+            return []
+        sims = self.vectors @ query
+        k = min(k, len(sims))
+        best = np.argpartition(-sims, k - 1)[:k]
+        return [(int(i), float(sims[i])) for i in best[np.argsort(-sims[best], kind="stable")]]
+
+
 def table_name(namespace: str) -> str:
     return "ns_" + re.sub(r"[^A-Za-z0-9_]", "_", namespace)
 
@@ -67,6 +105,9 @@ class VectorIndex:
         self._state_file = path / "state.json"
         self._lock = threading.RLock()
         self._tables: dict[str, Any] = {}
+        self._mirrors: dict[str, _Mirror] = {}
+        self._synced: set[str] = set()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memcli-fts")
 
     # -- watermark -------------------------------------------------------------------------
 
@@ -97,6 +138,8 @@ class VectorIndex:
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
         """Embeddings through the store's cache: each text is embedded once per model."""
+        if not texts:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32)
         model = self.embedder.model_id
         hashes = [text_hash(t) for t in texts]
         cached = self.store.cached_vectors(model, sorted(set(hashes)))
@@ -106,7 +149,7 @@ class VectorIndex:
             new = {h: v.tolist() for (h, _), v in zip(missing, fresh)}
             self.store.put_vectors(model, new)
             cached.update(new)
-        return np.asarray([cached[h] for h in hashes], dtype=np.float32).reshape(len(texts), -1)
+        return np.asarray([cached[h] for h in hashes], dtype=np.float32)
 
     def _rows(self, memories: list) -> list[dict[str, Any]]:
         vectors = self._vectors([m.text for m in memories])
@@ -123,7 +166,16 @@ class VectorIndex:
 
         table.create_index("text", config=FTS(), replace=True)
         self._tables[table_name(namespace)] = table
+        self._mirrors.pop(namespace, None)
         return table
+
+    def _mirror(self, namespace: str, table: Any) -> _Mirror:
+        if namespace not in self._mirrors:
+            data = table.to_arrow().select(["id", "text", "vector"])
+            flat = data.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+            vectors = np.asarray(flat, dtype=np.float32).reshape(data.num_rows, self.embedder.dim)
+            self._mirrors[namespace] = _Mirror(data.column("id").to_pylist(), data.column("text").to_pylist(), vectors)
+        return self._mirrors[namespace]
 
     # -- keeping up with the log -----------------------------------------------------------
 
@@ -143,16 +195,27 @@ class VectorIndex:
             table = self._table(namespace)
             if ids:
                 current = [self.store.memory(namespace, i) for i in ids]
-                table.delete("id IN (" + ", ".join("'" + i.replace("'", "''") + "'" for i in ids) + ")")
+                # Ids added since the watermark have no rows yet, except when a crash hit between a
+                # table write and its watermark: the first sync of a namespace in a process deletes all.
+                fresh = namespace in self._synced
+                stale = sorted({e.memory_id for e in events
+                                if e.memory_id and not (fresh and e.kind == Kind.MEMORY_ADDED)})
+                if stale:
+                    table.delete("id IN (" + ", ".join("'" + i.replace("'", "''") + "'" for i in stale) + ")")
                 active = [m for m in current if m is not None and m.status == ACTIVE]
-                if active:
-                    table.add(self._rows(active))
+                rows = self._rows(active)
+                if rows:
+                    table.add(rows)
+                if namespace in self._mirrors:
+                    self._mirrors[namespace].remove(set(ids))
+                    self._mirrors[namespace].extend(rows)
                 ns_state["appends"] = ns_state.get("appends", 0) + 1
                 if ns_state["appends"] >= self.compact_every:
                     self.compact(namespace)
                     ns_state["appends"] = 0
             ns_state["seq"] = last
             self._save_state(state)
+            self._synced.add(namespace)
             return len(ids)
 
     def compact(self, namespace: str) -> None:
@@ -182,39 +245,39 @@ class VectorIndex:
 
     # -- search ----------------------------------------------------------------------------
 
-    def search(self, namespace: str, query: str, *, k: int = 10, mode: str = "hybrid") -> list[SearchHit]:
+    def search(
+        self, namespace: str, query: str, *, k: int = 10, mode: str = "hybrid", query_vector: np.ndarray | None = None
+    ) -> list[SearchHit]:
+        """Top-k hits with their score parts; `query_vector` skips embedding the query."""
         if mode not in SEARCH_MODES:
             raise ValueError(f"search mode must be one of {', '.join(SEARCH_MODES)}")
         table = self._table(namespace)
         if table is None or not query.strip():
             return []
         if mode == "keyword":
-            rows = table.search(query, query_type="fts").limit(k).to_list()
-            return [SearchHit(r["id"], r["text"], float(r["_score"]), {"keyword": float(r["_score"])}) for r in rows]
-        vector = self.embedder.embed([query])[0]
-        if mode == "vector":
-            rows = table.search(vector).distance_type("cosine").limit(k).to_list()
-            return [
-                SearchHit(r["id"], r["text"], 1.0 - float(r["_distance"]), {"vector": 1.0 - float(r["_distance"])})
-                for r in rows
-            ]
-        from lancedb.rerankers import RRFReranker
+            return [SearchHit(i, t, sc, {"keyword": sc}) for i, t, sc in self._keyword(table, query, k)]
+        mirror = self._mirror(namespace, table)
+        # The keyword query runs on LanceDB's threads while the query is embedded here.
+        keyword = self._pool.submit(self._keyword, table, query, k) if mode == "hybrid" else None
+        if query_vector is None:
+            query_vector = self.embedder.embed([query])[0]
+        vector_hits = mirror.top(query_vector, k)
+        if keyword is None:
+            return [SearchHit(mirror.ids[i], mirror.texts[i], sim, {"vector": sim}) for i, sim in vector_hits]
+        fused: dict[str, dict[str, float]] = {}
+        texts: dict[str, str] = {}
+        for rank, (i, sim) in enumerate(vector_hits):
+            fused[mirror.ids[i]] = {"vector": sim, "rrf": 1.0 / (RRF_K + rank + 1)}
+            texts[mirror.ids[i]] = mirror.texts[i]
+        for rank, (mid, text, score) in enumerate(keyword.result()):
+            parts = fused.setdefault(mid, {"rrf": 0.0})
+            parts["keyword"] = score
+            parts["rrf"] += 1.0 / (RRF_K + rank + 1)
+            texts[mid] = text
+        ranked = sorted(fused.items(), key=lambda kv: (-kv[1]["rrf"], kv[0]))[:k]
+        return [SearchHit(mid, texts[mid], parts["rrf"], parts) for mid, parts in ranked]
 
-        rows = (
-            table.search(query_type="hybrid")
-            .vector(vector)
-            .text(query)
-            .distance_type("cosine")
-            .limit(k)
-            .rerank(RRFReranker(return_score="all"))
-            .to_list()
-        )
-        hits = []
-        for r in rows:
-            parts = {"rrf": float(r["_relevance_score"])}
-            if r.get("_distance") is not None:
-                parts["vector"] = 1.0 - float(r["_distance"])
-            if r.get("_score") is not None:
-                parts["keyword"] = float(r["_score"])
-            hits.append(SearchHit(r["id"], r["text"], parts["rrf"], parts))
-        return hits[:k]
+    @staticmethod
+    def _keyword(table: Any, query: str, k: int) -> list[tuple[str, str, float]]:
+        rows = table.search(query, query_type="fts").select(["id", "text"]).limit(k).to_list()
+        return [(r["id"], r["text"], float(r["_score"])) for r in rows]

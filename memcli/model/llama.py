@@ -163,9 +163,7 @@ class LlamaChatModel:
     def complete_json(self, messages: list[Message], schema: dict[str, Any], *, max_tokens: int = 256) -> Any:
         """Generate under a grammar built from `schema`; parse it or raise StructuredOutputError."""
         self.load()
-        # Bounds sized so that a full reply fits in max_tokens (~4 characters a token).
-        bounded = bounded_schema(schema, max_items=max(1, max_tokens // 48), max_length=120)
-        key = json.dumps(bounded, sort_keys=True)
+        key = json.dumps(bounded_schema(schema, max_tokens), sort_keys=True)
         if key not in self._grammars:
             from llama_cpp import LlamaGrammar
 
@@ -175,24 +173,51 @@ class LlamaChatModel:
         return parse_structured(raw, gen.stats.finish_reason, self)
 
 
-def bounded_schema(schema: Any, max_items: int = 16, max_length: int = 300) -> Any:
-    """A copy of `schema` where every array and string has an upper bound.
-
-    Small models loop inside an unbounded array or string until max_tokens and
-    the JSON is truncated; bounds in the grammar force them to close it.
-    """
+def _string_slots(schema: Any, max_items: int) -> int:
+    """How many strings a reply to `schema` can hold at most (arrays multiply)."""
     if isinstance(schema, list):
-        return [bounded_schema(s, max_items, max_length) for s in schema]
+        return sum(_string_slots(s, max_items) for s in schema)
     if not isinstance(schema, dict):
-        return schema
-    out = {k: bounded_schema(v, max_items, max_length) for k, v in schema.items()}
-    if out.get("type") == "array":
-        out.setdefault("maxItems", max_items)
-    if out.get("type") == "string" and "enum" not in out and "pattern" not in out:
-        out.setdefault("maxLength", max_length)
-    if out.get("type") == "object":
-        out.setdefault("additionalProperties", False)
-    return out
+        return 0
+    kind = schema.get("type")
+    if kind == "string" and "enum" not in schema:
+        return 1
+    if kind == "array":
+        return min(schema.get("maxItems", max_items), max_items) * _string_slots(schema.get("items", {}), max_items)
+    return sum(_string_slots(v, max_items) for v in schema.get("properties", {}).values())
+
+
+def bounded_schema(schema: Any, max_tokens: int = 256) -> Any:
+    """A copy of `schema` whose every reply fits in `max_tokens`, so it cannot be truncated.
+
+    Small models loop inside an unbounded array or string until max_tokens cuts the JSON
+    off. Arrays get at most max_tokens // 48 items and strings a share of 70% of the
+    budget, counted at the worst case of one token a character; an integer with a
+    minimum and maximum up to 1000 apart becomes an enum (llama-cpp-python's grammar
+    converter ignores minimum/maximum).
+    """
+    max_items = max(1, max_tokens // 48)
+    slots = max(1, _string_slots(schema, max_items))
+    max_length = max(8, int(0.7 * max_tokens) // slots - 2)
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(n) for n in node]
+        if not isinstance(node, dict):
+            return node
+        out = {k: walk(v) for k, v in node.items()}
+        kind = out.get("type")
+        if kind == "array":
+            out["maxItems"] = min(out.get("maxItems", max_items), max_items)
+        elif kind == "string" and "enum" not in out and "pattern" not in out:
+            out["maxLength"] = min(out.get("maxLength", max_length), max_length)
+        elif kind == "object":
+            out.setdefault("additionalProperties", False)
+        elif kind == "integer" and "minimum" in out and "maximum" in out and out["maximum"] - out["minimum"] <= 1000:
+            out = {"enum": list(range(out["minimum"], out["maximum"] + 1))}
+        return out
+
+    return walk(schema)
 
 
 def parse_structured(raw: str, finish_reason: str, counter: Any) -> Any:
