@@ -90,7 +90,7 @@ def bench_search(sizes: list[int], repeat: int, real: SentenceTransformerEmbedde
             store = EventStore(Path(tmp))
             index = VectorIndex(Path(tmp) / "index", store, embedder)
             texts = [_sentence(rng) for _ in range(n)]
-            index._create("bench", [{"id": f"m{i}", "text": t, "vector": v}
+            index._create("bench", [{"id": f"m{i}", "text": t, "key": t, "vector": v}
                                     for i, (t, v) in enumerate(zip(texts, embedder.embed(texts)))])
             c = iter(range(10**9))
 

@@ -9,6 +9,7 @@ index up to date from the log.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -102,10 +103,14 @@ class Engine:
         actor: str = "engine",
         extra: Sequence[NewEvent] = (),
         sync_index: bool = True,
+        ts: datetime | None = None,
     ) -> list[Event]:
-        """Validate and apply a batch of operations atomically; returns the events written."""
+        """Validate and apply a batch of operations atomically; returns the events written.
+
+        `ts` stamps the events with a given time instead of the clock's (backfills).
+        """
         new_events = list(extra) + self.plan(namespace, operations, actor)
-        events = self.store.append(new_events, self.session_id)
+        events = self.store.append(new_events, self.session_id, ts=ts)
         if sync_index and any(e.namespace == namespace and e.memory_id for e in events):
             self.index.sync(namespace)
         return events
@@ -151,8 +156,8 @@ class Engine:
             case ops.Update() | ops.Edit():
                 mem = self._existing(ctx, op.memory_id, op)
                 kind = Kind.MEMORY_EDITED if isinstance(op, ops.Edit) else Kind.MEMORY_UPDATED
-                sources = list(op.sources) if isinstance(op, ops.Update) else []
-                return [ev(kind, mem.id, text=text_of(op.text), previous_text=mem.text, sources=sources)]
+                extra = {"sources": list(op.sources), "metadata": dict(op.metadata)} if isinstance(op, ops.Update) else {}
+                return [ev(kind, mem.id, text=text_of(op.text), previous_text=mem.text, **extra)]
             case ops.Merge():
                 target = self._existing(ctx, op.target_id, op)
                 merged = [self._existing(ctx, s, op) for s in op.source_ids if s != target.id]

@@ -33,6 +33,7 @@ class Update(_Op):
     memory_id: str = ""
     text: str = ""
     sources: tuple[int, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)  # merged into the memory's metadata
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,7 @@ def apply_event(state: ProjectionState, event: Event) -> None:
         mem.text = p["text"]
         mem.version += 1
         mem.sources = sorted(set(mem.sources) | set(p.get("sources", [])))
+        mem.metadata.update(p.get("metadata", {}))
         mem.valid_from = event.ts
         mem.valid_to = None
         _new_version(state, mem, event)

@@ -208,6 +208,24 @@ class EventStore:
         rows = self._rows(f"SELECT {_MEMORY_COLS} FROM memories WHERE namespace = ? AND id = ?", [namespace, memory_id])
         return _to_memory(rows[0]) if rows else None
 
+    def memories_by_ids(self, namespace: str, ids: list[str]) -> dict[str, Memory]:
+        if not ids:
+            return {}
+        marks = ", ".join("?" * len(ids))
+        rows = self._rows(f"SELECT {_MEMORY_COLS} FROM memories WHERE namespace = ? AND id IN ({marks})",
+                          [namespace, *ids])
+        return {m.id: m for m in map(_to_memory, rows)}
+
+    def with_metadata(self, namespace: str, key: str, value: str, statuses: Iterable[str] = ("active",)) -> list[Memory]:
+        """Memories whose metadata[key] == value (e.g. the current holder of a fact slot)."""
+        statuses = list(statuses)
+        rows = self._rows(
+            f"SELECT {_MEMORY_COLS} FROM memories WHERE namespace = ? AND json_extract_string(metadata, ?) = ? "
+            f"AND status IN ({', '.join('?' * len(statuses))}) ORDER BY created_seq",
+            [namespace, f"$.{key}", value, *statuses],
+        )
+        return [_to_memory(r) for r in rows]
+
     def versions(self, namespace: str, memory_id: str) -> list[MemoryVersion]:
         rows = self._rows(
             f"SELECT {_VERSION_COLS} FROM memory_versions WHERE namespace = ? AND id = ? ORDER BY version",
@@ -237,7 +255,9 @@ class EventStore:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def append(self, new_events: Sequence[NewEvent], session_id: str | None = None) -> list[Event]:
+    def append(
+        self, new_events: Sequence[NewEvent], session_id: str | None = None, ts: datetime | None = None
+    ) -> list[Event]:
         """Append a batch atomically: events and projection in one transaction."""
         if self.read_only:
             raise StoreError("this store was opened read-only")
@@ -245,7 +265,7 @@ class EventStore:
             return []
         with self._lock:
             first = self._next_seq
-            ts = self.clock.now()
+            ts = ts or self.clock.now()
             events = [
                 Event(first + i, ts, session_id, ne.kind, ne.actor, ne.namespace, ne.memory_id, ne.payload, first)
                 for i, ne in enumerate(new_events)

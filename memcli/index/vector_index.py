@@ -152,19 +152,22 @@ class VectorIndex:
         return np.asarray([cached[h] for h in hashes], dtype=np.float32)
 
     def _rows(self, memories: list) -> list[dict[str, Any]]:
-        vectors = self._vectors([m.text for m in memories])
-        return [{"id": m.id, "text": m.text, "vector": v} for m, v in zip(memories, vectors)]
+        """Index rows: a memory is found by its key (`metadata["key"]`, default its text)."""
+        keys = [m.metadata.get("key") or m.text for m in memories]
+        vectors = self._vectors(keys)
+        return [{"id": m.id, "text": m.text, "key": k, "vector": v} for m, k, v in zip(memories, keys, vectors)]
 
     def _create(self, namespace: str, rows: list[dict[str, Any]]):
         import pyarrow as pa
 
         schema = pa.schema(
-            [("id", pa.string()), ("text", pa.string()), ("vector", pa.list_(pa.float32(), self.embedder.dim))]
+            [("id", pa.string()), ("text", pa.string()), ("key", pa.string()),
+             ("vector", pa.list_(pa.float32(), self.embedder.dim))]
         )
         table = self._db.create_table(table_name(namespace), data=rows or None, schema=schema, mode="overwrite")
         from lancedb.index import FTS
 
-        table.create_index("text", config=FTS(), replace=True)
+        table.create_index("key", config=FTS(), replace=True)
         self._tables[table_name(namespace)] = table
         self._mirrors.pop(namespace, None)
         return table
@@ -238,6 +241,15 @@ class VectorIndex:
                 self._create(ns, self._rows(active))
                 state[ns] = {"seq": self.store.last_seq, "appends": 0}
             self._save_state(state)
+
+    def vectors(self, namespace: str, ids: list[str]) -> dict[str, np.ndarray]:
+        """The stored unit vectors of some memories (active ones only)."""
+        table = self._table(namespace)
+        if table is None:
+            return {}
+        mirror = self._mirror(namespace, table)
+        where = {mid: i for i, mid in enumerate(mirror.ids)}
+        return {mid: mirror.vectors[where[mid]] for mid in ids if mid in where}
 
     def count(self, namespace: str) -> int:
         table = self._table(namespace)

@@ -1,0 +1,299 @@
+"""The turn pipeline: one conversation, a current strategy, and the background memory work.
+
+Each step is an event: message.user → memory.retrieved → context.built →
+message.assistant; then, in the background and in order, memory.extracted →
+consolidation ops → decay ops. The same class drives the TUI, `memcli chat`,
+replays and backfills.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from memcli.context import DEFAULT_SYSTEM, ContextReport
+from memcli.core.events import Event, Kind, NewEvent
+from memcli.engine import Engine, InvalidOperation
+from memcli.model.base import ChatModel, Generation, Message
+from memcli.model.gguf import DEFAULT_MODEL_FILE
+from memcli.strategy.api import Candidate, Retrieval, Strategy, Turn
+from memcli.strategy.registry import StrategyLoadError, StrategyRegistry
+from memcli.strategy.view import MESSAGE_KINDS, MemoryView, turn_from_event
+
+
+@dataclass
+class TurnResult:
+    user: Turn
+    retrieval: Retrieval
+    context: ContextReport | None
+    reply: Turn | None
+    generation: Generation | None = None
+    events: list[Event] = field(default_factory=list)
+
+
+def llm_allowed(model: ChatModel | None, mode: str) -> bool:
+    """Whether strategies may call the model for memory work.
+
+    "auto" says no for the embedded SmolLM2-135M: measured, it cannot extract facts
+    (it answered {"facts": []} to a sentence with three), so the rule-based paths are used.
+    """
+    if model is None or mode == "off":
+        return False
+    return mode == "on" or not str(getattr(model, "path", "")).endswith(DEFAULT_MODEL_FILE)
+
+
+class ChatSession:
+    def __init__(
+        self,
+        engine: Engine,
+        registry: StrategyRegistry,
+        *,
+        model: ChatModel | None,
+        strategy: str,
+        params: dict[str, Any] | None = None,
+        system: str = DEFAULT_SYSTEM,
+        llm_memory: str = "auto",
+        background: bool = True,
+        on_event: Callable[[Event], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.model = model
+        self.system = system
+        self.llm_memory = llm_memory
+        self.on_event = on_event
+        self.strategy: Strategy = registry.create(strategy, params)
+        self._queue: queue.Queue[tuple[str, Any] | None] | None = None
+        self._worker: threading.Thread | None = None
+        self._errors: list[str] = []
+        if background:
+            self._queue = queue.Queue()
+            self._worker = threading.Thread(target=self._work, name="memcli-memory", daemon=True)
+            self._worker.start()
+
+    @property
+    def namespace(self) -> str:
+        return self.strategy.name
+
+    # -- events ----------------------------------------------------------------------------
+
+    def _emit(self, events: list[Event]) -> list[Event]:
+        if self.on_event is not None:
+            for e in events:
+                self.on_event(e)
+        return events
+
+    def _record(self, kind: Kind, payload: dict[str, Any], **kw: Any) -> Event:
+        return self._emit([self.engine.record(kind, payload, **kw)])[0]
+
+    def _apply(self, strategy: Strategy, operations: list, *, at: datetime | None = None,
+               extra: list[NewEvent] | None = None, hook: str = "") -> list[Event]:
+        if not operations and not extra:
+            return []
+        try:
+            return self._emit(self.engine.apply(strategy.name, operations, actor=f"strategy:{strategy.name}",
+                                                extra=extra or [], ts=at))
+        except InvalidOperation as exc:
+            self._strategy_error(strategy, hook, str(exc))
+            return []
+
+    def _strategy_error(self, strategy: Strategy, hook: str, message: str) -> None:
+        self._errors.append(f"{strategy.name}.{hook}: {message}")
+        self._record(Kind.STRATEGY_ERROR, {"strategy": strategy.name, "hook": hook, "error": message},
+                     actor=f"strategy:{strategy.name}", namespace=strategy.name)
+
+    def _call(self, strategy: Strategy, hook: str, default: Any, *args: Any) -> Any:
+        """Run a hook; a plugin that raises is logged and skipped, never fatal."""
+        try:
+            return getattr(strategy, hook)(*args)
+        except Exception as exc:  # noqa: BLE001 - plugin code
+            last = traceback.extract_tb(exc.__traceback__)[-1]
+            self._strategy_error(strategy, hook, f"{type(exc).__name__}: {exc} ({last.filename}:{last.lineno})")
+            return default
+
+    def view(self, strategy: Strategy | None = None, *, now: datetime | None = None,
+             upto: int | None = None) -> MemoryView:
+        strategy = strategy or self.strategy
+        model = self.model if llm_allowed(self.model, self.llm_memory) else None
+        return MemoryView(self.engine, strategy.name, now or self.engine.clock.now(), model=model, upto=upto)
+
+    # -- the turn --------------------------------------------------------------------------
+
+    def history(self, limit: int | None = None) -> list[Message]:
+        turns = self.view().turns(limit)
+        return [{"role": t.role, "content": t.text} for t in turns]
+
+    def add_message(self, role: str, text: str, *, speaker: str = "", metadata: dict | None = None,
+                    stats: dict | None = None) -> Turn:
+        kind = Kind.MESSAGE_USER if role == "user" else Kind.MESSAGE_ASSISTANT
+        payload: dict[str, Any] = {"text": text}
+        if speaker:
+            payload["speaker"] = speaker
+        if metadata:
+            payload["metadata"] = metadata
+        if stats:
+            payload["stats"] = stats
+        return turn_from_event(self._record(kind, payload, actor=role))
+
+    def ingest(self, role: str, text: str, *, speaker: str = "", metadata: dict | None = None) -> Turn:
+        """Log a message without a model call or a retrieval (imports, scripted history) and queue it."""
+        turn = self.add_message(role, text, speaker=speaker, metadata={**(metadata or {}), "ingested": True})
+        self.submit(turn)
+        return turn
+
+    def retrieve(self, query: str, k: int, *, strategy: Strategy | None = None, at: datetime | None = None,
+                 upto: int | None = None) -> Retrieval:
+        """Rank memories for `query`, log what was found (and missed), apply recall effects."""
+        s = strategy or self.strategy
+        retrieval = self._call(s, "retrieve", Retrieval([]), query, self.view(s, now=at, upto=upto), k)
+        retrieved = NewEvent(Kind.MEMORY_RETRIEVED, {
+            "query": query, "k": k, "cutoff": retrieval.cutoff, "note": retrieval.note,
+            "hits": [h.as_dict() for h in retrieval.hits],
+            "near_misses": [h.as_dict() for h in retrieval.near_misses],
+        }, f"strategy:{s.name}", s.name)
+        recalled = self._call(s, "recalled", [], retrieval, self.view(s, now=at, upto=upto))
+        if not self._apply(s, recalled, at=at, extra=[retrieved], hook="recalled"):
+            self._apply(s, [], at=at, extra=[retrieved], hook="retrieve")
+        return retrieval
+
+    def send(
+        self,
+        text: str,
+        *,
+        k: int = 8,
+        reply: str | None = None,
+        on_piece: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+        max_tokens: int | None = None,
+    ) -> TurnResult:
+        """One user turn: log it, retrieve, build the context, get the reply, queue memory work.
+
+        `reply` fixes the assistant's words (scripted sessions); otherwise the model streams.
+        """
+        self.drain()  # retrieval sees the memories of every earlier turn
+        history = self.history()
+        user = self.add_message("user", text)
+        retrieval = self.retrieve(text, k, at=user.ts, upto=user.seq)
+        context: ContextReport | None = None
+        generation: Generation | None = None
+        if reply is None:
+            if self.model is None:
+                raise InvalidOperation("no chat model is configured and no fixed reply was given")
+            budget = self.model.n_ctx - (max_tokens or 256)
+            context = self._call(self.strategy, "build_context", None, retrieval, history, text,
+                                 system=self.system, count=self.model.count_tokens, budget=budget) or \
+                Strategy.build_context(self.strategy, retrieval, history, text, system=self.system,
+                                       count=self.model.count_tokens, budget=budget)
+            self._record(Kind.CONTEXT_BUILT, {"messages": context.messages, "tokens": context.tokens,
+                                              "budget": context.budget, "cut": context.cut},
+                         namespace=self.namespace)
+            generation = self.model.stream(context.messages, max_tokens=max_tokens, cancel=cancel)
+            for piece in generation:
+                if on_piece is not None:
+                    on_piece(piece)
+            reply = generation.text
+            stats = generation.stats.as_dict()
+        else:
+            stats = {"fixed": True}
+        answer = self.add_message("assistant", reply, stats=stats)
+        self.submit(user)
+        self.submit(answer)
+        return TurnResult(user, retrieval, context, answer, generation)
+
+    # -- memory work -----------------------------------------------------------------------
+
+    def submit(self, turn: Turn) -> None:
+        """Queue a turn for extraction → consolidation → decay (in order)."""
+        if self._queue is None:
+            self.process(self.strategy, turn)
+        else:
+            self._queue.put(("turn", (self.strategy, turn)))
+
+    def process(self, strategy: Strategy, turn: Turn) -> None:
+        """Extraction → consolidation → decay for one turn, stamped with the turn's own time
+        (so a backfill later produces exactly what live processing did)."""
+        at = turn.ts
+        view = self.view(strategy, now=at, upto=turn.seq)
+        candidates: list[Candidate] = self._call(strategy, "extract", [], turn, view)
+        extracted = NewEvent(Kind.MEMORY_EXTRACTED, {
+            "turn": turn.seq, "path": "llm" if view.model is not None else "rules",
+            "candidates": [{"text": c.text, "kind": c.kind, "importance": c.importance,
+                            "metadata": c.metadata} for c in candidates],
+        }, f"strategy:{strategy.name}", strategy.name)
+        operations = self._call(strategy, "consolidate", [], candidates, view) if candidates else []
+        self._apply(strategy, operations, at=at, extra=[extracted] if candidates else None, hook="consolidate")
+        self._apply(strategy, self._call(strategy, "decay", [], self.view(strategy, now=view.now, upto=turn.seq)),
+                    at=at, hook="decay")
+
+    def _work(self) -> None:
+        assert self._queue is not None
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                strategy, turn = item[1]
+                self.process(strategy, turn)
+            except Exception as exc:  # noqa: BLE001 - keep the worker alive; the error is an event
+                self._errors.append(f"memory worker: {exc}")
+            finally:
+                self._queue.task_done()
+
+    def drain(self) -> None:
+        """Wait until every queued turn has been processed."""
+        if self._queue is not None:
+            self._queue.join()
+
+    @property
+    def errors(self) -> list[str]:
+        return list(self._errors)
+
+    # -- strategies ------------------------------------------------------------------------
+
+    def switch(self, name: str, params: dict[str, Any] | None = None) -> Strategy:
+        """Swap the strategy; on failure the old one stays and a strategy.error is logged."""
+        old = self.strategy
+        try:
+            new = self.registry.create(name, params)
+        except Exception as exc:
+            self._record(Kind.STRATEGY_ERROR, {"strategy": name, "hook": "load", "error": str(exc)},
+                         actor="engine", namespace=name)
+            if isinstance(exc, StrategyLoadError):
+                raise
+            raise StrategyLoadError(str(exc)) from None
+        self.drain()
+        self.strategy = new
+        self._record(Kind.STRATEGY_SWITCHED, {"from": old.name, "to": new.name, "params": new.p}, actor="user",
+                     namespace=new.name)
+        return new
+
+    def backfill(self, name: str | None = None, params: dict[str, Any] | None = None, *, k: int = 8,
+                 progress: Callable[[int, int], None] | None = None) -> int:
+        """Replay the stored conversation through a strategy into its (empty) namespace.
+
+        Each turn is processed at its own logged time, so the memories come out as if
+        the strategy had been used from the start.
+        """
+        strategy = self.registry.create(name, params) if name else self.strategy
+        if self.engine.store.count_added(strategy.name):
+            raise InvalidOperation(f"namespace {strategy.name!r} already has memories; backfill needs an empty one")
+        self.drain()
+        turns = [turn_from_event(e) for e in self.engine.store.events(kinds=MESSAGE_KINDS)]
+        for i, turn in enumerate(turns, 1):
+            if turn.role == "user" and not turn.metadata.get("ingested"):
+                self.retrieve(turn.text, k, strategy=strategy, at=turn.ts, upto=turn.seq)
+            self.process(strategy, turn)
+            if progress is not None:
+                progress(i, len(turns))
+        return len(turns)
+
+    def close(self) -> None:
+        if self._queue is not None and self._worker is not None:
+            self.drain()
+            self._queue.put(None)
+            self._worker.join(timeout=10)
+            self._queue = None

@@ -1,0 +1,66 @@
+"""The read-only view a strategy sees: memories, search, embeddings, the conversation, the time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Iterable
+
+import numpy as np
+
+from memcli.core.events import Kind
+from memcli.core.projection import ACTIVE, Memory
+from memcli.strategy.api import Hit, Turn
+
+if TYPE_CHECKING:
+    from memcli.engine import Engine
+    from memcli.model.base import ChatModel
+
+MESSAGE_KINDS = (Kind.MESSAGE_USER.value, Kind.MESSAGE_ASSISTANT.value)
+
+
+def turn_from_event(e: Any) -> Turn:
+    p = e.payload
+    return Turn(seq=e.seq, role="user" if e.kind == Kind.MESSAGE_USER else "assistant", text=p.get("text", ""),
+                ts=e.ts, speaker=p.get("speaker", ""), session_id=e.session_id, metadata=p.get("metadata", {}))
+
+
+class MemoryView:
+    """Everything here reads; nothing writes. `model` is None when the strategy must not call the LLM."""
+
+    def __init__(
+        self, engine: "Engine", namespace: str, now: datetime, *, model: "ChatModel | None" = None,
+        upto: int | None = None,
+    ) -> None:
+        self._engine = engine
+        self.namespace = namespace
+        self.now = now
+        self.model = model
+        self._upto = upto
+
+    def memories(self, statuses: Iterable[str] | None = (ACTIVE,)) -> list[Memory]:
+        return self._engine.store.memories(self.namespace, statuses)
+
+    def get(self, memory_id: str) -> Memory | None:
+        return self._engine.store.memory(self.namespace, memory_id)
+
+    def with_metadata(self, key: str, value: str) -> list[Memory]:
+        """Active memories whose metadata[key] == value (for example a fact slot's current holder)."""
+        return self._engine.store.with_metadata(self.namespace, key, value)
+
+    def search(self, query: str, k: int = 10, mode: str = "hybrid") -> list[Hit]:
+        found = self._engine.search(self.namespace, query, k=k, mode=mode)
+        rows = self._engine.store.memories_by_ids(self.namespace, [h.id for h in found])
+        return [Hit(h.id, h.text, h.score, dict(h.parts), tuple(rows[h.id].sources) if h.id in rows else ())
+                for h in found]
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self._engine.embedder.embed(texts)
+
+    def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        return self._engine.index.vectors(self.namespace, ids)
+
+    def turns(self, limit: int | None = None) -> list[Turn]:
+        """The conversation so far (shared by every strategy), oldest first."""
+        events = self._engine.store.events(kinds=MESSAGE_KINDS, until=self._upto)
+        turns = [turn_from_event(e) for e in events]
+        return turns[-limit:] if limit else turns

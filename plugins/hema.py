@@ -1,0 +1,112 @@
+"""hema: a compact running summary plus a vector memory of chunks with age-weighted pruning.
+
+HEMA (2025), hippocampus-inspired extended memory: Compact Memory keeps a one-sentence
+running summary S_t = f(S_{t-1}, u_t) and, every N turns, a summary of summaries
+(an "episode"); Vector Memory keeps the turns as chunks; pruning removes chunks by an
+age-weighted score so the oldest low-weight chunks go first.
+
+Non-LLM f: the summary is rebuilt from the previous summary's topics and the new turn:
+"Topics: <top keyphrases of the recent turns>. Latest: <first clause of u_t>". LLM f: the
+model rewrites the summary in one sentence (schema-constrained). Chunk weight =
+importance × exp(-age_in_turns / tau); importance grows with the turn's content words.
+"""
+
+from __future__ import annotations
+
+import math
+
+from memcli.model.base import StructuredOutputError
+from memcli.strategy import Candidate, Param, Retrieval, Strategy, ops
+from memcli.strategy.text import content_words, keyphrases, sentences
+
+SUMMARY_SCHEMA = {"type": "object", "properties": {"summary": {"type": "string"}}, "required": ["summary"]}
+
+
+class Hema(Strategy):
+    name = "hema"
+    description = "Running one-sentence summary + episode summaries every N turns + chunk memory with age-weighted pruning."
+    paper = "HEMA (2025): a hippocampus-inspired extended memory architecture for long-context AI conversations"
+    params = (
+        Param("episode_every", int, 10, "Write a summary-of-summaries episode every N turns.", min=2, max=1000),
+        Param("max_chunks", int, 200, "Keep at most this many chunks; prune the lowest weights beyond it.", min=1),
+        Param("tau", float, 100.0, "Age scale (in turns) of the chunk weight exp(-age/tau).", min=1.0),
+        Param("topics", int, 6, "Keyphrases kept in the rule-based summary.", min=1, max=20),
+    )
+
+    # -- compact memory --------------------------------------------------------------------
+
+    def _summary(self, view):
+        found = view.with_metadata("role", "summary")
+        return found[-1] if found else None
+
+    def _next_summary(self, previous: str, turn, view) -> str:
+        if view.model is not None:
+            try:
+                out = view.model.complete_json(
+                    [{"role": "system", "content": "Update the one-sentence summary of a conversation."},
+                     {"role": "user", "content": f"Summary so far: {previous or '(none)'}\nNew message: {turn.text}"}],
+                    SUMMARY_SCHEMA, max_tokens=96)
+                if out.get("summary", "").strip():
+                    return out["summary"].strip()
+            except StructuredOutputError:
+                pass
+        recent = " ".join(t.text for t in view.turns(limit=6))
+        topics = ", ".join(keyphrases(recent, self.p["topics"]))
+        first = sentences(turn.text)[0] if sentences(turn.text) else turn.text
+        return f"Topics: {topics}. Latest ({turn.who}): {first[:160]}"
+
+    def extract(self, turn, view):
+        chunk_importance = min(1.0, 0.2 + 0.04 * len(set(content_words(turn.text))))
+        meta = {"role": "chunk", "turn_index": len(view.turns()), "date": turn.ts.date().isoformat()}
+        return [Candidate(f"{turn.who}: {turn.text}", kind="chunk", importance=chunk_importance,
+                          sources=(turn.seq,), metadata=meta)]
+
+    def consolidate(self, candidates, view):
+        out: list[ops.Operation] = []
+        for c in candidates:
+            out.append(ops.Add(text=c.text, kind="chunk", importance=c.importance, sources=c.sources,
+                               metadata=dict(c.metadata), reason="vector memory chunk"))
+        turn = view.turns()[-1]
+        summary = self._summary(view)
+        text = self._next_summary(summary.text if summary else "", turn, view)
+        if summary is None:
+            out.append(ops.Add(text=text, kind="summary", importance=1.0, sources=(turn.seq,),
+                               metadata={"role": "summary"}, reason="compact memory S_1"))
+        else:
+            n = len(view.turns())
+            out.append(ops.Update(memory_id=summary.id, text=text, sources=(turn.seq,),
+                                  reason=f"S_{n} = f(S_{n - 1}, u_{n})"))
+            if n % self.p["episode_every"] == 0:
+                out.append(ops.Add(text=f"Episode up to turn {n}: {summary.text}", kind="episode", importance=0.8,
+                                   sources=tuple(summary.sources), metadata={"role": "episode"},
+                                   reason=f"summary of summaries every {self.p['episode_every']} turns"))
+        return out
+
+    # -- pruning ---------------------------------------------------------------------------
+
+    def weight(self, memory, current_turn: int) -> float:
+        age = max(0, current_turn - int(memory.metadata.get("turn_index", 0)))
+        return memory.importance * math.exp(-age / self.p["tau"])
+
+    def decay(self, view):
+        chunks = [m for m in view.memories() if m.kind == "chunk" and not m.pinned]
+        excess = len(chunks) - self.p["max_chunks"]
+        if excess <= 0:
+            return []
+        now_turn = len(view.turns())
+        ranked = sorted(chunks, key=lambda m: (self.weight(m, now_turn), m.created_seq))
+        return [ops.Archive(memory_id=m.id, reason="pruned: lowest age-weighted score",
+                            scores={"weight": self.weight(m, now_turn)}) for m in ranked[:excess]]
+
+    # -- retrieval -------------------------------------------------------------------------
+
+    def retrieve(self, query, view, k):
+        summary = self._summary(view)
+        found = [h for h in view.search(query, k=k + 6) if summary is None or h.memory_id != summary.id]
+        hits = found[:k]
+        if summary is not None:
+            from memcli.strategy import Hit
+
+            hits = [Hit(summary.id, summary.text, 1.0, {"compact": 1.0}, tuple(summary.sources)), *hits[: k - 1]]
+        return Retrieval(hits, near_misses=found[k - 1 if summary else k:],
+                         note="compact summary first, then chunks and episodes")

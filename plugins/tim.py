@@ -1,0 +1,127 @@
+"""tim: Think-in-Memory — store the thoughts after a response, recall them through LSH.
+
+TiM (Liu et al., 2023): after each exchange the agent stores "thoughts" (inductive
+triples) rather than raw turns, with insert, forget and merge operations; recall hashes
+the query with locality-sensitive hashing and ranks by similarity inside the bucket.
+
+Non-LLM path: a thought is a (subject, relation, object) triple read from first-person
+statements (slots such as residence or job become the relation). Merge: a new object for
+a single-valued relation replaces the old one (the memory is updated, the old triple stays
+in its history); forget: a negated statement ("I no longer …", "I don't … anymore")
+archives the triple it contradicts. LLM path: the model writes the triples (schema).
+LSH: `planes` random hyperplanes (fixed seed) give each memory a bucket of sign bits;
+recall looks in the query's bucket and its one-bit neighbours, then ranks by cosine.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from memcli.model.base import StructuredOutputError
+from memcli.strategy import Candidate, Hit, Param, Retrieval, Strategy, ops
+from memcli.strategy.text import facts
+
+TRIPLES_SCHEMA = {"type": "object", "properties": {"thoughts": {"type": "array", "items": {
+    "type": "object", "properties": {"subject": {"type": "string"}, "relation": {"type": "string"},
+                                     "object": {"type": "string"}}, "required": ["subject", "relation", "object"]}}},
+    "required": ["thoughts"]}
+_NEGATION = re.compile(r"\b(no longer|not anymore|anymore|stopped|quit)\b", re.I)
+_NEGATION_WORDS = re.compile(r"\b(?:no longer|not|anymore|don't|do not|stopped|quit)\b\s*", re.I)
+_SVO = re.compile(r"^(?:i|we)\s+(?:(?:really|now|also|still|just)\s+)?([a-z']+)\s+(.+)$", re.I)
+
+
+class ThinkInMemory(Strategy):
+    name = "tim"
+    description = "Stores post-response thoughts as triples with insert/forget/merge; recall via LSH buckets."
+    paper = "Think-in-Memory (Liu et al., 2023): Recalling and post-thinking enable LLMs with long-term memory"
+    params = (
+        Param("planes", int, 6, "LSH hyperplanes (2^planes buckets).", min=1, max=16),
+        Param("seed", int, 7, "Seed of the LSH hyperplanes.", min=0),
+        Param("probe", int, 1, "Also search buckets within this Hamming distance.", min=0, max=3),
+    )
+
+    def _planes(self, dim: int) -> np.ndarray:
+        return np.random.default_rng(self.p["seed"]).standard_normal((self.p["planes"], dim))
+
+    def bucket(self, vector: np.ndarray) -> int:
+        bits = (self._planes(len(vector)) @ vector) > 0
+        return int(sum(1 << i for i, b in enumerate(bits) if b))
+
+    # -- thoughts --------------------------------------------------------------------------
+
+    def _triples(self, turn, text: str, view) -> list[tuple[str, str, str]]:
+        speaker = turn.speaker or "User"
+        if view.model is not None:
+            try:
+                out = view.model.complete_json(
+                    [{"role": "system", "content": "Write what you learned about the speaker as triples."},
+                     {"role": "user", "content": text}], TRIPLES_SCHEMA, max_tokens=192)
+                return [(t["subject"], t["relation"], t["object"]) for t in out.get("thoughts", [])
+                        if t.get("relation") and t.get("object")]
+            except StructuredOutputError:
+                pass
+        triples = []
+        for f in facts(text, speaker):
+            clause = f.text.split(": ", 1)[1]
+            if f.slot and f.value:
+                triples.append((speaker, f.slot, f.value))
+            else:
+                m = _SVO.match(clause)
+                if m:
+                    triples.append((speaker, m.group(1).lower(), m.group(2).strip()))
+        return triples
+
+    def extract(self, turn, view):
+        if turn.role != "user":
+            return []
+        # a negated statement ("I no longer work as a nurse") is read without its negation and
+        # marked, so that consolidation can forget the thought it contradicts
+        negated = bool(_NEGATION.search(turn.text))
+        text = _NEGATION_WORDS.sub("", turn.text) if negated else turn.text
+        return [Candidate(f"{s} — {r} — {o}", kind="thought", sources=(turn.seq,),
+                          metadata={"subject": s, "relation": r, "object": o, "negated": negated,
+                                    "key": f"{s} {r} {o}"})
+                for s, r, o in self._triples(turn, text, view)]
+
+    def consolidate(self, candidates, view):
+        out: list[ops.Operation] = []
+        for c in candidates:
+            meta = dict(c.metadata)
+            same = [m for m in view.with_metadata("subject", meta["subject"])
+                    if m.metadata.get("relation") == meta["relation"]]
+            vector = view.embed([meta["key"]])[0]
+            meta["bucket"] = self.bucket(vector)
+            if meta.pop("negated"):
+                held = [m for m in same if m.metadata.get("object", "").lower() == meta["object"].lower()]
+                if held:
+                    out.append(ops.Archive(memory_id=held[-1].id, reason="forget: the speaker negated it"))
+                else:
+                    out.append(ops.Noop(reason=f"negation of a thought not held: {c.text}"))
+            elif same and same[-1].metadata.get("object", "").lower() == meta["object"].lower():
+                out.append(ops.Noop(memory_id=same[-1].id, reason="thought already held"))
+            elif same and not meta["relation"].startswith(("relation:", "pref:", "like", "love")):
+                out.append(ops.Update(memory_id=same[-1].id, text=c.text, metadata=meta, sources=c.sources,
+                                      reason=f"merge: {meta['relation']} is now {meta['object']}"))
+            else:
+                out.append(ops.Add(text=c.text, kind="thought", sources=c.sources, metadata=meta, reason="insert"))
+        return out
+
+    # -- recall ----------------------------------------------------------------------------
+
+    def retrieve(self, query, view, k):
+        memories = view.memories()
+        if not memories:
+            return Retrieval([])
+        qv = view.embed([query])[0]
+        qb = self.bucket(qv)
+        near = [m for m in memories if bin(int(m.metadata.get("bucket", 0)) ^ qb).count("1") <= self.p["probe"]]
+        pool = near if len(near) >= k else memories
+        vectors = view.vectors([m.id for m in pool])
+        scored = sorted(((float(vectors[m.id] @ qv), m) for m in pool if m.id in vectors),
+                        key=lambda sm: (-sm[0], sm[1].created_seq))
+        hits = [Hit(m.id, m.text, s, {"vector": s, "bucket_match": float(m.metadata.get("bucket") == qb)},
+                    tuple(m.sources)) for s, m in scored]
+        return Retrieval(hits[:k], near_misses=hits[k:k + 5],
+                         note=f"LSH bucket {qb:0{self.p['planes']}b}: {len(near)} of {len(memories)} thoughts")

@@ -1,0 +1,236 @@
+"""Each built-in strategy's mechanism, on its deterministic (non-LLM) path."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from memcli.core.events import Kind
+from memcli.strategy import Candidate, Param, ParamError, ops
+from memcli.strategy.registry import StrategyRegistry
+from memcli.strategy.text import facts, time_range
+from memcli_plugins.mem0 import decide
+from memcli_plugins.memorybank import retention
+from strategy_helpers import close, session, texts
+
+BUILTINS = ["full-context", "hema", "longmemeval", "mem0", "memorybank", "rag-turns", "tim"]
+
+
+def test_builtins_are_registered_as_entry_points(tmp_path) -> None:
+    registry = StrategyRegistry(tmp_path / "none")
+    assert set(BUILTINS) <= set(registry.names())
+    for name in BUILTINS:
+        cls = registry.load(name)
+        assert cls.name == name and cls.paper and cls.description
+        assert registry.sources()[name].origin.startswith("entry point memcli_plugins.")
+
+
+def test_params_are_typed_and_checked(tmp_path) -> None:
+    registry = StrategyRegistry(tmp_path / "none")
+    mb = registry.create("memorybank", {"threshold": "0.5"})
+    assert mb.p["threshold"] == 0.5 and mb.p["unit_hours"] == 24.0
+    with pytest.raises(ParamError, match="outside"):
+        registry.create("memorybank", {"threshold": "2"})
+    with pytest.raises(ParamError, match="no parameter"):
+        registry.create("memorybank", {"nope": "1"})
+    with pytest.raises(ParamError, match="not one of"):
+        registry.create("rag-turns", {"mode": "magic"})
+    assert Param("flag", bool, False, "").parse("yes") is True
+
+
+# -- mem0 --------------------------------------------------------------------------------------
+
+def test_mem0_duplicate_is_noop_and_move_updates_with_history(settings, embedder) -> None:
+    s = session(settings, embedder, "mem0")
+    try:
+        s.send("My name is Ada and I live in Lisbon.", reply="Hi Ada")
+        s.send("I live in Lisbon.", reply="I know")
+        assert texts(s) == ["User: My name is Ada", "User: I live in Lisbon"]
+        noops = s.engine.store.events(kinds=[Kind.MEMORY_NOOP])
+        assert noops and noops[-1].memory_id == "m2"
+        s.send("I moved from Lisbon to Porto.", reply="Congrats")
+        home = s.engine.store.memory("mem0", "m2")
+        assert home.text == "User: I moved from Lisbon to Porto" and home.metadata["value"] == "Porto"
+        assert [v.text for v in s.engine.store.versions("mem0", "m2")] == [
+            "User: I live in Lisbon", "User: I moved from Lisbon to Porto"]
+        assert len(texts(s)) == 2
+    finally:
+        close(s)
+
+
+def test_mem0_rejects_an_invented_id() -> None:
+    fact = Candidate("User: I live in Porto", sources=(3,))
+    offered = ["m7", "m9"]
+    assert decide({"event": "UPDATE", "id": 1, "text": "User lives in Porto"}, offered, fact) == ops.Update(
+        memory_id="m9", text="User lives in Porto", sources=(3,), reason="model: UPDATE")
+    rejected = decide({"event": "UPDATE", "id": 5, "text": "x"}, offered, fact)
+    assert isinstance(rejected, ops.Noop) and "not offered" in rejected.reason
+    assert isinstance(decide({"event": "DELETE", "id": "m7"}, offered, fact), ops.Noop)
+    assert decide({"event": "DELETE", "id": 0}, offered, fact) == ops.Archive(
+        memory_id="m7", reason="model: DELETE (contradicted)")
+
+
+# -- memorybank --------------------------------------------------------------------------------
+
+def test_memorybank_retention_recall_and_forgetting(settings, embedder, clock) -> None:
+    s = session(settings, embedder, "memorybank", clock=clock)
+    try:
+        s.send("I am allergic to peanuts.", reply="Noted")
+        s.send("My sister Zoe lives in Porto.", reply="Nice")
+        peanuts, zoe = s.engine.store.memories("memorybank")
+        assert peanuts.strength == zoe.strength == 1.0
+        clock.advance("12h")
+        m = s.engine.store.memory("memorybank", peanuts.id)
+        assert retention(m, clock.now(), 24.0) == pytest.approx(math.exp(-0.5))  # R = exp(-Δt/S)
+        # a recall: S += 1 and Δt resets
+        r = s.retrieve("what am I allergic to?", k=1, at=clock.now())
+        assert [h.memory_id for h in r.hits] == [peanuts.id]
+        recalled = s.engine.store.memory("memorybank", peanuts.id)
+        assert recalled.strength == 2.0 and recalled.last_access == clock.now()
+        assert retention(recalled, clock.now(), 24.0) == 1.0
+        # two days later: zoe (S=1, Δt=2.5 d, R=0.08) falls below 0.2; peanuts (S=2, Δt=2 d, R=0.37) stays
+        clock.advance("2d")
+        s.send("Good morning!", reply="Morning")
+        status = {m.id: m.status for m in s.engine.store.memories("memorybank", None)}
+        assert status[zoe.id] == "archived" and status[peanuts.id] == "active"
+        archived = s.engine.store.events(kinds=[Kind.MEMORY_ARCHIVED], memory_id=zoe.id)[0]
+        assert archived.payload["scores"]["retention"] == pytest.approx(math.exp(-2.5), rel=1e-3)
+        assert all(e.kind != Kind.MEMORY_DELETED for e in s.engine.store.events())  # never deleted
+    finally:
+        close(s)
+
+
+def test_memorybank_is_deterministic(tmp_path, embedder) -> None:
+    from memcli.clock import SimulatedClock
+    from memcli.settings import load_settings
+
+    runs = []
+    for i in range(2):
+        clock = SimulatedClock()
+        s = session(load_settings(data_dir=tmp_path / f"d{i}"), embedder, "memorybank", clock=clock)
+        for text in ["I love jazz.", "I work as a nurse.", "I love jazz.", "I am vegan.", "Hello"]:
+            s.send(text, reply="ok")
+            clock.advance("20h")
+        runs.append([(m.id, m.text, m.status, m.strength) for m in s.engine.store.memories("memorybank", None)])
+        close(s)
+    assert runs[0] == runs[1]
+    assert any(strength > 1 for *_, strength in runs[0])  # "I love jazz" said twice: reinforced
+
+
+# -- hema --------------------------------------------------------------------------------------
+
+def test_hema_summary_changes_every_turn_and_episodes(settings, embedder) -> None:
+    s = session(settings, embedder, "hema", {"episode_every": 4})
+    try:
+        summaries = []
+        for text in ["I just adopted a puppy called Rex.", "Rex chewed my favourite shoes.",
+                     "I am training him to sit.", "We go to the park every morning.", "The vet said he is healthy."]:
+            s.send(text, reply="ok")
+            summary = s.engine.store.with_metadata("hema", "role", "summary")
+            assert len(summary) == 1
+            summaries.append(summary[0].text)
+        assert len(set(summaries)) == len(summaries)  # S_t changes every turn
+        episodes = s.engine.store.with_metadata("hema", "role", "episode")
+        assert len(episodes) == 2  # after turns 4 and 8 (user + assistant messages count as turns)
+        hits = s.retrieve("what is my dog called?", k=3).hits
+        assert hits[0].memory_id == summary[0].id  # the compact memory always leads
+    finally:
+        close(s)
+
+
+def test_hema_prunes_oldest_low_weight_chunks_first(settings, embedder) -> None:
+    s = session(settings, embedder, "hema", {"max_chunks": 4, "tau": 5})
+    try:
+        s.ingest("user", "ok")  # a low-importance chunk
+        s.ingest("user", "I have been planning a long trip across Japan, Korea and Vietnam with my sister.")
+        for i in range(4):
+            s.ingest("user", f"Short note {i}.")
+        chunks = {m.text: m.status for m in s.engine.store.memories("hema", None) if m.kind == "chunk"}
+        assert chunks["User: ok"] == "archived"
+        assert chunks["User: Short note 0."] == "archived"  # oldest of the equal-weight short notes
+        assert chunks["User: I have been planning a long trip across Japan, Korea and Vietnam with my sister."] == \
+            "active"
+        assert sum(st == "active" for st in chunks.values()) == 4
+    finally:
+        close(s)
+
+
+# -- tim ---------------------------------------------------------------------------------------
+
+def test_tim_inserts_merges_forgets_and_recalls_by_bucket(settings, embedder) -> None:
+    s = session(settings, embedder, "tim")
+    try:
+        s.send("I work as a nurse and I live in Lisbon.", reply="ok")
+        assert texts(s) == ["User — job — nurse", "User — residence — Lisbon"]
+        s.send("I moved to Porto.", reply="ok")
+        assert texts(s) == ["User — job — nurse", "User — residence — Porto"]  # merged, not duplicated
+        s.send("I no longer work as a nurse.", reply="ok")
+        assert texts(s) == ["User — residence — Porto"]
+        tim = s.strategy
+        r = s.retrieve("Porto", k=1)
+        assert r.hits[0].text == "User — residence — Porto" and "LSH bucket" in r.note
+        m = s.engine.store.memory("tim", r.hits[0].memory_id)
+        assert m.metadata["bucket"] == tim.bucket(embedder.embed([m.metadata["key"]])[0])
+    finally:
+        close(s)
+
+
+# -- longmemeval -------------------------------------------------------------------------------
+
+def test_longmemeval_keys_and_time_aware_retrieval(settings, embedder, clock) -> None:
+    s = session(settings, embedder, "longmemeval", clock=clock)
+    try:
+        clock.set(clock.now().replace(year=2026, month=3, day=3))  # a Tuesday
+        s.ingest("user", "I went to a pottery class and made a bowl.")
+        clock.advance("7d")
+        s.ingest("user", "I went to a cooking class and made pasta.")
+        clock.advance("2d")
+        first = s.engine.store.memory("longmemeval", "m1")
+        assert first.metadata["key"].startswith("[2026-03-03]") and "pottery class" in first.metadata["key"]
+        r = s.retrieve("What class did I go to last Tuesday?", k=1, at=clock.now())
+        assert r.hits[0].text.endswith("cooking class and made pasta.") and "time range" in r.note
+    finally:
+        close(s)
+
+
+def test_time_range_reads_common_phrases() -> None:
+    from datetime import datetime, timezone
+
+    now = datetime(2026, 3, 12, 15, tzinfo=timezone.utc)  # a Thursday
+    start, end = time_range("what did I do yesterday?", now)
+    assert (start.day, end.day) == (11, 12)
+    start, _ = time_range("and last Tuesday?", now)
+    assert start.day == 10
+    start, end = time_range("in May 2025", now)
+    assert (start.month, start.year, end.month) == (5, 2025, 6)
+    assert time_range("what is my name?", now) is None
+
+
+# -- rag-turns and full-context ----------------------------------------------------------------
+
+def test_rag_turns_stores_each_turn_with_provenance(settings, embedder) -> None:
+    s = session(settings, embedder, "rag-turns")
+    try:
+        result = s.send("The cat is called Miso.", reply="Cute name")
+        mems = s.engine.store.memories("rag-turns")
+        assert [m.text for m in mems] == ["User: The cat is called Miso.", "Assistant: Cute name"]
+        assert mems[0].sources == [result.user.seq] and mems[1].sources == [result.reply.seq]
+        assert s.retrieve("cat name", k=1).hits[0].memory_id == mems[0].id
+    finally:
+        close(s)
+
+
+def test_full_context_keeps_no_memories(settings, embedder) -> None:
+    s = session(settings, embedder, "full-context")
+    try:
+        s.send("Remember the number 42.", reply="ok")
+        assert texts(s) == [] and s.retrieve("number", k=3).hits == []
+    finally:
+        close(s)
+
+
+def test_rule_facts_split_clauses_and_slots() -> None:
+    found = {f.slot: f.value for f in facts("My name is Ada, I live in Lisbon and I am allergic to peanuts.")}
+    assert found == {"name": "Ada", "residence": "Lisbon", None: "peanuts"}
+    assert facts("What is the weather like?") == []
