@@ -54,10 +54,11 @@ def _root(
 
 
 def _register() -> None:
-    from memcli.cli import ask, config_cmd, doctor, maintenance
+    from memcli.cli import ask, config_cmd, doctor, maintenance, strategies_cmd
 
     app.command("ask")(ask.ask)
     app.add_typer(config_cmd.app, name="config")
+    app.add_typer(strategies_cmd.app, name="strategies")
     app.command("doctor")(doctor.doctor)
     app.command("rebuild")(maintenance.rebuild)
 

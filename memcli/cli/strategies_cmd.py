@@ -1,0 +1,93 @@
+"""`memcli strategies list|show|backfill`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from memcli.cli.options import DataDir, Json, print_json, settings_for
+from memcli.strategy.registry import StrategyLoadError, StrategyRegistry, parse_settings
+
+app = typer.Typer(help="The memory strategies: list them, show their parameters, backfill one.",
+                  no_args_is_help=True)
+Set = Annotated[list[str] | None, typer.Option("--set", help="A strategy parameter, name=value (repeatable).")]
+
+
+@app.command("list")
+def list_(json_out: Json = False) -> None:
+    """Every strategy with its description and source paper (a broken plugin is a warning)."""
+    registry = StrategyRegistry()
+    sources = registry.sources()
+    rows = []
+    for name, source in sources.items():
+        try:
+            cls = registry.load(name)
+            rows.append({"name": name, "description": cls.description, "paper": cls.paper, "origin": source.origin,
+                         "ok": True})
+        except StrategyLoadError as exc:
+            typer.echo(f"memcli: warning: {exc}", err=True)
+            rows.append({"name": name, "description": "", "paper": "", "origin": source.origin, "ok": False,
+                         "error": registry.problems.get(name, str(exc))})
+    if json_out:
+        print_json(rows)
+        return
+    table = Table(title="memory strategies")
+    for col in ("name", "description", "paper"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["name"] if r["ok"] else f"[red]{r['name']} (broken)[/]", r["description"],
+                      r["paper"] or r.get("error", ""))
+    Console().print(table)
+
+
+@app.command("show")
+def show(name: Annotated[str, typer.Argument(help="Strategy name.")], json_out: Json = False) -> None:
+    """A strategy's description, paper and parameters (name, type, default, range)."""
+    registry = StrategyRegistry()
+    info = registry.load(name).describe()
+    info["origin"] = registry.sources()[name].origin
+    if json_out:
+        print_json(info)
+        return
+    console = Console()
+    console.print(f"[bold]{info['name']}[/]: {info['description']}\n[dim]{info['paper']}[/]\n[dim]{info['origin']}[/]")
+    table = Table(title="parameters (set with --set name=value)")
+    for col in ("name", "type", "default", "range", "help"):
+        table.add_column(col, overflow="fold")
+    for p in info["params"]:
+        rng = ", ".join(map(str, p["choices"])) if p["choices"] else (
+            f"{p['min']} … {p['max']}" if p["min"] is not None or p["max"] is not None else "")
+        table.add_row(p["name"], p["type"], str(p["default"]), rng, p["help"])
+    console.print(table)
+
+
+@app.command("backfill")
+def backfill(
+    name: Annotated[str, typer.Argument(help="Strategy whose (empty) namespace is filled.")],
+    set_: Set = None,
+    data_dir: DataDir = None,
+    json_out: Json = False,
+) -> None:
+    """Replay the stored conversation through a strategy, as if it had been used from the start."""
+    from memcli.engine import Engine
+    from memcli.session import ChatSession
+
+    settings = settings_for(data_dir)
+    with Engine(settings) as engine:
+        session = ChatSession(engine, StrategyRegistry(), model=None, strategy=name,
+                              params=parse_settings(set_ or []), background=False)
+        with Progress(TextColumn("backfill {task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), transient=json_out) as progress:
+            task = progress.add_task(name, total=None)
+            turns = session.backfill(k=settings.top_k,
+                                     progress=lambda i, n: progress.update(task, completed=i, total=n))
+        count = len(engine.store.memories(name))
+        session.close()
+    if json_out:
+        print_json({"strategy": name, "turns": turns, "memories": count})
+    else:
+        typer.echo(f"{name}: {turns} turns replayed, {count} active memories")
