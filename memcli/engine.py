@@ -124,8 +124,10 @@ class Engine:
         return out
 
     def _existing(self, ctx: _BatchContext, memory_id: str, op: ops.Operation) -> Memory:
+        """The memory an operation targets; a deleted one only for Restore (and not if its text was erased)."""
         mem = ctx.get(memory_id)
-        if mem is None or mem.status == DELETED:
+        restorable = isinstance(op, ops.Restore) and mem is not None and mem.text != ""
+        if mem is None or (mem.status == DELETED and not restorable):
             raise InvalidOperation(f"{type(op).__name__}: no memory {memory_id!r} in namespace {ctx.namespace!r}")
         return mem
 

@@ -106,10 +106,10 @@ class ChatSession:
         self._record(Kind.STRATEGY_ERROR, {"strategy": strategy.name, "hook": hook, "error": message},
                      actor=f"strategy:{strategy.name}", namespace=strategy.name)
 
-    def _call(self, strategy: Strategy, hook: str, default: Any, *args: Any) -> Any:
+    def _call(self, strategy: Strategy, hook: str, default: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a hook; a plugin that raises is logged and skipped, never fatal."""
         try:
-            return getattr(strategy, hook)(*args)
+            return getattr(strategy, hook)(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - plugin code
             last = traceback.extract_tb(exc.__traceback__)[-1]
             self._strategy_error(strategy, hook, f"{type(exc).__name__}: {exc} ({last.filename}:{last.lineno})")

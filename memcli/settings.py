@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     strategy: str = "rag-turns"
     """Memory strategy used when none is named."""
 
+    llm_memory: str = Field("auto", pattern="^(auto|on|off)$")
+    """May strategies call the chat model for memory work (extraction, decisions)? auto: not with the
+    embedded 135M model, which cannot extract facts; yes with any other GGUF."""
+
     top_k: int = Field(8, ge=1, le=200)
     """Memories retrieved per turn."""
 

@@ -13,22 +13,13 @@ the facts (schema-constrained), the rest is the same.
 
 from __future__ import annotations
 
-import math
-from datetime import datetime
-
-from memcli.core.projection import Memory
 from memcli.model.base import StructuredOutputError
 from memcli.strategy import Candidate, Param, Retrieval, Strategy, ops
+from memcli.strategy.forgetting import retention
 from memcli.strategy.text import facts
 
 FACTS_SCHEMA = {"type": "object", "properties": {"facts": {"type": "array", "items": {"type": "string"}}},
                 "required": ["facts"]}
-
-
-def retention(memory: Memory, now: datetime, unit_hours: float) -> float:
-    """R = exp(-Δt / S), Δt in `unit_hours` since the last recall (or since it was stored)."""
-    dt = max(0.0, (now - memory.last_access).total_seconds() / 3600.0 / unit_hours)
-    return math.exp(-dt / max(memory.strength, 1e-9))
 
 
 class MemoryBank(Strategy):

@@ -11,7 +11,7 @@ from memcli.strategy import Candidate, Param, ParamError, ops
 from memcli.strategy.registry import StrategyRegistry
 from memcli.strategy.text import facts, time_range
 from memcli_plugins.mem0 import decide
-from memcli_plugins.memorybank import retention
+from memcli.strategy.forgetting import retention
 from strategy_helpers import close, session, texts
 
 BUILTINS = ["full-context", "hema", "longmemeval", "mem0", "memorybank", "rag-turns", "tim"]

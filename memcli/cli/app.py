@@ -54,13 +54,15 @@ def _root(
 
 
 def _register() -> None:
-    from memcli.cli import ask, config_cmd, doctor, maintenance, strategies_cmd
+    from memcli.cli import ask, chat, config_cmd, doctor, maintenance, replay_cmd, strategies_cmd
 
+    app.command("chat")(chat.chat)
     app.command("ask")(ask.ask)
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(strategies_cmd.app, name="strategies")
     app.command("doctor")(doctor.doctor)
     app.command("rebuild")(maintenance.rebuild)
+    app.command("replay")(replay_cmd.replay)
 
 
 _register()

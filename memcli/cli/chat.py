@@ -1,0 +1,66 @@
+"""`memcli chat`: the Textual workbench, or a plain line-by-line chat with --plain."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from memcli.cli.ask import Cassette, ModelPath, Record, Replay, cassette_mode
+from memcli.cli.options import DataDir, settings_for
+from memcli.strategy.registry import parse_settings
+
+StrategyOpt = Annotated[str | None, typer.Option("--strategy", "-S", help="Memory strategy (default from settings).")]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Strategy parameter name=value (repeatable).")]
+
+
+def chat(
+    strategy: StrategyOpt = None,
+    set_: SetOpt = None,
+    model: ModelPath = None,
+    cassette: Cassette = None,
+    record: Record = False,
+    replay_calls: Replay = False,
+    replay: Annotated[Path | None, typer.Option("--replay", help="Watch a sample session play in the TUI.",
+                                                exists=True, dir_okay=False)] = None,
+    plain: Annotated[bool, typer.Option("--plain", help="No TUI: read lines from stdin, print replies.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Chat with the local model and watch its memory work (the Textual workbench)."""
+    settings = settings_for(data_dir, model=model)
+    params = parse_settings(set_ or [])
+    mode = cassette_mode(record, replay_calls)
+    if plain or not sys.stdin.isatty():
+        _plain_chat(settings, strategy, params, cassette, mode)
+        return
+    from memcli.tui.app import run_workbench
+
+    run_workbench(settings, strategy=strategy, params=params, cassette=cassette, cassette_mode=mode, replay=replay)
+
+
+def _plain_chat(settings, strategy, params, cassette, mode) -> None:
+    from memcli.workbench import close_session, open_session
+
+    console = Console(stderr=True)
+    session = open_session(settings, strategy=strategy, params=params, cassette=cassette, cassette_mode=mode)
+    console.print(f"[dim]memcli chat · strategy {session.namespace} · {settings.data_dir} · "
+                  f"an empty line or Ctrl-D ends[/]")
+    try:
+        for line in sys.stdin:
+            text = line.strip()
+            if not text:
+                break
+            result = session.send(text, k=settings.top_k, max_tokens=settings.max_tokens,
+                                  on_piece=lambda p: (sys.stdout.write(p), sys.stdout.flush()))
+            sys.stdout.write("\n")
+            hits = ", ".join(h.memory_id for h in result.retrieval.hits) or "none"
+            stats = result.generation.stats if result.generation else None
+            console.print(f"[dim]memories used: {hits}" + (
+                f" · {stats.prompt_tokens}+{stats.completion_tokens} tokens · {stats.tokens_per_s:.0f} tok/s"
+                if stats else "") + "[/]")
+        session.drain()
+    finally:
+        close_session(session)

@@ -1,0 +1,1 @@
+"""Scripted sessions: the file format, the headless runner, importers."""

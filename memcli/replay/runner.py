@@ -1,0 +1,188 @@
+"""Play a session file headless against a fresh data dir and check its expectations."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from memcli.clock import SimulatedClock, parse_duration
+from memcli.context import memory_block
+from memcli.core import operations as ops
+from memcli.core.projection import ACTIVE, Memory
+from memcli.embed.embedder import Embedder
+from memcli.engine import Engine, InvalidOperation
+from memcli.errors import MemcliError
+from memcli.model.base import ChatModel
+from memcli.replay import format as f
+from memcli.session import ChatSession
+from memcli.settings import Settings
+from memcli.strategy.forgetting import retention
+from memcli.strategy.registry import StrategyRegistry
+
+
+@dataclass
+class Check:
+    step: int
+    kind: str
+    passed: bool
+    detail: str
+
+
+@dataclass
+class SessionReport:
+    path: str
+    title: str
+    strategy: str
+    checks: list[Check] = field(default_factory=list)
+    turns: int = 0
+    memories_kept: int = 0
+    retrieval_hits: int = 0
+    context_tokens: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and all(c.passed for c in self.checks)
+
+    @property
+    def met(self) -> str:
+        return f"{sum(c.passed for c in self.checks)}/{len(self.checks)}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "passed": self.passed, "met": self.met}
+
+
+def _find(session: ChatSession, match: f.Match, any_status: bool = False) -> Memory | None:
+    pattern = re.compile(match.match, re.I)
+    memories = session.engine.store.memories(session.namespace, None)
+    wanted = [m for m in memories if pattern.search(m.text) and (any_status or m.status == match.status)]
+    return wanted[-1] if wanted else None
+
+
+def _describe(session: ChatSession, status: str = ACTIVE, limit: int = 6) -> str:
+    mems = session.engine.store.memories(session.namespace, [status])
+    shown = "; ".join(f"{m.id}: {m.text[:60]}" for m in mems[-limit:])
+    return f"{len(mems)} {status} memories" + (f" (last: {shown})" if shown else "")
+
+
+def check(session: ChatSession, exp: f.Expectation, step: int) -> Check:
+    kind = exp.kind
+    if kind == "memory":
+        m = _find(session, exp.memory)  # type: ignore[arg-type]
+        ok = m is not None
+        detail = f"{m.id} ({m.status}): {m.text[:80]}" if m else \
+            f"no {exp.memory.status} memory matches /{exp.memory.match}/; {_describe(session, exp.memory.status)}"
+    elif kind == "no_memory":
+        m = _find(session, exp.no_memory)  # type: ignore[arg-type]
+        ok = m is None
+        detail = f"none {exp.no_memory.status} matches /{exp.no_memory.match}/" if ok else \
+            f"{m.id} is {m.status} and matches: {m.text[:80]}"
+    elif kind == "retrieve":
+        spec = exp.retrieve
+        retrieval = session.strategy.retrieve(spec.query, session.view(), spec.top_k)  # a read: logs nothing
+        hits = [h.text for h in retrieval.hits]
+        found = [i for i, t in enumerate(hits) if re.search(spec.match, t, re.I)]
+        ok = bool(found)
+        detail = (f"rank {found[0] + 1} of {len(hits)}" if ok else f"not in top {spec.top_k}") + \
+            f" for {spec.query!r}: " + " | ".join(t[:50] for t in hits)
+    elif kind == "count":
+        spec = exp.count
+        n = len(session.engine.store.memories(session.namespace, [spec.status]))
+        ok = (spec.min is None or n >= spec.min) and (spec.max is None or n <= spec.max)
+        detail = f"{n} {spec.status} memories (want {spec.min if spec.min is not None else 0}…" \
+                 f"{spec.max if spec.max is not None else '∞'})"
+    else:
+        spec = exp.retention
+        m = _find(session, f.Match(match=spec.match), any_status=True)
+        if m is None:
+            return Check(step, kind, False, f"no memory matches /{spec.match}/")
+        r = retention(m, session.engine.clock.now(), float(session.strategy.p.get("unit_hours", 24.0)))
+        ok = (spec.above is None or r > spec.above) and (spec.below is None or r < spec.below)
+        detail = f"{m.id} retention {r:.3f} (S={m.strength:g})"
+    return Check(step, kind, ok, detail)
+
+
+def _edit(session: ChatSession, step: Any) -> None:
+    if isinstance(step, f.EditStep):
+        target, op = step.edit, lambda m: ops.Edit(memory_id=m.id, text=step.text, reason="edited by the user")
+    elif isinstance(step, f.PinStep):
+        target, op = step.pin, lambda m: ops.Pin(memory_id=m.id, reason="pinned by the user")
+    elif isinstance(step, f.ForgetStep):
+        target, op = step.forget, lambda m: ops.Delete(memory_id=m.id, reason="forgotten by the user")
+    else:
+        target, op = step.restore, lambda m: ops.Restore(memory_id=m.id, reason="restored by the user")
+    memory = _find(session, target, any_status=isinstance(step, f.RestoreStep))
+    if memory is None:
+        raise InvalidOperation(f"no memory matches /{target.match}/ to {type(step).__name__[:-4].lower()}")
+    session.engine.apply(session.namespace, [op(memory)], actor="editor")
+
+
+def run_session(
+    path: Path,
+    settings: Settings,
+    *,
+    strategy: str | None = None,
+    embedder: Embedder | None = None,
+    model: Callable[[f.SessionFile], ChatModel | None] | None = None,
+    registry: StrategyRegistry | None = None,
+    data_dir: Path | None = None,
+    on_step: Callable[[int, int], None] | None = None,
+    fail_fast: bool = False,
+) -> SessionReport:
+    """Replay one file into a fresh data dir (a temporary one unless `data_dir` is given)."""
+    spec = f.load_session(path)
+    name = strategy or spec.strategy or settings.strategy
+    report = SessionReport(str(path), spec.title, name)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="memcli-replay-") as tmp:
+        target = data_dir or Path(tmp)
+        clock = SimulatedClock(spec.clock.start)
+        engine = Engine(settings.model_copy(update={"data_dir": target}), clock=clock, embedder=embedder)
+        chat_model = model(spec) if model is not None else None
+        params = spec.params if (strategy is None or strategy == spec.strategy) else {}
+        session = ChatSession(engine, registry or StrategyRegistry(), model=chat_model, strategy=name,
+                              params=params, llm_memory=settings.llm_memory, background=False)
+        count = chat_model.count_tokens if chat_model is not None else (lambda s: len(s.split()))
+        try:
+            for i, step in enumerate(spec.parsed, 1):
+                if isinstance(step, f.UserStep):
+                    result = session.send(step.user, k=settings.top_k, reply=step.reply,
+                                          max_tokens=settings.max_tokens)
+                    report.turns += 1
+                    report.retrieval_hits += len(result.retrieval.hits)
+                    report.context_tokens += count(memory_block([h.text for h in result.retrieval.hits]))
+                elif isinstance(step, f.IngestStep):
+                    session.ingest(step.role, step.ingest, speaker=step.speaker or "", metadata=step.metadata)
+                    report.turns += 1
+                elif isinstance(step, f.AdvanceStep):
+                    clock.advance(parse_duration(step.advance))
+                elif isinstance(step, f.AtStep):
+                    clock.set(step.at)
+                elif isinstance(step, f.SwitchStep):
+                    session.switch(step.switch, step.params)
+                    if step.backfill:
+                        session.backfill(k=settings.top_k)
+                elif isinstance(step, f.ExpectStep):
+                    exp = step.expect
+                    if exp.strategy is None or exp.strategy == session.namespace:
+                        session.drain()
+                        report.checks.append(check(session, exp, i))
+                        if fail_fast and not report.checks[-1].passed:
+                            break
+                else:
+                    _edit(session, step)
+                if on_step is not None:
+                    on_step(i, len(spec.parsed))
+            report.memories_kept = len(engine.store.memories(session.namespace))
+        except MemcliError as exc:
+            report.error = f"step {i}: {exc}"
+        finally:
+            session.close()
+            engine.close()
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
