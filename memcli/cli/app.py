@@ -54,15 +54,23 @@ def _root(
 
 
 def _register() -> None:
-    from memcli.cli import ask, chat, config_cmd, doctor, maintenance, replay_cmd, strategies_cmd
+    from memcli.cli import (
+        ask, chat, config_cmd, convert_cmd, doctor, log_cmd, maintenance, memories_cmd, replay_cmd, strategies_cmd,
+    )
 
     app.command("chat")(chat.chat)
     app.command("ask")(ask.ask)
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(strategies_cmd.app, name="strategies")
     app.command("doctor")(doctor.doctor)
-    app.command("rebuild")(maintenance.rebuild)
     app.command("replay")(replay_cmd.replay)
+    app.add_typer(memories_cmd.app, name="memories")
+    app.command("log")(log_cmd.log)
+    app.command("convert")(convert_cmd.convert)
+    app.command("ingest")(convert_cmd.ingest)
+    app.command("export")(maintenance.export)
+    app.command("import")(maintenance.import_)
+    app.command("rebuild")(maintenance.rebuild)
 
 
 _register()

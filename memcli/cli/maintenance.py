@@ -1,8 +1,10 @@
-"""`memcli rebuild`: projections from the log."""
+"""`memcli rebuild`, `export`, `import`: the log and its projections."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -21,3 +23,36 @@ def rebuild(data_dir: DataDir = None, json_out: Json = False) -> None:
         print_json(stats)
     else:
         typer.echo(f"rebuilt {stats['memories']} memories from {stats['events']} events in {stats['seconds']} s")
+
+
+def export(
+    path: Annotated[Path, typer.Argument(help="Target file: .jsonl or .parquet.")],
+    data_dir: DataDir = None,
+    json_out: Json = False,
+) -> None:
+    """Write the whole event log (the source of truth) to a JSONL or Parquet file."""
+    from memcli.core.store import EventStore
+    from memcli.core.transfer import export_events
+
+    store = EventStore(settings_for(data_dir).data_dir, read_only=True)
+    try:
+        n = export_events(store, path)
+    finally:
+        store.close()
+    print_json({"events": n, "file": str(path)}) if json_out else typer.echo(f"exported {n} events to {path}")
+
+
+def import_(
+    path: Annotated[Path, typer.Argument(help="A .jsonl or .parquet export.", exists=True, dir_okay=False)],
+    data_dir: DataDir = None,
+    json_out: Json = False,
+) -> None:
+    """Load an export into an empty data dir and rebuild the memories and the index from it."""
+    from memcli.core.transfer import import_events
+    from memcli.engine import Engine
+
+    with Engine(settings_for(data_dir)) as engine:
+        n = import_events(engine.store, path)
+        stats = engine.rebuild()
+    out = {"events": n, "memories": stats["memories"]}
+    print_json(out) if json_out else typer.echo(f"imported {n} events, {stats['memories']} memories")

@@ -253,6 +253,17 @@ class EventStore:
         kinds = [k.value for k in MEMORY_STATE_KINDS]
         return fold(self.events(until=seq, kinds=kinds))
 
+    def query(self, sql: str) -> tuple[list[str], list[tuple]]:
+        """A read-only SQL query (`memcli log --sql`): it runs on a read-only connection."""
+        if not self.read_only:
+            raise StoreError("SQL queries run on a read-only store")
+        try:
+            with self._lock:
+                cur = self._con.execute(sql)
+                return [d[0] for d in cur.description or []], cur.fetchall()
+        except duckdb.Error as exc:
+            raise StoreError(f"SQL error: {str(exc).splitlines()[0]}") from None
+
     # -- writing ---------------------------------------------------------------------------
 
     def append(
@@ -330,6 +341,19 @@ class EventStore:
             con, "memory_versions", _VERSION_SCHEMA,
             [_version_row(v) for k in keys for v in state.versions.get(k, [])],
         )
+
+    def load_events(self, events: Sequence[Event]) -> None:
+        """Insert already-numbered events (an import) in one transaction; the projection is rebuilt after."""
+        with self._lock:
+            con = self._con
+            con.execute("BEGIN TRANSACTION")
+            try:
+                self._insert(con, "events", _EVENT_SCHEMA, [self._event_row(e) for e in events])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            self._next_seq = (events[-1].seq if events else 0) + 1
 
     def rebuild(self) -> ProjectionState:
         """Throw the projection away and fold it again from the whole log."""

@@ -1,0 +1,80 @@
+"""`memcli convert` (LoCoMo / OpenAI chat → session files) and `memcli ingest` (straight into a data dir)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from memcli.cli.options import DataDir, Json, print_json, settings_for
+
+Format = Annotated[str, typer.Option("--format", "-f", help="locomo (locomo10.json shape) or openai (chat messages).")]
+Source = Annotated[Path, typer.Argument(help="The file to read.", exists=True, dir_okay=False)]
+
+
+def _read(path: Path, fmt: str):
+    from memcli.replay.importers import read_locomo, read_openai
+
+    if fmt not in ("locomo", "openai"):
+        raise typer.BadParameter("--format is locomo or openai")
+    return read_locomo(path) if fmt == "locomo" else read_openai(path)
+
+
+def convert(
+    source: Source,
+    fmt: Format = "locomo",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the session files.")] = Path("."),
+    strategy: Annotated[str | None, typer.Option("--strategy", "-S", help="Strategy named in the files.")] = None,
+    json_out: Json = False,
+) -> None:
+    """Turn a conversation export into session files (one per conversation, dates kept)."""
+    from memcli.replay.importers import to_session_yaml
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for conv in _read(source, fmt):
+        path = out / f"{conv.id}.yaml"
+        path.write_text(to_session_yaml(conv, strategy), encoding="utf-8")
+        written.append({"file": str(path), "turns": conv.turn_count})
+    if json_out:
+        print_json(written)
+    else:
+        for w in written:
+            typer.echo(f"{w['file']}: {w['turns']} turns")
+
+
+def ingest(
+    source: Source,
+    fmt: Format = "locomo",
+    strategy: Annotated[str | None, typer.Option("--strategy", "-S", help="Strategy that processes the turns.")] = None,
+    data_dir: DataDir = None,
+    json_out: Json = False,
+) -> None:
+    """Log a conversation export into the data dir, with its dates, and let the strategy build memories."""
+    from memcli.clock import SimulatedClock
+    from memcli.workbench import close_session, open_session
+
+    conversations = _read(source, fmt)
+    total = sum(c.turn_count for c in conversations)
+    clock = SimulatedClock(min(s.date for c in conversations for s in c.sessions) if total else None)
+    session = open_session(settings_for(data_dir), strategy=strategy, with_model=False, clock=clock,
+                           background=False)
+    try:
+        with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), transient=json_out) as progress:
+            task = progress.add_task("turns", total=total)
+            for conv in conversations:
+                for s in conv.sessions:
+                    if s.date > clock.now():
+                        clock.set(s.date)
+                    for t in s.turns:
+                        meta = {"conversation": conv.id, **({"turn_id": t.turn_id} if t.turn_id else {})}
+                        text = t.text + (f" [shares {t.caption}]" if t.caption else "")
+                        session.ingest(t.role, text, speaker=t.speaker, metadata=meta)
+                        progress.advance(task)
+        memories = len(session.engine.store.memories(session.namespace))
+    finally:
+        close_session(session)
+    out = {"turns": total, "strategy": session.namespace, "memories": memories}
+    print_json(out) if json_out else typer.echo(f"ingested {total} turns; {session.namespace}: {memories} memories")
