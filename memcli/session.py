@@ -139,6 +139,10 @@ class ChatSession:
             payload["stats"] = stats
         return turn_from_event(self._record(kind, payload, actor=role))
 
+    def edit(self, operation: Any) -> list[Event]:
+        """A change made by the person (edit, pin, forget, restore): an event like any other."""
+        return self._emit(self.engine.apply(self.namespace, [operation], actor="editor"))
+
     def ingest(self, role: str, text: str, *, speaker: str = "", metadata: dict | None = None) -> Turn:
         """Log a message without a model call or a retrieval (imports, scripted history) and queue it."""
         turn = self.add_message(role, text, speaker=speaker, metadata={**(metadata or {}), "ingested": True})

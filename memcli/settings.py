@@ -65,8 +65,11 @@ class Settings(BaseSettings):
     max_tokens: int = Field(256, ge=1, le=8192)
     """Upper bound on tokens generated for one reply."""
 
-    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    temperature: float = Field(0.3, ge=0.0, le=2.0)
     """Sampling temperature for chat replies (structured calls always use 0)."""
+
+    repeat_penalty: float = Field(1.1, ge=1.0, le=2.0)
+    """Penalty on repeated tokens; small models loop without one."""
 
     seed: int = 0
     """Sampling seed, so the same prompt gives the same reply."""

@@ -31,7 +31,8 @@ app = typer.Typer(
     cls=MemcliGroup,
     name="memcli",
     help="A terminal memory workbench for LLM chat: see and steer what an assistant remembers.",
-    no_args_is_help=True,
+    no_args_is_help=False,
+    invoke_without_command=True,
     add_completion=False,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
@@ -46,11 +47,20 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    """memcli: chat with a local model and watch, inspect and edit what it remembers."""
+    """memcli: chat with a local model and watch, inspect and edit what it remembers.
+
+    Without a command, opens the chat workbench (`memcli chat`).
+    """
+    if ctx.invoked_subcommand is None:
+        from memcli.cli.chat import chat
+
+        chat(strategy=None, set_=None, model=None, cassette=None, record=False, replay_calls=False, replay=None,
+             plain=False, data_dir=None)
 
 
 def _register() -> None:

@@ -19,6 +19,7 @@ def build_chat_model(settings: Settings, *, cassette: Path | None = None, mode: 
         seed=settings.seed,
         temperature=settings.temperature,
         max_tokens=settings.max_tokens,
+        repeat_penalty=settings.repeat_penalty,
     )
     if cassette is not None:
         return CassetteModel(model, cassette, mode=mode, seed=settings.seed)

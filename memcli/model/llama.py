@@ -34,8 +34,9 @@ class LlamaChatModel:
         n_ctx: int = 4096,
         n_threads: int = 2,
         seed: int = 0,
-        temperature: float = 0.7,
+        temperature: float = 0.3,
         max_tokens: int = 256,
+        repeat_penalty: float = 1.1,
     ) -> None:
         self.path = check_model_file(path) if path is not None else default_model_path()
         self.model_id = self.path.stem
@@ -44,6 +45,7 @@ class LlamaChatModel:
         self.seed = seed
         self.temperature = temperature
         self.max_tokens = max_tokens
+        self.repeat_penalty = repeat_penalty
         self.load_seconds: float | None = None
         self.parse_failures = 0
         self._llm: Any = None
@@ -139,6 +141,7 @@ class LlamaChatModel:
             pieces: list[str] = []
             stream = llm.create_completion(
                 tokens, max_tokens=max_tokens, stream=True, stop=stop, seed=self.seed, grammar=grammar,
+                repeat_penalty=1.0 if grammar is not None else self.repeat_penalty,
                 temperature=self.temperature if temperature is None else temperature,
             )
             try:

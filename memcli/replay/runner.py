@@ -122,6 +122,38 @@ def _edit(session: ChatSession, step: Any) -> None:
     session.engine.apply(session.namespace, [op(memory)], actor="editor")
 
 
+@dataclass
+class TurnOutcome:
+    retrieval: Any = None
+
+
+def play_step(session: ChatSession, clock: SimulatedClock, step: Any, index: int,
+              settings: Settings) -> Check | TurnOutcome | None:
+    """Carry out one step of a session file: a turn, a clock move, a switch, an edit or a check."""
+    if isinstance(step, f.UserStep):
+        result = session.send(step.user, k=settings.top_k, reply=step.reply, max_tokens=settings.max_tokens)
+        return TurnOutcome(result.retrieval)
+    if isinstance(step, f.IngestStep):
+        session.ingest(step.role, step.ingest, speaker=step.speaker or "", metadata=step.metadata)
+        return TurnOutcome()
+    if isinstance(step, f.AdvanceStep):
+        clock.advance(parse_duration(step.advance))
+    elif isinstance(step, f.AtStep):
+        clock.set(step.at)
+    elif isinstance(step, f.SwitchStep):
+        session.switch(step.switch, step.params)
+        if step.backfill:
+            session.backfill(k=settings.top_k)
+    elif isinstance(step, f.ExpectStep):
+        exp = step.expect
+        if exp.strategy is None or exp.strategy == session.namespace:
+            session.drain()
+            return check(session, exp, index)
+    else:
+        _edit(session, step)
+    return None
+
+
 def run_session(
     path: Path,
     settings: Settings,
@@ -150,32 +182,16 @@ def run_session(
         count = chat_model.count_tokens if chat_model is not None else (lambda s: len(s.split()))
         try:
             for i, step in enumerate(spec.parsed, 1):
-                if isinstance(step, f.UserStep):
-                    result = session.send(step.user, k=settings.top_k, reply=step.reply,
-                                          max_tokens=settings.max_tokens)
+                outcome = play_step(session, clock, step, i, settings)
+                if isinstance(outcome, Check):
+                    report.checks.append(outcome)
+                    if fail_fast and not outcome.passed:
+                        break
+                elif outcome is not None:
                     report.turns += 1
-                    report.retrieval_hits += len(result.retrieval.hits)
-                    report.context_tokens += count(memory_block([h.text for h in result.retrieval.hits]))
-                elif isinstance(step, f.IngestStep):
-                    session.ingest(step.role, step.ingest, speaker=step.speaker or "", metadata=step.metadata)
-                    report.turns += 1
-                elif isinstance(step, f.AdvanceStep):
-                    clock.advance(parse_duration(step.advance))
-                elif isinstance(step, f.AtStep):
-                    clock.set(step.at)
-                elif isinstance(step, f.SwitchStep):
-                    session.switch(step.switch, step.params)
-                    if step.backfill:
-                        session.backfill(k=settings.top_k)
-                elif isinstance(step, f.ExpectStep):
-                    exp = step.expect
-                    if exp.strategy is None or exp.strategy == session.namespace:
-                        session.drain()
-                        report.checks.append(check(session, exp, i))
-                        if fail_fast and not report.checks[-1].passed:
-                            break
-                else:
-                    _edit(session, step)
+                    if outcome.retrieval is not None:
+                        report.retrieval_hits += len(outcome.retrieval.hits)
+                        report.context_tokens += count(memory_block([h.text for h in outcome.retrieval.hits]))
                 if on_step is not None:
                     on_step(i, len(spec.parsed))
             report.memories_kept = len(engine.store.memories(session.namespace))

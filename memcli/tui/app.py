@@ -1,0 +1,440 @@
+"""The Textual workbench: chat on the left, the memory at work on the right.
+
+Everything that touches the engine, the model or the embedder runs in thread
+workers (`@work(thread=True)`), and reports back with `call_from_thread`; the
+UI thread only draws. The session is opened before the app starts (so a busy
+data dir is a one-line error), and the embedder (torch) and the model load in
+the background while the first screen is already interactive.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+
+from memcli.core import operations as ops
+from memcli.core.events import Event, Kind
+from memcli.errors import MemcliError
+from memcli.session import ChatSession
+from memcli.settings import Settings
+from memcli.tui.chat import Bubble, ChatLog, PromptInput
+from memcli.tui.panels import ContextView, Feed, MemoriesView, OpenMemory, RetrievalView
+from memcli.tui.screens import (
+    BackfillScreen, HelpScreen, MemoryAction, MemoryScreen, StrategyChoice, StrategyScreen, TimeTravelScreen,
+    memory_events, source_events,
+)
+
+CSS = """
+Screen { layout: vertical; }
+#main { height: 1fr; }
+#chat-pane { width: 1fr; min-width: 36; }
+#side { width: 1fr; min-width: 40; border-left: vkey $primary 30%; }
+Screen.-narrow #main { layout: vertical; }
+Screen.-narrow #side { border-left: none; border-top: hkey $primary 30%; height: 1fr; }
+ChatLog { height: 1fr; padding: 0 1; }
+.bubble { margin: 1 0 0 0; padding: 0 1; border: round $primary 40%; border-title-color: $text-muted; }
+.bubble.user { border: round $success 50%; margin-left: 4; }
+.bubble.assistant { margin-right: 4; }
+.bubble.streaming { border: round $warning 60%; }
+PromptInput { dock: bottom; margin: 0 1; }
+#status { height: 1; background: $boost; color: $text-muted; padding: 0 1; }
+#dialog { width: 90%; height: 85%; border: thick $primary 60%; background: $surface; padding: 1 2; }
+#memory-body { height: 1fr; }
+#edit-text { height: 1fr; }
+#strategy-body { height: 1fr; }
+#strategy-list { width: 28; }
+#strategy-info { padding: 0 1; }
+#tt-table { height: 1fr; }
+.buttons { height: auto; align-horizontal: right; margin-top: 1; }
+.buttons Button { margin-left: 2; }
+.hint { color: $text-muted; }
+BackfillScreen #dialog, EditScreen #dialog { height: auto; max-height: 80%; }
+EditScreen #edit-text { height: 8; }
+"""
+
+
+class MemcliApp(App[None]):
+    TITLE = "memcli"
+    CSS = CSS
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    BINDINGS = [
+        Binding("f1", "help", "help", id="app.help"),
+        Binding("f2", "view('feed')", "feed", id="app.feed"),
+        Binding("f3", "view('memories')", "memories", id="app.memories"),
+        Binding("f4", "view('retrieval')", "retrieval", id="app.retrieval"),
+        Binding("f5", "view('context')", "context", id="app.context"),
+        Binding("ctrl+s", "strategy", "strategy", id="app.strategy"),
+        Binding("ctrl+t", "timetravel", "time travel", id="app.timetravel"),
+        Binding("escape", "cancel_reply", "stop reply", show=False, id="app.cancel"),
+        Binding("f6", "pause", "pause replay", show=False, id="app.replay_pause"),
+        Binding("f7", "speed(0.5)", "slower", show=False, id="app.replay_slower"),
+        Binding("f8", "speed(2)", "faster", show=False, id="app.replay_faster"),
+        Binding("ctrl+q", "quit", "quit", id="app.quit"),
+    ]
+
+    def __init__(self, session: ChatSession, settings: Settings, *, replay: Any = None,
+                 warm_up: bool = True) -> None:
+        super().__init__()
+        self.session = session
+        self.settings = settings
+        self.replay = replay  # (SessionFile, SimulatedClock) or None
+        self.warm_up = warm_up
+        self._cancel: threading.Event | None = None
+        self._stream: Any = None
+        self._stream_bubble: Bubble | None = None
+        self._busy = False
+        self._paused = threading.Event()
+        self._speed = 1.0
+        self._tps = 0.0
+        self._loading = "loading…" if warm_up else ""
+        self._ui_thread = threading.get_ident()
+        session.on_event = self._engine_event
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="◈")
+        with Horizontal(id="main"):
+            with Vertical(id="chat-pane"):
+                yield ChatLog(id="chat")
+                yield PromptInput(id="prompt")
+            with TabbedContent(id="side", initial="feed"):
+                with TabPane("Feed", id="feed"):
+                    yield Feed(id="feed-table")
+                with TabPane("Memories", id="memories"):
+                    yield MemoriesView(id="memories-view")
+                with TabPane("Retrieval", id="retrieval"):
+                    yield RetrievalView()
+                with TabPane("Context", id="context"):
+                    yield ContextView()
+        yield Static("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._ui_thread = threading.get_ident()
+        self.sub_title = f"{self.session.namespace} · {self.settings.data_dir}"
+        self.query_one(PromptInput).focus()
+        self._status()
+        self.refresh_memories()
+        self._load_history()
+        if self.warm_up:
+            self._warm_up()
+        if self.replay is not None:
+            self.query_one(PromptInput).disabled = True
+            self._play()
+
+    def _status(self) -> None:
+        model = getattr(self.session.model, "model_id", "no model")
+        count = getattr(self, "_memory_count", 0)
+        parts = [f"model {model}", f"strategy {self.session.namespace}", f"{count} memories"]
+        if self._tps:
+            parts.append(f"{self._tps:.0f} tok/s")
+        if self.replay is not None:
+            parts.append(f"replay {'paused' if self._paused.is_set() else f'×{self._speed:g}'} (F6 F7 F8)")
+        if self._loading:
+            parts.append(self._loading)
+        self.query_one("#status", Static).update(" · ".join(parts))
+
+    def get_system_commands(self, screen: Screen) -> Any:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Switch strategy", "Choose a memory strategy, set its parameters, backfill it",
+                            self.action_strategy)
+        yield SystemCommand("Time travel", "See the memories as of an earlier event", self.action_timetravel)
+        for view in ("feed", "memories", "retrieval", "context"):
+            yield SystemCommand(f"Show {view}", f"Open the {view} view", lambda v=view: self.action_view(v))
+
+    # -- engine events (any thread) → UI ---------------------------------------------------
+
+    def _engine_event(self, event: Event) -> None:
+        if threading.get_ident() == self._ui_thread:
+            self._on_event(event)
+        else:
+            self.call_from_thread(self._on_event, event)
+
+    async def _on_event(self, event: Event) -> None:
+        self.query_one(Feed).add_event(event)
+        chat = self.query_one(ChatLog)
+        if event.kind is Kind.MESSAGE_USER:
+            await chat.add(event.payload.get("text", ""), "user")
+        elif event.kind is Kind.MESSAGE_ASSISTANT:
+            if self._stream_bubble is not None:
+                self._stream_bubble.remove_class("streaming")
+                self._stream_bubble = None
+            else:
+                await chat.add(event.payload.get("text", ""), "assistant")
+        elif event.kind is Kind.MEMORY_RETRIEVED:
+            self.query_one(RetrievalView).show(event)
+        elif event.kind is Kind.CONTEXT_BUILT:
+            self.query_one(ContextView).show(event, self.settings.n_ctx)
+        if event.memory_id or event.kind is Kind.STRATEGY_SWITCHED:
+            self.refresh_memories()
+
+    # -- background work -------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="warm-up", exit_on_error=False)
+    def _warm_up(self) -> None:
+        """Import torch and load the embedder, load the model, bring the index up to the log."""
+        started = time.perf_counter()
+        self.session.engine.embedder.load()  # type: ignore[attr-defined]
+        self.session.engine.reconcile()
+        if self.session.model is not None:
+            self._set_loading("loading the model…")
+            self.session.model.load()  # type: ignore[attr-defined]
+        self._set_loading("")
+        self.call_from_thread(self.notify, f"ready in {time.perf_counter() - started:.1f} s", timeout=3)
+
+    def _set_loading(self, text: str) -> None:
+        self._loading = text
+        self.call_from_thread(self._status)
+
+    @work(thread=True, exclusive=True, group="memories", exit_on_error=False)
+    def refresh_memories(self) -> None:
+        store = self.session.engine.store
+        memories = store.memories(self.session.namespace, None)
+        now = self.session.engine.clock.now()
+        self.call_from_thread(self._show_memories, memories, now)
+
+    def _show_memories(self, memories: list, now: Any) -> None:
+        self._memory_count = sum(m.status == "active" for m in memories)
+        self.query_one(MemoriesView).show(memories, now)
+        self.sub_title = f"{self.session.namespace} · {self.settings.data_dir}"
+        self._status()
+
+    @work(thread=True, exclusive=True, group="history", exit_on_error=False)
+    def _load_history(self) -> None:
+        """Show the stored conversation (the last 50 messages) when the workbench opens."""
+        turns = self.session.view().turns(limit=50)
+        events = self.session.engine.store.events(kinds=[k.value for k in Kind if k.value.startswith("memory.")
+                                                         or k.value.startswith("strategy.")])[-500:]
+        self.call_from_thread(self._show_history, turns, events)
+
+    async def _show_history(self, turns: list, events: list[Event]) -> None:
+        chat = self.query_one(ChatLog)
+        for t in turns:
+            await chat.add(t.text, t.role)
+        feed = self.query_one(Feed)
+        for e in events:
+            feed.add_event(e)
+
+    # -- chatting --------------------------------------------------------------------------
+
+    @on(PromptInput.Submitted)
+    def _submit(self, event: PromptInput.Submitted) -> None:
+        text = event.value.strip()
+        if not text:
+            return
+        if self._busy:
+            self.notify("A reply is still coming: press Esc to stop it first.", severity="warning")
+            return
+        prompt = self.query_one(PromptInput)
+        prompt.remember(text)
+        prompt.value = ""
+        self._busy = True
+        self._turn(text)
+
+    @work(thread=True, exclusive=True, group="turn", exit_on_error=False)
+    def _turn(self, text: str) -> None:
+        cancel = self._cancel = threading.Event()
+        started = [False]
+
+        def piece(p: str) -> None:
+            if not started[0]:
+                started[0] = True
+                self._stream_bubble, self._stream = self.call_from_thread(self.query_one(ChatLog).start_reply)
+            self.call_from_thread(self.query_one(ChatLog).append, self._stream, p)
+
+        try:
+            result = self.session.send(text, k=self.settings.top_k, max_tokens=self.settings.max_tokens,
+                                       cancel=cancel, on_piece=piece)
+        except MemcliError as exc:
+            self.call_from_thread(self._turn_failed, text, str(exc))
+            return
+        finally:
+            if self._stream is not None:
+                self.call_from_thread(self._stream.stop)
+                self._stream = None
+            self._busy = False
+        if result.generation is not None:
+            self._tps = result.generation.stats.tokens_per_s
+            if result.generation.stats.finish_reason == "cancelled":
+                self.call_from_thread(self.notify, "Reply stopped.", timeout=2)
+        self.call_from_thread(self._status)
+
+    def _turn_failed(self, text: str, error: str) -> None:
+        prompt = self.query_one(PromptInput)
+        prompt.value = text  # the prompt is restored, nothing typed is lost
+        if self._stream_bubble is not None:
+            self._stream_bubble.remove()
+            self._stream_bubble = None
+        self.notify(error, title="The turn failed", severity="error", timeout=8)
+
+    def action_cancel_reply(self) -> None:
+        if self._cancel is not None and self._busy:
+            self._cancel.set()
+
+    # -- views and screens -----------------------------------------------------------------
+
+    def action_view(self, view: str) -> None:
+        self.query_one(TabbedContent).active = view
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    @on(OpenMemory)
+    def _open_memory(self, message: OpenMemory) -> None:
+        self._load_memory(message.memory_id)
+
+    @work(thread=True, exclusive=True, group="memory", exit_on_error=False)
+    def _load_memory(self, memory_id: str) -> None:
+        store, ns = self.session.engine.store, self.session.namespace
+        memory = store.memory(ns, memory_id)
+        if memory is None:
+            self.call_from_thread(self.notify, f"{memory_id} is not in {ns}", severity="warning")
+            return
+        screen = MemoryScreen(memory, store.versions(ns, memory_id), source_events(store, memory),
+                              memory_events(store, ns, memory_id))
+        self.call_from_thread(self.push_screen, screen, self._memory_action)
+
+    def _memory_action(self, action: MemoryAction | None) -> None:
+        if action is not None:
+            self._apply_memory_action(action)
+
+    @work(thread=True, exclusive=False, group="edit", exit_on_error=False)
+    def _apply_memory_action(self, action: MemoryAction) -> None:
+        op = {"edit": lambda: ops.Edit(memory_id=action.memory_id, text=action.text or "", reason="edited by hand"),
+              "pin": lambda: ops.Pin(memory_id=action.memory_id, reason="pinned by hand"),
+              "unpin": lambda: ops.Pin(memory_id=action.memory_id, pinned=False, reason="unpinned by hand"),
+              "forget": lambda: ops.Delete(memory_id=action.memory_id, reason="forgotten by hand"),
+              "restore": lambda: ops.Restore(memory_id=action.memory_id, reason="restored by hand")}[action.action]()
+        try:
+            self.session.edit(op)
+        except MemcliError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.call_from_thread(self.notify, f"{action.memory_id}: {action.action}", timeout=2)
+
+    def action_strategy(self) -> None:
+        registry = self.session.registry
+        strategies = {}
+        for name in registry.names():
+            try:
+                strategies[name] = registry.load(name)
+            except MemcliError:
+                pass
+        self.push_screen(StrategyScreen(strategies, self.session.namespace, dict(registry.problems)),
+                         self._strategy_chosen)
+
+    def _strategy_chosen(self, choice: StrategyChoice | None) -> None:
+        if choice is not None:
+            screen = BackfillScreen(choice.name) if choice.backfill else None
+            if screen is not None:
+                self.push_screen(screen)
+            self._switch(choice, screen)
+
+    @work(thread=True, exclusive=True, group="switch", exit_on_error=False)
+    def _switch(self, choice: StrategyChoice, screen: BackfillScreen | None) -> None:
+        try:
+            self.session.switch(choice.name, choice.params)
+            if screen is not None:
+                if self.session.engine.store.count_added(choice.name):
+                    self.call_from_thread(self.notify, f"{choice.name} already has memories: no backfill",
+                                          severity="warning")
+                else:
+                    self.session.backfill(k=self.settings.top_k,
+                                          progress=lambda i, n: self.call_from_thread(screen.progress, i, n))
+        except MemcliError as exc:
+            self.call_from_thread(self.notify, str(exc), title="Switch failed", severity="error", timeout=8)
+        finally:
+            if screen is not None:
+                self.call_from_thread(screen.dismiss)
+        self.call_from_thread(self.refresh_memories)
+
+    def action_timetravel(self) -> None:
+        store, ns = self.session.engine.store, self.session.namespace
+        seqs = [e.seq for e in store.events(namespace=ns) if e.memory_id]
+        if not seqs:
+            self.notify("No memory events in this strategy yet.", severity="warning")
+            return
+        self.push_screen(TimeTravelScreen(store, ns, seqs))
+
+    # -- watching a replay -----------------------------------------------------------------
+
+    def action_pause(self) -> None:
+        if self._paused.is_set():
+            self._paused.clear()
+        else:
+            self._paused.set()
+        self._status()
+
+    def action_speed(self, factor: float) -> None:
+        self._speed = max(0.125, min(16.0, self._speed * factor))
+        self._status()
+
+    @work(thread=True, exclusive=True, group="replay", exit_on_error=False)
+    def _play(self) -> None:
+        from memcli.replay.runner import Check, play_step
+
+        spec, clock = self.replay
+        for i, step in enumerate(spec.parsed, 1):
+            while self._paused.is_set():
+                time.sleep(0.05)
+            outcome = play_step(self.session, clock, step, i, self.settings)
+            if isinstance(outcome, Check):
+                self.call_from_thread(self.notify, f"step {i} {outcome.kind}: {outcome.detail}",
+                                      title="expectation met" if outcome.passed else "expectation FAILED",
+                                      severity="information" if outcome.passed else "error", timeout=6)
+            self.call_from_thread(self._status)
+            time.sleep(0.8 / self._speed)
+        self.call_from_thread(self.notify, f"Replay of {spec.title!r} finished.", timeout=8)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """One place where a failed worker becomes a notification (as harlequin does)."""
+        if event.state is WorkerState.ERROR:
+            error = event.worker.error
+            self._busy = False
+            self.notify(f"{type(error).__name__}: {error}", title=f"{event.worker.group} failed",
+                        severity="error", timeout=10)
+
+
+def run_workbench(settings: Settings, *, strategy: str | None = None, params: dict | None = None,
+                  cassette: Path | None = None, cassette_mode: str = "auto", replay: Path | None = None,
+                  open_session: Callable[..., ChatSession] | None = None) -> None:
+    """Open the session (errors are one line), then run the app until the user quits."""
+    import tempfile
+
+    from memcli.workbench import close_session
+    from memcli.workbench import open_session as default_open
+
+    opener = open_session or default_open
+    replay_state = None
+    tmp = None
+    if replay is not None:
+        from memcli.clock import SimulatedClock
+        from memcli.replay.format import load_session
+
+        spec = load_session(replay)
+        clock = SimulatedClock(spec.clock.start)
+        tmp = tempfile.TemporaryDirectory(prefix="memcli-watch-")
+        settings = settings.model_copy(update={"data_dir": Path(tmp.name)})
+        cassette = replay.parent / spec.cassette if spec.cassette else cassette
+        session = opener(settings, strategy=strategy or spec.strategy, params=params or spec.params, clock=clock,
+                         cassette=cassette, cassette_mode="replay" if cassette and cassette.exists() else cassette_mode)
+        replay_state = (spec, clock)
+    else:
+        session = opener(settings, strategy=strategy, params=params, cassette=cassette, cassette_mode=cassette_mode)
+    try:
+        MemcliApp(session, settings, replay=replay_state).run()
+    finally:
+        close_session(session)
+        if tmp is not None:
+            tmp.cleanup()

@@ -1,0 +1,47 @@
+"""How each event kind looks in the feed: a glyph and a colour."""
+
+from __future__ import annotations
+
+from memcli.core.events import Event, Kind
+
+STYLE: dict[Kind, tuple[str, str]] = {
+    Kind.MEMORY_ADDED: ("+", "green"),
+    Kind.MEMORY_UPDATED: ("~", "yellow"),
+    Kind.MEMORY_MERGED: ("⇉", "yellow"),
+    Kind.MEMORY_EDITED: ("✎", "yellow"),
+    Kind.MEMORY_DECAYED: ("↓", "blue"),
+    Kind.MEMORY_REINFORCED: ("↑", "cyan"),
+    Kind.MEMORY_ARCHIVED: ("▣", "red"),
+    Kind.MEMORY_DELETED: ("×", "red"),
+    Kind.MEMORY_RESTORED: ("↺", "green"),
+    Kind.MEMORY_RETRIEVED: ("?", "magenta"),
+    Kind.MEMORY_QUARANTINED: ("⚠", "bold red"),
+    Kind.MEMORY_EXTRACTED: ("◇", "dim"),
+    Kind.MEMORY_NOOP: ("=", "dim"),
+    Kind.MEMORY_PINNED: ("★", "bold yellow"),
+    Kind.MEMORY_UNPINNED: ("☆", "yellow"),
+    Kind.STRATEGY_SWITCHED: ("⇄", "bold cyan"),
+    Kind.STRATEGY_ERROR: ("!", "bold red"),
+    Kind.CONTEXT_BUILT: ("▤", "dim"),
+}
+
+
+def describe(event: Event) -> str:
+    """One line about an event for the feed."""
+    p = event.payload
+    if event.kind is Kind.MEMORY_RETRIEVED:
+        hits = p.get("hits", [])
+        top = f" top {hits[0]['id']} {hits[0]['score']:.3f}" if hits else ""
+        return f"{len(hits)} hits, {len(p.get('near_misses', []))} near misses{top} · {p.get('query', '')[:40]}"
+    if event.kind is Kind.MEMORY_EXTRACTED:
+        return f"{len(p.get('candidates', []))} candidates ({p.get('path', 'rules')})"
+    if event.kind is Kind.CONTEXT_BUILT:
+        tokens = p.get("tokens", {})
+        return " ".join(f"{k} {v}" for k, v in tokens.items()) + (f" · cut {len(p['cut'])}" if p.get("cut") else "")
+    if event.kind is Kind.STRATEGY_SWITCHED:
+        return f"{p.get('from')} → {p.get('to')}"
+    if event.kind is Kind.STRATEGY_ERROR:
+        return f"{p.get('strategy')}.{p.get('hook')}: {p.get('error', '')[:80]}"
+    if event.kind in (Kind.MEMORY_DECAYED, Kind.MEMORY_REINFORCED):
+        return f"S {p.get('previous', 0):g} → {p.get('strength', 0):g} {p.get('reason', '')}"
+    return str(p.get("text") or p.get("reason") or "")

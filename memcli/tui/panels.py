@@ -1,0 +1,157 @@
+"""The right-hand views: live feed, memories, retrieval, context."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import DataTable, Input, Static
+
+from memcli.core.events import Event, Kind
+from memcli.core.projection import Memory
+from memcli.strategy.forgetting import retention
+from memcli.tui.glyphs import STYLE, describe
+
+
+class OpenMemory(Message):
+    """Ask the app to open a memory's detail screen."""
+
+    def __init__(self, memory_id: str) -> None:
+        super().__init__()
+        self.memory_id = memory_id
+
+
+class Feed(DataTable):
+    """Every memory event as it happens. DataTable renders only the visible rows (line API),
+    so a feed of tens of thousands of events stays fast."""
+
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self.zebra_stripes = False
+        self.add_columns("#", "", "op", "mem", "detail")
+
+    def add_event(self, event: Event) -> None:
+        if event.kind not in STYLE:
+            return
+        glyph, style = STYLE[event.kind]
+        at_bottom = self.scroll_y >= self.max_scroll_y - 1
+        self.add_row(str(event.seq), Text(glyph, style=style), Text(event.kind.value.split(".")[-1], style=style),
+                     event.memory_id or "", describe(event), key=f"{event.seq}")
+        if at_bottom:  # follow the feed only when the reader is at the bottom
+            self.scroll_end(animate=False)
+
+    def on_data_table_row_selected(self, message: DataTable.RowSelected) -> None:
+        memory_id = self.get_row(message.row_key)[3]
+        if memory_id:
+            self.post_message(OpenMemory(str(memory_id)))
+
+
+def retention_bar(m: Memory, now: datetime, width: int = 8) -> Text:
+    r = retention(m, now)
+    filled = round(r * width)
+    color = "green" if r > 0.6 else "yellow" if r > 0.3 else "red"
+    return Text("█" * filled + "░" * (width - filled), style=color)
+
+
+class MemoriesView(Vertical):
+    """A filterable, sortable table of the current strategy's memories."""
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="filter memories (text, kind or status)…", id="memory-filter")
+        yield DataTable(id="memory-table", cursor_type="row")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key, label in (("id", "id"), ("status", "status"), ("kind", "kind"), ("R", "retention"),
+                           ("last", "last use"), ("src", "src"), ("text", "text")):
+            table.add_column(label, key=key)
+        self._memories: list[Memory] = []
+        self._now = datetime.now()
+        self._sort: tuple[str, bool] = ("id", False)
+
+    def show(self, memories: list[Memory], now: datetime) -> None:
+        self._memories, self._now = memories, now
+        self._fill()
+
+    def _fill(self) -> None:
+        table = self.query_one(DataTable)
+        needle = self.query_one(Input).value.strip().lower()
+        shown = [m for m in self._memories
+                 if not needle or needle in m.text.lower() or needle in m.kind or needle in m.status]
+        key, reverse = self._sort
+        order = {"id": lambda m: m.created_seq, "status": lambda m: m.status, "kind": lambda m: m.kind,
+                 "R": lambda m: retention(m, self._now), "last": lambda m: m.last_access,
+                 "src": lambda m: len(m.sources), "text": lambda m: m.text.lower()}[key]
+        table.clear()
+        for m in sorted(shown, key=order, reverse=reverse):
+            table.add_row(m.id + (" ★" if m.pinned else ""), m.status, m.kind, retention_bar(m, self._now),
+                          m.last_access.strftime("%m-%d %H:%M"), str(len(m.sources)), m.text, key=m.id)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._fill()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        key = str(event.column_key.value)
+        self._sort = (key, not self._sort[1] if self._sort[0] == key else False)
+        self._fill()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.post_message(OpenMemory(str(event.row_key.value)))
+
+
+class RetrievalView(VerticalScroll):
+    """Why this memory and not that one: the last turn's hits, their score parts, the cutoff, near misses."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("No retrieval yet: send a message.", id="retrieval-body")
+
+    def show(self, event: Event) -> None:
+        p = event.payload
+        table = Table(title=f"retrieval for: {p.get('query', '')}", expand=True, title_justify="left")
+        for col in ("#", "memory", "score", "parts", "text"):
+            table.add_column(col, overflow="fold")
+        parts_of = lambda h: "  ".join(f"{k} {v:.3f}" for k, v in h.get("parts", {}).items())  # noqa: E731
+        for i, h in enumerate(p.get("hits", []), 1):
+            table.add_row(str(i), h["id"], f"{h['score']:.4f}", parts_of(h), h["text"])
+        cutoff = p.get("cutoff")
+        table.add_row("", "", "", Text(f"── cutoff {cutoff:.4f} ──" if isinstance(cutoff, float) else "── cutoff ──",
+                                       style="bold"), Text(p.get("note", ""), style="italic"))
+        for h in p.get("near_misses", []):
+            table.add_row("", Text(h["id"], style="dim"), Text(f"{h['score']:.4f}", style="dim"),
+                          Text(parts_of(h), style="dim"), Text(h["text"], style="dim"))
+        self.query_one("#retrieval-body", Static).update(table)
+
+
+class ContextView(VerticalScroll):
+    """The exact prompt sent to the model, with tokens per part against the window."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("No context yet: send a message.", id="context-body")
+
+    def show(self, event: Event, n_ctx: int) -> None:
+        p = event.payload
+        tokens = p.get("tokens", {})
+        total = sum(tokens.values())
+        out = Text()
+        out.append(f"{total} of {n_ctx} tokens (budget {p.get('budget')})\n", style="bold")
+        colors = {"system": "blue", "memories": "magenta", "history": "cyan", "user": "green"}
+        width = 50
+        for part, n in tokens.items():
+            bar = "█" * max(1 if n else 0, round(width * n / max(n_ctx, 1)))
+            out.append(f"{part:>9} {n:>6} ", style="bold")
+            out.append(bar + "\n", style=colors.get(part, "white"))
+        for cut in p.get("cut", []):
+            out.append(f"cut ({cut['part']}): {cut['text'][:80]}\n", style="red")
+        out.append("\n")
+        for m in p.get("messages", []):
+            out.append(f"── {m['role']} ──\n", style="bold " + ("green" if m["role"] == "user" else "cyan"))
+            out.append(m["content"] + "\n")
+        self.query_one("#context-body", Static).update(out)
+
+
+def is_memory_event(event: Event) -> bool:
+    return event.kind.value.startswith("memory.") or event.kind in (Kind.STRATEGY_SWITCHED, Kind.STRATEGY_ERROR)

@@ -1,0 +1,306 @@
+"""Modal screens: memory detail and editor, strategy switcher, time travel, help."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import (
+    Button, Checkbox, DataTable, Input, Label, Markdown, OptionList, ProgressBar, Static, TextArea,
+)
+from textual.widgets.option_list import Option
+
+from memcli.core.events import Kind
+from memcli.core.projection import Memory
+
+
+class EditScreen(ModalScreen[str | None]):
+    """Edit a memory's text; returns the new text or None."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "cancel", id="edit.cancel")]
+
+    def __init__(self, memory: Memory) -> None:
+        super().__init__()
+        self.memory = memory
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(f"Edit {self.memory.id} (the old text stays in its history)")
+            yield TextArea(self.memory.text, id="edit-text")
+            with Horizontal(classes="buttons"):
+                yield Button("Save", variant="primary", id="save")
+                yield Button("Cancel", id="cancel")
+
+    @on(Button.Pressed, "#save")
+    def _save(self) -> None:
+        text = self.query_one(TextArea).text.strip()
+        self.dismiss(text if text and text != self.memory.text else None)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass
+class MemoryAction:
+    action: str  # "edit", "pin", "unpin", "forget", "restore"
+    memory_id: str
+    text: str | None = None
+
+
+class MemoryScreen(ModalScreen[MemoryAction | None]):
+    """Everything about one memory: fields, versions with validity, source turns, every event."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "close", id="memory.close"),
+                Binding("e", "edit", "edit", id="memory.edit"),
+                Binding("p", "pin", "pin/unpin", id="memory.pin")]
+
+    def __init__(self, memory: Memory, versions: list, sources: list, events: list) -> None:
+        super().__init__()
+        self.memory, self.versions, self.sources, self.events = memory, versions, sources, events
+
+    def compose(self) -> ComposeResult:
+        m = self.memory
+        with Vertical(id="dialog"):
+            yield Label(f"{m.id} · {m.status} · {m.kind} · strength {m.strength:g} · used {m.access_count}×"
+                        + (" · pinned" if m.pinned else ""), id="memory-title")
+            with VerticalScroll(id="memory-body"):
+                yield Static(Text(m.text, style="bold"))
+                versions = Table("v", "valid from", "valid to", "text", title="versions", expand=True,
+                                 title_justify="left")
+                for v in self.versions:
+                    versions.add_row(str(v.version), v.valid_from.strftime("%Y-%m-%d %H:%M"),
+                                     v.valid_to.strftime("%Y-%m-%d %H:%M") if v.valid_to else "now", v.text)
+                yield Static(versions)
+                sources = Table("#", "when", "turn", title="source turns", expand=True, title_justify="left")
+                for e in self.sources:
+                    sources.add_row(str(e.seq), e.ts.strftime("%Y-%m-%d %H:%M"), e.payload.get("text", ""))
+                yield Static(sources)
+                history = Table("#", "event", "by", "detail", title="history", expand=True, title_justify="left")
+                for e in self.events:
+                    p = e.payload
+                    history.add_row(str(e.seq), e.kind.value, e.actor,
+                                    str(p.get("text") or p.get("reason") or p.get("query") or ""))
+                yield Static(history, id="memory-history")
+            with Horizontal(classes="buttons"):
+                yield Button("Edit", id="edit", variant="primary")
+                yield Button("Unpin" if m.pinned else "Pin", id="pin")
+                if m.status == "active":
+                    yield Button("Forget", id="forget", variant="error")
+                else:
+                    yield Button("Restore", id="restore", variant="success")
+                yield Button("Close", id="close")
+
+    def action_edit(self) -> None:
+        def done(text: str | None) -> None:
+            if text:
+                self.dismiss(MemoryAction("edit", self.memory.id, text))
+
+        self.app.push_screen(EditScreen(self.memory), done)
+
+    def action_pin(self) -> None:
+        self.dismiss(MemoryAction("unpin" if self.memory.pinned else "pin", self.memory.id))
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        match event.button.id:
+            case "edit":
+                self.action_edit()
+            case "pin":
+                self.action_pin()
+            case "forget" | "restore":
+                self.dismiss(MemoryAction(event.button.id, self.memory.id))
+            case _:
+                self.dismiss(None)
+
+
+@dataclass
+class StrategyChoice:
+    name: str
+    params: dict[str, str]
+    backfill: bool
+
+
+class StrategyScreen(ModalScreen[StrategyChoice | None]):
+    """Pick a strategy (description, paper), edit its parameters, optionally backfill it."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "cancel", id="strategy.cancel")]
+
+    def __init__(self, strategies: dict[str, type], current: str, problems: dict[str, str]) -> None:
+        super().__init__()
+        self.strategies, self.current, self.problems = strategies, current, problems
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(f"Switch strategy (current: {self.current}). Each keeps its own memories.")
+            with Horizontal(id="strategy-body"):
+                yield OptionList(*[Option(n, id=n) for n in self.strategies],
+                                 *[Option(f"{n} (broken)", id=f"broken:{n}", disabled=True) for n in self.problems],
+                                 id="strategy-list")
+                with VerticalScroll(id="strategy-info"):
+                    yield Markdown("", id="strategy-about")
+                    yield Vertical(id="strategy-params")
+                    yield Checkbox("Backfill: replay the stored conversation into it", id="backfill")
+            with Horizontal(classes="buttons"):
+                yield Button("Switch", variant="primary", id="switch")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        names = list(self.strategies)
+        self.query_one(OptionList).highlighted = names.index(self.current) if self.current in names else 0
+
+    @on(OptionList.OptionHighlighted)
+    async def _show(self, event: OptionList.OptionHighlighted) -> None:
+        name = str(event.option.id)
+        cls = self.strategies.get(name)
+        if cls is None:
+            return
+        self.query_one("#strategy-about", Markdown).update(f"### {name}\n\n{cls.description}\n\n*{cls.paper}*")
+        box = self.query_one("#strategy-params", Vertical)
+        await box.remove_children()
+        for p in cls.params:
+            rng = f" ({', '.join(map(str, p.choices))})" if p.choices else (
+                f" ({p.min} … {p.max})" if p.min is not None or p.max is not None else "")
+            await box.mount(Label(f"{p.name}{rng}: {p.help}"), Input(str(p.default), id=f"param-{p.name}"))
+
+    @on(Button.Pressed, "#switch")
+    def _switch(self) -> None:
+        option = self.query_one(OptionList).highlighted_option
+        if option is None:
+            return
+        name = str(option.id)
+        cls = self.strategies[name]
+        params = {p.name: self.query_one(f"#param-{p.name}", Input).value for p in cls.params
+                  if self.query_one(f"#param-{p.name}", Input).value != str(p.default)}
+        self.dismiss(StrategyChoice(name, params, self.query_one(Checkbox).value))
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+
+class BackfillScreen(ModalScreen[None]):
+    """A progress bar while a backfill runs in a worker."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.strategy = name
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(f"Backfilling {self.strategy} from the stored conversation…")
+            yield ProgressBar(id="backfill-progress", show_eta=False)
+
+    def progress(self, done: int, total: int) -> None:
+        self.query_one(ProgressBar).update(total=total, progress=done)
+
+
+class TimeTravelScreen(ModalScreen[None]):
+    """The memories as of an earlier event, and what changed since."""
+
+    BINDINGS = [Binding("escape", "dismiss", "close", id="timetravel.close"),
+                Binding("left", "step(-1)", "earlier", id="timetravel.earlier"),
+                Binding("right", "step(1)", "later", id="timetravel.later")]
+
+    def __init__(self, store: Any, namespace: str, seqs: list[int]) -> None:
+        super().__init__()
+        self.store, self.namespace, self.seqs = store, namespace, seqs
+        self.index = max(0, len(seqs) - 2)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label("", id="tt-title")
+            yield Input(placeholder="event number", id="tt-seq", type="integer")
+            yield DataTable(id="tt-table", cursor_type="row")
+            yield Label("← → step through memory events · Esc closes", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns("", "id", "then", "now")
+        self._load()
+
+    def action_step(self, delta: int) -> None:
+        if self.seqs:
+            self.index = max(0, min(len(self.seqs) - 1, self.index + delta))
+            self._load()
+
+    @on(Input.Submitted, "#tt-seq")
+    def _jump(self, event: Input.Submitted) -> None:
+        if event.value.isdigit():
+            target = int(event.value)
+            earlier = [i for i, s in enumerate(self.seqs) if s <= target]
+            self.index = earlier[-1] if earlier else 0
+            self._load()
+
+    @work(thread=True, exclusive=True, group="timetravel", exit_on_error=False)
+    def _load(self) -> None:
+        seq = self.seqs[self.index] if self.seqs else 0
+        then = {k[1]: m for k, m in self.store.state_as_of(seq).memories.items() if k[0] == self.namespace}
+        now = {m.id: m for m in self.store.memories(self.namespace, None)}
+        rows = []
+        for mid in sorted(set(then) | set(now), key=lambda i: (len(i), i)):
+            a, b = then.get(mid), now.get(mid)
+            show = lambda m: f"[{m.status}] {m.text}" if m else "—"  # noqa: E731
+            mark = ("+", "green") if a is None else ("~", "yellow") if (a.text, a.status) != (b.text, b.status) \
+                else (" ", "")
+            rows.append((Text(mark[0], style=mark[1]), mid, show(a), show(b)))
+        self.app.call_from_thread(self._show, seq, rows)
+
+    def _show(self, seq: int, rows: list) -> None:
+        changed = sum(1 for r in rows if str(r[0]) != " ")
+        self.query_one("#tt-title", Label).update(
+            f"{self.namespace} as of event #{seq} · {changed} memories changed or added since")
+        table = self.query_one(DataTable)
+        table.clear()
+        for r in rows:
+            table.add_row(*r)
+
+
+HELP = """\
+# memcli workbench
+
+Chat on the left; watch and steer memory on the right.
+
+| key | what it does |
+|---|---|
+| Enter | send the message |
+| Esc | stop the reply being generated |
+| ↑ / ↓ in the prompt | earlier / later messages you sent |
+| F1 | this help |
+| F2 | live feed of memory operations (Enter on a row opens that memory) |
+| F3 | memories table: type to filter, click a header to sort, Enter to open |
+| F4 | retrieval of the last turn: hits, score parts, cutoff, near misses |
+| F5 | the exact context sent to the model, tokens per part |
+| Ctrl+S | switch strategy (parameters, backfill) |
+| Ctrl+T | time travel: memories as of an earlier event |
+| F6 / F7 / F8 | watching a replay: pause, slower, faster |
+| Ctrl+P | command palette (themes, all commands) |
+| Ctrl+Q | quit |
+
+In a memory: **e** edit, **p** pin or unpin, buttons to forget or restore. Every change is an
+event in the log, so nothing is lost: `memcli log` shows them all.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,f1", "dismiss", "close", id="help.close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="dialog"):
+            yield Markdown(HELP)
+
+
+def memory_events(store: Any, namespace: str, memory_id: str) -> list:
+    return [e for e in store.events(namespace=namespace)
+            if e.memory_id == memory_id or any(h.get("id") == memory_id for h in e.payload.get("hits", []))]
+
+
+def source_events(store: Any, memory: Memory) -> list:
+    wanted = set(memory.sources)
+    return [e for e in store.events(kinds=[Kind.MESSAGE_USER, Kind.MESSAGE_ASSISTANT]) if e.seq in wanted]
