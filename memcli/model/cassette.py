@@ -89,7 +89,9 @@ class CassetteModel:
 
     def stream(self, messages: list[Message], *, max_tokens: int | None = None,
                temperature: float | None = None, cancel: threading.Event | None = None) -> Generation:
-        params = {"max_tokens": max_tokens, "temperature": temperature, "seed": self.seed, "kind": "chat"}
+        params = {"max_tokens": max_tokens or getattr(self.inner, "max_tokens", None),
+                  "temperature": getattr(self.inner, "temperature", None) if temperature is None else temperature,
+                  "repeat_penalty": getattr(self.inner, "repeat_penalty", None), "seed": self.seed, "kind": "chat"}
         key = request_key(self.model_id, messages, params)
         entry = self._lookup(key)
         if entry is not None:

@@ -63,6 +63,9 @@ EditScreen #edit-text { height: 8; }
 """
 
 
+STREAM_INTERVAL_S = 0.05
+
+
 class MemcliApp(App[None]):
     TITLE = "memcli"
     CSS = CSS
@@ -166,12 +169,8 @@ class MemcliApp(App[None]):
         chat = self.query_one(ChatLog)
         if event.kind is Kind.MESSAGE_USER:
             await chat.add(event.payload.get("text", ""), "user")
-        elif event.kind is Kind.MESSAGE_ASSISTANT:
-            if self._stream_bubble is not None:
-                self._stream_bubble.remove_class("streaming")
-                self._stream_bubble = None
-            else:
-                await chat.add(event.payload.get("text", ""), "assistant")
+        elif event.kind is Kind.MESSAGE_ASSISTANT and not self._busy:
+            await chat.add(event.payload.get("text", ""), "assistant")  # replays; a live reply streams itself
         elif event.kind is Kind.MEMORY_RETRIEVED:
             self.query_one(RetrievalView).show(event)
         elif event.kind is Kind.CONTEXT_BUILT:
@@ -245,30 +244,47 @@ class MemcliApp(App[None]):
     @work(thread=True, exclusive=True, group="turn", exit_on_error=False)
     def _turn(self, text: str) -> None:
         cancel = self._cancel = threading.Event()
-        started = [False]
+        chat = self.query_one(ChatLog)
+        pending: list[str] = []
+        last = [0.0]
+
+        def flush() -> None:
+            if pending:
+                if self._stream is None:
+                    self._stream_bubble, self._stream = self.call_from_thread(chat.start_reply)
+                self.call_from_thread(chat.append, self._stream, "".join(pending))
+                pending.clear()
+            last[0] = time.monotonic()
 
         def piece(p: str) -> None:
-            if not started[0]:
-                started[0] = True
-                self._stream_bubble, self._stream = self.call_from_thread(self.query_one(ChatLog).start_reply)
-            self.call_from_thread(self.query_one(ChatLog).append, self._stream, p)
+            # Tokens reach the UI at most every 50 ms, in batches: the UI thread stays free for typing.
+            pending.append(p)
+            if time.monotonic() - last[0] >= STREAM_INTERVAL_S:
+                flush()
 
         try:
             result = self.session.send(text, k=self.settings.top_k, max_tokens=self.settings.max_tokens,
                                        cancel=cancel, on_piece=piece)
+            flush()
         except MemcliError as exc:
             self.call_from_thread(self._turn_failed, text, str(exc))
             return
         finally:
-            if self._stream is not None:
-                self.call_from_thread(self._stream.stop)
-                self._stream = None
+            self.call_from_thread(self._finish_stream)
             self._busy = False
         if result.generation is not None:
             self._tps = result.generation.stats.tokens_per_s
             if result.generation.stats.finish_reason == "cancelled":
                 self.call_from_thread(self.notify, "Reply stopped.", timeout=2)
         self.call_from_thread(self._status)
+
+    async def _finish_stream(self) -> None:
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        if self._stream_bubble is not None:
+            self._stream_bubble.remove_class("streaming")
+            self._stream_bubble = None
 
     def _turn_failed(self, text: str, error: str) -> None:
         prompt = self.query_one(PromptInput)

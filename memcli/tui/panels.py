@@ -66,8 +66,8 @@ class MemoriesView(Vertical):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key, label in (("id", "id"), ("status", "status"), ("kind", "kind"), ("R", "retention"),
-                           ("last", "last use"), ("src", "src"), ("text", "text")):
+        for key, label in (("id", "id"), ("text", "text"), ("status", "status"), ("kind", "kind"),
+                           ("R", "retention"), ("last", "last use"), ("src", "src")):
             table.add_column(label, key=key)
         self._memories: list[Memory] = []
         self._now = datetime.now()
@@ -88,8 +88,9 @@ class MemoriesView(Vertical):
                  "src": lambda m: len(m.sources), "text": lambda m: m.text.lower()}[key]
         table.clear()
         for m in sorted(shown, key=order, reverse=reverse):
-            table.add_row(m.id + (" ★" if m.pinned else ""), m.status, m.kind, retention_bar(m, self._now),
-                          m.last_access.strftime("%m-%d %H:%M"), str(len(m.sources)), m.text, key=m.id)
+            text = m.text if len(m.text) <= 60 else m.text[:59] + "…"
+            table.add_row(m.id + (" ★" if m.pinned else ""), text, m.status, m.kind, retention_bar(m, self._now),
+                          m.last_access.strftime("%m-%d %H:%M"), str(len(m.sources)), key=m.id)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._fill()
