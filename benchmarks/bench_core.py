@@ -121,7 +121,7 @@ def bench_appends(n_appends: int, compact_every: int, repeat: int, real: Sentenc
         engine = Engine(load_settings(data_dir=Path(tmp), compact_every=compact_every), embedder=MixedEmbedder(real))
         t = time.perf_counter()
         for _ in track(range(n_appends), description=f"{n_appends} one-row appends"):
-            engine.apply("bench", [ops.Add(text=_sentence(rng))])
+            engine.apply("bench", [ops.Add(text=_sentence(rng))], sync_index=True)  # as a chat turn would
         append_ms = 1000 * (time.perf_counter() - t) / n_appends
         c = iter(range(10**9))
 

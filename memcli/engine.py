@@ -65,6 +65,7 @@ class Engine:
             raise
         self.embedder: Embedder = embedder or SentenceTransformerEmbedder(settings.embedder)
         self._index: VectorIndex | None = None
+        self._dirty: set[str] = set()
 
     @property
     def data_dir(self) -> Path:
@@ -102,17 +103,21 @@ class Engine:
         *,
         actor: str = "engine",
         extra: Sequence[NewEvent] = (),
-        sync_index: bool = True,
+        sync_index: bool = False,
         ts: datetime | None = None,
     ) -> list[Event]:
         """Validate and apply a batch of operations atomically; returns the events written.
 
-        `ts` stamps the events with a given time instead of the clock's (backfills).
+        The vector index follows lazily: the namespace is marked and synced before its next
+        search, so a run of appends (an import, a backfill) is embedded in one batch.
+        `sync_index` syncs now. `ts` stamps the events with a given time (backfills).
         """
         new_events = list(extra) + self.plan(namespace, operations, actor)
         events = self.store.append(new_events, self.session_id, ts=ts)
-        if sync_index and any(e.namespace == namespace and e.memory_id for e in events):
-            self.index.sync(namespace)
+        if any(e.namespace == namespace and e.memory_id for e in events):
+            self._dirty.add(namespace)
+            if sync_index:
+                self.synced(namespace)
         return events
 
     def plan(self, namespace: str, operations: Sequence[ops.Operation], actor: str) -> list[NewEvent]:
@@ -193,8 +198,16 @@ class Engine:
 
     # -- reading ---------------------------------------------------------------------------
 
+    def synced(self, namespace: str) -> VectorIndex:
+        """The index, with `namespace` brought up to the log if this engine changed it."""
+        index = self.index
+        if namespace in self._dirty:
+            index.sync(namespace)
+            self._dirty.discard(namespace)
+        return index
+
     def search(self, namespace: str, query: str, k: int = 10, mode: str = "hybrid") -> list[SearchHit]:
-        return self.index.search(namespace, query, k=k, mode=mode)
+        return self.synced(namespace).search(namespace, query, k=k, mode=mode)
 
     def rebuild(self) -> dict[str, int]:
         """Rebuild the projection and every vector table from the log."""
@@ -215,8 +228,13 @@ class Engine:
             self._lock = None
 
     def close(self) -> None:
-        self.store.close()
-        self._release()
+        """Bring the index up to date (so readers find every memory), then let go of the data dir."""
+        try:
+            for namespace in sorted(self._dirty):
+                self.synced(namespace)
+        finally:
+            self.store.close()
+            self._release()
 
     def __enter__(self) -> "Engine":
         return self

@@ -37,7 +37,7 @@ def test_index_follows_updates_and_archives(settings, embedder) -> None:
 
 def test_lagging_index_catches_up_on_next_open(settings, embedder) -> None:
     with Engine(settings, embedder=embedder) as engine:
-        engine.apply("ns", [ops.Add(text="the first memory")])
+        engine.apply("ns", [ops.Add(text="the first memory")], sync_index=True)
         # a crash between the log commit and the index write leaves the index behind
         engine.apply("ns", [ops.Add(text="the blue bicycle is in the garage")], sync_index=False)
         behind = engine.index.watermark("ns")
@@ -71,8 +71,8 @@ def test_rebuild_gives_same_search_results(settings, embedder) -> None:
 def test_compaction_merges_append_fragments(settings, embedder) -> None:
     settings = settings.model_copy(update={"compact_every": 10})
     with Engine(settings, embedder=embedder) as engine:
-        for i in range(25):
-            engine.apply("ns", [ops.Add(text=f"turn {i} of a long chat")])
+        for i in range(25):  # one append per chat turn: each is followed by a search, so synced
+            engine.apply("ns", [ops.Add(text=f"turn {i} of a long chat")], sync_index=True)
         table = engine.index._table("ns")
         fragments = table.stats()["fragment_stats"]["num_fragments"]
         assert fragments < 10, f"{fragments} fragments after 25 one-row appends with compaction every 10"

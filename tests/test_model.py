@@ -134,7 +134,11 @@ def test_bounded_schema_fits_the_token_budget() -> None:
 
 
 class _Exploding:
-    model_id, n_ctx = "SmolLM2-135M-Instruct.Q4_1", 2048
+    """Has the recording model's id and sampling settings (they are part of the key), but no model."""
+
+    def __init__(self, like: LlamaChatModel) -> None:
+        self.model_id, self.n_ctx = like.model_id, like.n_ctx
+        self.temperature, self.repeat_penalty, self.max_tokens = like.temperature, like.repeat_penalty, like.max_tokens
 
     def stream(self, *a, **k):
         raise AssertionError("a replay must not call the model")
@@ -149,7 +153,7 @@ def test_cassette_record_then_replay(model, tmp_path: Path) -> None:
     value = rec.complete_json([{"role": "user", "content": INPUTS[0]}], FACT_SCHEMA, max_tokens=64)
     assert len(path.read_text().splitlines()) == 2
 
-    play = CassetteModel(_Exploding(), path, mode="replay")  # type: ignore[arg-type]
+    play = CassetteModel(_Exploding(model), path, mode="replay")  # type: ignore[arg-type]
     gen = play.stream(HELLO, max_tokens=24)
     assert "".join(gen) == recorded and gen.stats.prompt_tokens > 0
     assert play.complete_json([{"role": "user", "content": INPUTS[0]}], FACT_SCHEMA, max_tokens=64) == value
@@ -161,7 +165,7 @@ def test_cassette_record_then_replay(model, tmp_path: Path) -> None:
 def test_cassette_key_includes_parameters(model, tmp_path: Path) -> None:
     path = tmp_path / "calls.jsonl"
     "".join(CassetteModel(model, path, mode="record").stream(HELLO, max_tokens=24))
-    play = CassetteModel(_Exploding(), path, mode="replay")  # type: ignore[arg-type]
+    play = CassetteModel(_Exploding(model), path, mode="replay")  # type: ignore[arg-type]
     with pytest.raises(CassetteMiss):
         play.stream(HELLO, max_tokens=25)
 

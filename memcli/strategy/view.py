@@ -57,7 +57,7 @@ class MemoryView:
         return self._engine.embedder.embed(texts)
 
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
-        return self._engine.index.vectors(self.namespace, ids)
+        return self._engine.synced(self.namespace).vectors(self.namespace, ids)
 
     def turns(self, limit: int | None = None) -> list[Turn]:
         """The conversation so far (shared by every strategy), oldest first."""

@@ -1,0 +1,1 @@
+"""Benchmarks of strategies on public data (LoCoMo)."""

@@ -1,0 +1,176 @@
+"""LoCoMo evidence recall: how often a strategy's retrieved memories lead back to the turns
+that hold the answer.
+
+For each conversation a fresh data dir: every session is ingested in order on a simulated
+clock set to the session's date, speakers kept. The first strategy processes the turns live;
+the others are backfilled from the logged conversation (which gives the same memories as
+live use; tests/test_plugins.py checks it). Then, for each question of categories 1-4 with
+evidence, the strategy retrieves; its ranked memories are expanded to the turn ids they came
+from (provenance), de-duplicated, and cut at k. recall@k = |evidence ∩ kept| / |evidence|.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Callable
+
+from memcli.clock import SimulatedClock
+from memcli.context import memory_block
+from memcli.core.events import Kind
+from memcli.embed.embedder import Embedder
+from memcli.engine import Engine
+from memcli.replay.importers import Conversation
+from memcli.session import ChatSession
+from memcli.settings import Settings
+from memcli.strategy.registry import StrategyRegistry
+
+CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
+
+
+@dataclass
+class QuestionResult:
+    conversation: str
+    question: str
+    category: int
+    evidence: list[str]
+    ranked_turns: list[str]
+    recall: dict[int, float]
+    context_tokens: dict[int, int]
+    latency_s: float
+
+
+@dataclass
+class StrategyResult:
+    strategy: str
+    questions: list[QuestionResult] = field(default_factory=list)
+    ingest_seconds: float = 0.0
+    turns: int = 0
+    memories: int = 0
+    conversations: int = 0
+
+    def recall(self, k: int, category: int | None = None) -> float:
+        rows = [q.recall[k] for q in self.questions if category in (None, q.category)]
+        return statistics.fmean(rows) if rows else float("nan")
+
+    def tokens(self, k: int) -> float:
+        return statistics.fmean(q.context_tokens[k] for q in self.questions) if self.questions else 0.0
+
+    def latency_ms(self, pct: int) -> float:
+        xs = sorted(q.latency_s * 1000 for q in self.questions)
+        if not xs:
+            return float("nan")
+        return xs[min(len(xs) - 1, round(pct / 100 * (len(xs) - 1)))]
+
+    def summary(self, ks: list[int]) -> dict:
+        return {
+            "strategy": self.strategy, "questions": len(self.questions), "conversations": self.conversations,
+            "recall": {str(k): round(self.recall(k), 4) for k in ks},
+            "recall_by_category": {CATEGORIES[c]: {str(k): round(self.recall(k, c), 4) for k in ks}
+                                   for c in sorted({q.category for q in self.questions})},
+            "context_tokens": {str(k): round(self.tokens(k), 1) for k in ks},
+            "latency_ms": {"p50": round(self.latency_ms(50), 2), "p95": round(self.latency_ms(95), 2)},
+            "ingest_turns_per_s": round(self.turns / self.ingest_seconds, 1) if self.ingest_seconds else None,
+            "ingest_seconds": round(self.ingest_seconds, 2), "memories": self.memories,
+        }
+
+
+def expand(hits, seq_to_turn: dict[int, str], k: int) -> list[str]:
+    """Ranked memories → their source turn ids, in rank order, de-duplicated, the first k."""
+    out: list[str] = []
+    for hit in hits:
+        for seq in sorted(hit.sources):
+            turn = seq_to_turn.get(seq)
+            if turn is not None and turn not in out:
+                out.append(turn)
+                if len(out) == k:
+                    return out
+    return out
+
+
+def evaluate(
+    conversations: list[Conversation],
+    strategies: list[tuple[str, dict]],
+    settings: Settings,
+    *,
+    ks: list[int],
+    embedder: Embedder,
+    count_tokens: Callable[[str], int],
+    registry: StrategyRegistry | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, StrategyResult]:
+    registry = registry or StrategyRegistry()
+    results = {name: StrategyResult(name) for name, _ in strategies}
+    depth = max(ks)
+    for conv in conversations:
+        with tempfile.TemporaryDirectory(prefix="memcli-eval-") as tmp:
+            clock = SimulatedClock(conv.sessions[0].date if conv.sessions else None)
+            engine = Engine(settings.model_copy(update={"data_dir": Path(tmp)}), clock=clock, embedder=embedder)
+            first, first_params = strategies[0]
+            session = ChatSession(engine, registry, model=None, strategy=first, params=first_params,
+                                  background=False)
+            started = time.perf_counter()
+            done = 0
+            for s in conv.sessions:
+                if s.date > clock.now():
+                    clock.set(s.date)
+                for t in s.turns:
+                    text = t.text + (f" [shares {t.caption}]" if t.caption else "")
+                    session.ingest(t.role, text, speaker=t.speaker,
+                                   metadata={"turn_id": t.turn_id} if t.turn_id else {})
+                    done += 1
+                    if progress is not None:
+                        progress(f"{conv.id} ingest {first}", done, conv.turn_count)
+            results[first].ingest_seconds += time.perf_counter() - started
+            for name, params in strategies[1:]:
+                started = time.perf_counter()
+                session.backfill(name, params, k=settings.top_k,
+                                 progress=(lambda i, n, nm=name: progress(f"{conv.id} backfill {nm}", i, n))
+                                 if progress else None)
+                results[name].ingest_seconds += time.perf_counter() - started
+            seq_to_turn = {e.seq: e.payload.get("metadata", {}).get("turn_id")
+                           for e in engine.store.events(kinds=[Kind.MESSAGE_USER, Kind.MESSAGE_ASSISTANT])}
+            questions = [q for q in conv.questions if q.category in CATEGORIES and q.evidence]
+            now = clock.now() + timedelta(days=1)
+            for name, params in strategies:
+                strategy = registry.create(name, params)
+                view = session.view(strategy, now=now)
+                result = results[name]
+                result.turns += conv.turn_count
+                result.conversations += 1
+                result.memories += len(engine.store.memories(name))
+                for i, q in enumerate(questions, 1):
+                    t0 = time.perf_counter()
+                    retrieval = strategy.retrieve(q.question, view, depth)
+                    latency = time.perf_counter() - t0
+                    ranked = expand(retrieval.hits, seq_to_turn, depth)
+                    evidence = set(q.evidence)
+                    recall = {k: len(evidence & set(ranked[:k])) / len(evidence) for k in ks}
+                    tokens = {k: count_tokens(memory_block(_hits_for(retrieval.hits, seq_to_turn, k)))
+                              for k in ks}
+                    result.questions.append(QuestionResult(conv.id, q.question, q.category, q.evidence,
+                                                           ranked, recall, tokens, latency))
+                    if progress is not None:
+                        progress(f"{conv.id} questions {name}", i, len(questions))
+            session.close()
+            engine.close()
+    return results
+
+
+def _hits_for(hits, seq_to_turn: dict[int, str], k: int) -> list[str]:
+    """The memory texts needed to cover the first k turn ids (what the strategy would send)."""
+    covered: list[str] = []
+    texts = []
+    for hit in hits:
+        if len(covered) >= k:
+            break
+        texts.append(hit.text)
+        for seq in hit.sources:
+            turn = seq_to_turn.get(seq)
+            if turn is not None and turn not in covered:
+                covered.append(turn)
+    return texts

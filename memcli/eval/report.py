@@ -1,0 +1,102 @@
+"""Eval reports: a Rich table with bars for the terminal, JSON, CSV and an SVG chart.
+
+The SVG is written by hand (grouped bars, ~40 lines) rather than pulling in matplotlib
+(tens of MB) for one chart.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from memcli.eval.locomo import CATEGORIES, StrategyResult
+
+PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f"]
+
+
+def _bar(value: float, width: int = 20) -> Text:
+    filled = round(max(0.0, min(1.0, value)) * width)
+    return Text("█" * filled + "░" * (width - filled) + f" {value:.3f}", style="cyan")
+
+
+def print_table(results: dict[str, StrategyResult], ks: list[int], console: Console | None = None) -> None:
+    console = console or Console()
+    table = Table(title="LoCoMo evidence recall (categories 1-4 with evidence)")
+    table.add_column("strategy", style="bold")
+    for k in ks:
+        table.add_column(f"recall@{k}")
+    for c in CATEGORIES.values():
+        table.add_column(f"{c}@{ks[len(ks) // 2]}", justify="right")
+    table.add_column(f"ctx tokens@{ks[len(ks) // 2]}", justify="right")
+    table.add_column("latency p50/p95 ms", justify="right")
+    table.add_column("ingest turns/s", justify="right")
+    mid = ks[len(ks) // 2]
+    for name, r in results.items():
+        s = r.summary(ks)
+        cats = [f"{s['recall_by_category'].get(c, {}).get(str(mid), float('nan')):.3f}" for c in CATEGORIES.values()]
+        table.add_row(name, *[_bar(r.recall(k)) for k in ks], *cats, f"{r.tokens(mid):.0f}",
+                      f"{s['latency_ms']['p50']:.1f} / {s['latency_ms']['p95']:.1f}",
+                      str(s["ingest_turns_per_s"]))
+    console.print(table)
+
+
+def write_json(results: dict[str, StrategyResult], ks: list[int], path: Path, details: bool = False) -> None:
+    out = {"ks": ks, "strategies": [r.summary(ks) for r in results.values()]}
+    if details:
+        out["questions"] = {name: [q.__dict__ for q in r.questions] for name, r in results.items()}
+    path.write_text(json.dumps(out, indent=2, default=str))
+
+
+def write_csv(results: dict[str, StrategyResult], ks: list[int], path: Path) -> None:
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["strategy", "category", *[f"recall@{k}" for k in ks], *[f"tokens@{k}" for k in ks],
+                    "latency_p50_ms", "latency_p95_ms", "ingest_turns_per_s", "memories", "questions"])
+        for name, r in results.items():
+            s = r.summary(ks)
+            for cat in [None, *sorted({q.category for q in r.questions})]:
+                label = "all" if cat is None else CATEGORIES[cat]
+                n = sum(1 for q in r.questions if cat in (None, q.category))
+                w.writerow([name, label, *[round(r.recall(k, cat), 4) for k in ks],
+                            *[round(r.tokens(k), 1) for k in ks], s["latency_ms"]["p50"], s["latency_ms"]["p95"],
+                            s["ingest_turns_per_s"], r.memories, n])
+
+
+def write_svg(results: dict[str, StrategyResult], ks: list[int], path: Path) -> None:
+    """Grouped bars: recall@k per strategy, one group per k and per category at the middle k."""
+    mid = ks[len(ks) // 2]
+    groups = [(f"recall@{k}", lambda r, k=k: r.recall(k)) for k in ks] + \
+             [(f"{name}@{mid}", lambda r, c=c: r.recall(mid, c)) for c, name in CATEGORIES.items()]
+    names = list(results)
+    bw, gap, h, top, left = 14, 22, 260, 40, 50
+    gw = len(names) * bw + gap
+    width = left + len(groups) * gw + 180
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h + top + 70}" '
+             f'font-family="sans-serif" font-size="11">',
+             f'<text x="{left}" y="20" font-size="14">LoCoMo evidence recall per strategy</text>']
+    for i in range(6):
+        y = top + h - i * h / 5
+        parts.append(f'<line x1="{left}" x2="{left + len(groups) * gw}" y1="{y}" y2="{y}" stroke="#ddd"/>'
+                     f'<text x="{left - 8}" y="{y + 4}" text-anchor="end">{i / 5:.1f}</text>')
+    for g, (label, value) in enumerate(groups):
+        x0 = left + g * gw + gap / 2
+        for j, name in enumerate(names):
+            v = value(results[name])
+            v = 0.0 if v != v else v  # NaN: no question in that category
+            parts.append(f'<rect x="{x0 + j * bw}" y="{top + h - v * h:.1f}" width="{bw - 2}" height="{v * h:.1f}" '
+                         f'fill="{PALETTE[j % len(PALETTE)]}"><title>{html.escape(name)} {label}: {v:.3f}</title></rect>')
+        parts.append(f'<text x="{x0 + len(names) * bw / 2}" y="{top + h + 16}" text-anchor="middle">'
+                     f'{html.escape(label)}</text>')
+    for j, name in enumerate(names):
+        y = top + 10 + j * 16
+        lx = left + len(groups) * gw + 20
+        parts.append(f'<rect x="{lx}" y="{y - 9}" width="10" height="10" fill="{PALETTE[j % len(PALETTE)]}"/>'
+                     f'<text x="{lx + 16}" y="{y}">{html.escape(name)}</text>')
+    parts.append("</svg>")
+    path.write_text("\n".join(parts))
