@@ -198,6 +198,11 @@ class Engine:
 
     # -- reading ---------------------------------------------------------------------------
 
+    def configure(self, namespace: str, options: dict[str, str]) -> None:
+        """Index options a strategy asks for (see Strategy.index_options)."""
+        if not self.read_only and "analyzer" in options:
+            self.index.configure(namespace, options["analyzer"])
+
     def synced(self, namespace: str) -> VectorIndex:
         """The index, with `namespace` brought up to the log if this engine changed it."""
         index = self.index

@@ -67,6 +67,7 @@ class ChatSession:
         self.llm_memory = llm_memory
         self.on_event = on_event
         self.strategy: Strategy = registry.create(strategy, params)
+        self._configured: set[str] = set()
         self._queue: queue.Queue[tuple[str, Any] | None] | None = None
         self._worker: threading.Thread | None = None
         self._errors: list[str] = []
@@ -77,7 +78,7 @@ class ChatSession:
 
     @property
     def namespace(self) -> str:
-        return self.strategy.name
+        return self.strategy.namespace
 
     # -- events ----------------------------------------------------------------------------
 
@@ -95,7 +96,7 @@ class ChatSession:
         if not operations and not extra:
             return []
         try:
-            return self._emit(self.engine.apply(strategy.name, operations, actor=f"strategy:{strategy.name}",
+            return self._emit(self.engine.apply(strategy.namespace, operations, actor=f"strategy:{strategy.name}",
                                                 extra=extra or [], ts=at))
         except InvalidOperation as exc:
             self._strategy_error(strategy, hook, str(exc))
@@ -104,7 +105,7 @@ class ChatSession:
     def _strategy_error(self, strategy: Strategy, hook: str, message: str) -> None:
         self._errors.append(f"{strategy.name}.{hook}: {message}")
         self._record(Kind.STRATEGY_ERROR, {"strategy": strategy.name, "hook": hook, "error": message},
-                     actor=f"strategy:{strategy.name}", namespace=strategy.name)
+                     actor=f"strategy:{strategy.name}", namespace=strategy.namespace)
 
     def _call(self, strategy: Strategy, hook: str, default: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a hook; a plugin that raises is logged and skipped, never fatal."""
@@ -118,8 +119,11 @@ class ChatSession:
     def view(self, strategy: Strategy | None = None, *, now: datetime | None = None,
              upto: int | None = None) -> MemoryView:
         strategy = strategy or self.strategy
+        if strategy.namespace not in self._configured:  # index options, once per namespace
+            self._configured.add(strategy.namespace)
+            self.engine.configure(strategy.namespace, strategy.index_options())
         model = self.model if llm_allowed(self.model, self.llm_memory) else None
-        return MemoryView(self.engine, strategy.name, now or self.engine.clock.now(), model=model, upto=upto)
+        return MemoryView(self.engine, strategy.namespace, now or self.engine.clock.now(), model=model, upto=upto)
 
     # -- the turn --------------------------------------------------------------------------
 
@@ -158,7 +162,7 @@ class ChatSession:
             "query": query, "k": k, "cutoff": retrieval.cutoff, "note": retrieval.note,
             "hits": [h.as_dict() for h in retrieval.hits],
             "near_misses": [h.as_dict() for h in retrieval.near_misses],
-        }, f"strategy:{s.name}", s.name)
+        }, f"strategy:{s.name}", s.namespace)
         recalled = self._call(s, "recalled", [], retrieval, self.view(s, now=at, upto=upto))
         if not self._apply(s, recalled, at=at, extra=[retrieved], hook="recalled"):
             self._apply(s, [], at=at, extra=[retrieved], hook="retrieve")
@@ -227,7 +231,7 @@ class ChatSession:
             "turn": turn.seq, "path": "llm" if view.model is not None else "rules",
             "candidates": [{"text": c.text, "kind": c.kind, "importance": c.importance,
                             "metadata": c.metadata} for c in candidates],
-        }, f"strategy:{strategy.name}", strategy.name)
+        }, f"strategy:{strategy.name}", strategy.namespace)
         operations = self._call(strategy, "consolidate", [], candidates, view) if candidates else []
         self._apply(strategy, operations, at=at, extra=[extracted] if candidates else None, hook="consolidate")
         self._apply(strategy, self._call(strategy, "decay", [], self.view(strategy, now=view.now, upto=turn.seq)),
@@ -272,19 +276,20 @@ class ChatSession:
         self.drain()
         self.strategy = new
         self._record(Kind.STRATEGY_SWITCHED, {"from": old.name, "to": new.name, "params": new.p}, actor="user",
-                     namespace=new.name)
+                     namespace=new.namespace)
         return new
 
     def backfill(self, name: str | None = None, params: dict[str, Any] | None = None, *, k: int = 8,
-                 progress: Callable[[int, int], None] | None = None) -> int:
+                 namespace: str | None = None, progress: Callable[[int, int], None] | None = None) -> int:
         """Replay the stored conversation through a strategy into its (empty) namespace.
 
         Each turn is processed at its own logged time, so the memories come out as if
         the strategy had been used from the start.
         """
-        strategy = self.registry.create(name, params) if name else self.strategy
-        if self.engine.store.count_added(strategy.name):
-            raise InvalidOperation(f"namespace {strategy.name!r} already has memories; backfill needs an empty one")
+        strategy = self.registry.create(name, params, namespace=namespace) if name else self.strategy
+        if self.engine.store.count_added(strategy.namespace):
+            raise InvalidOperation(
+                f"namespace {strategy.namespace!r} already has memories; backfill needs an empty one")
         self.drain()
         turns = [turn_from_event(e) for e in self.engine.store.events(kinds=MESSAGE_KINDS)]
         for i, turn in enumerate(turns, 1):

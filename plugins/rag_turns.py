@@ -14,7 +14,12 @@ class RagTurns(Strategy):
               choices=("hybrid", "vector", "keyword")),
         Param("roles", str, "both", "Which messages become memories.", choices=("both", "user")),
         Param("date_in_key", bool, False, "Prefix the search key with the turn's date."),
+        Param("analyzer", str, "english", "Keyword analyzer: english (stemming, stop words) or plain (classic "
+              "BM25 over lowercase words, the LoCoMo reference baseline).", choices=("english", "plain")),
     )
+
+    def index_options(self):
+        return {"analyzer": self.p["analyzer"]}
 
     def extract(self, turn, view):
         if self.p["roles"] == "user" and turn.role != "user":

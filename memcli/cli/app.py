@@ -65,7 +65,8 @@ def _root(
 
 def _register() -> None:
     from memcli.cli import (
-        ask, chat, config_cmd, convert_cmd, doctor, log_cmd, maintenance, memories_cmd, replay_cmd, strategies_cmd,
+        ask, chat, config_cmd, convert_cmd, doctor, eval_cmd, log_cmd, maintenance, memories_cmd, replay_cmd,
+        strategies_cmd,
     )
 
     app.command("chat")(chat.chat)
@@ -75,12 +76,14 @@ def _register() -> None:
     app.command("doctor")(doctor.doctor)
     app.command("replay")(replay_cmd.replay)
     app.add_typer(memories_cmd.app, name="memories")
+    app.add_typer(eval_cmd.app, name="eval")
     app.command("log")(log_cmd.log)
     app.command("convert")(convert_cmd.convert)
     app.command("ingest")(convert_cmd.ingest)
     app.command("export")(maintenance.export)
     app.command("import")(maintenance.import_)
     app.command("rebuild")(maintenance.rebuild)
+    app.command("backup")(maintenance.backup)
 
 
 _register()

@@ -56,3 +56,16 @@ def import_(
         stats = engine.rebuild()
     out = {"events": n, "memories": stats["memories"]}
     print_json(out) if json_out else typer.echo(f"imported {n} events, {stats['memories']} memories")
+
+
+def backup(
+    target: Annotated[Path, typer.Argument(help="The backup file to create (a DuckDB database).")],
+    data_dir: DataDir = None,
+    json_out: Json = False,
+) -> None:
+    """A consistent copy of the event log, even while memcli is running. Restore: put it in a data
+    dir as memcli.duckdb and run `memcli rebuild`."""
+    from memcli.core.store import backup_database
+
+    n = backup_database(settings_for(data_dir).data_dir, target)
+    print_json({"events": n, "file": str(target)}) if json_out else typer.echo(f"backed up {n} events to {target}")

@@ -43,6 +43,54 @@ class StoreBusyError(StoreError):
     """Another process has the database open for writing."""
 
 
+def snapshot_copy(path: Path, *, read_only: bool) -> tuple[Path, duckdb.DuckDBPyConnection]:
+    """Copy a database file and then its WAL into a temporary folder and open the copy.
+
+    The writer never checkpoints while it runs (see EventStore._connect), so the main file is
+    stable and the WAL only grows; a transaction being written during the copy is a torn WAL
+    tail, which DuckDB drops on replay. Only a writer closing at that very instant can spoil a
+    copy, which is then detected and taken again.
+    """
+    import shutil
+    import tempfile
+
+    for _ in range(3):
+        tmp = Path(tempfile.mkdtemp(prefix="memcli-snapshot-"))
+        copy = tmp / DB_FILE
+        try:
+            shutil.copyfile(path, copy)
+            wal = path.with_name(path.name + ".wal")
+            if wal.exists():
+                shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
+            con = duckdb.connect(str(copy), read_only=read_only)
+            con.execute("SELECT count(*) FROM events").fetchone()
+            return tmp, con
+        except (OSError, duckdb.Error):
+            shutil.rmtree(tmp, ignore_errors=True)
+    raise StoreBusyError(f"{path} is being written and no consistent snapshot could be read; try again")
+
+
+def backup_database(data_dir: Path, target: Path) -> int:
+    """A consistent single-file copy of the event log, also while a writer runs. Returns its events."""
+    import shutil
+
+    source = data_dir / DB_FILE
+    if not source.exists():
+        raise StoreError(f"no memcli data in {data_dir}")
+    if target.exists():
+        raise StoreError(f"{target} exists: choose a new file name")
+    tmp, con = snapshot_copy(source, read_only=False)  # read-write: the WAL is folded in
+    try:
+        con.execute("CHECKPOINT")
+        events = con.execute("SELECT count(*) FROM events").fetchone()[0]
+        con.close()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(tmp / DB_FILE), target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return events
+
+
 def _naive_utc(ts: datetime) -> datetime:
     return ts.astimezone(timezone.utc).replace(tzinfo=None) if ts.tzinfo else ts
 
@@ -128,17 +176,33 @@ class EventStore:
         if read_only and not self.path.exists():
             raise StoreError(f"no memcli data in {data_dir} yet (nothing has been written there)")
         data_dir.mkdir(parents=True, exist_ok=True)
+        self.snapshot: Path | None = None
         try:
-            self._con = duckdb.connect(str(self.path), read_only=read_only)
-            if not read_only:
-                migrate(self._con)
+            self._con = self._connect(read_only)
         except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
+            if "lock" not in str(exc).lower():
+                raise StoreError(self._corrupt_advice(exc)) from None
+            if not read_only:
                 raise StoreBusyError(f"{self.path} is open for writing by another process ({exc})") from None
-            raise StoreError(self._corrupt_advice(exc)) from None
+            self._con = self._open_snapshot()
         except duckdb.Error as exc:
             raise StoreError(self._corrupt_advice(exc)) from None
         self._next_seq = self._scalar("SELECT coalesce(max(seq), 0) FROM events") + 1
+
+    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(str(self.path), read_only=read_only)
+        if not read_only:
+            # No automatic checkpoints while this writer runs: the main file then only changes at
+            # close, so a reader can copy it and the append-only WAL for a consistent snapshot.
+            con.execute("SET checkpoint_threshold = '1TB'")
+            migrate(con)
+        return con
+
+    def _open_snapshot(self) -> duckdb.DuckDBPyConnection:
+        """A writer holds the file: read a consistent copy of the database and its WAL."""
+        tmp, con = snapshot_copy(self.path, read_only=True)
+        self.snapshot = tmp
+        return con
 
     def _corrupt_advice(self, exc: Exception) -> str:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -398,3 +462,7 @@ class EventStore:
     def close(self) -> None:
         with self._lock:
             self._con.close()
+        if self.snapshot is not None:
+            import shutil
+
+            shutil.rmtree(self.snapshot, ignore_errors=True)

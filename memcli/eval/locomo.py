@@ -32,6 +32,21 @@ from memcli.strategy.registry import StrategyRegistry
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
 
 
+@dataclass(frozen=True)
+class StrategySpec:
+    """A strategy to evaluate: `rag-turns` or a variant such as `rag-turns:mode=vector`."""
+
+    label: str
+    name: str
+    params: dict
+
+    @classmethod
+    def parse(cls, text: str) -> "StrategySpec":
+        name, _, rest = text.partition(":")
+        params = dict(p.split("=", 1) for p in rest.split(";") if "=" in p) if rest else {}
+        return cls(text, name.strip(), params)
+
+
 @dataclass
 class QuestionResult:
     conversation: str
@@ -94,7 +109,7 @@ def expand(hits, seq_to_turn: dict[int, str], k: int) -> list[str]:
 
 def evaluate(
     conversations: list[Conversation],
-    strategies: list[tuple[str, dict]],
+    strategies: list[StrategySpec],
     settings: Settings,
     *,
     ks: list[int],
@@ -104,15 +119,16 @@ def evaluate(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, StrategyResult]:
     registry = registry or StrategyRegistry()
-    results = {name: StrategyResult(name) for name, _ in strategies}
+    results = {spec.label: StrategyResult(spec.label) for spec in strategies}
     depth = max(ks)
     for conv in conversations:
         with tempfile.TemporaryDirectory(prefix="memcli-eval-") as tmp:
             clock = SimulatedClock(conv.sessions[0].date if conv.sessions else None)
             engine = Engine(settings.model_copy(update={"data_dir": Path(tmp)}), clock=clock, embedder=embedder)
-            first, first_params = strategies[0]
-            session = ChatSession(engine, registry, model=None, strategy=first, params=first_params,
+            first = strategies[0]
+            session = ChatSession(engine, registry, model=None, strategy=first.name, params=first.params,
                                   background=False)
+            session.strategy.namespace = first.label
             started = time.perf_counter()
             done = 0
             for s in conv.sessions:
@@ -124,25 +140,25 @@ def evaluate(
                                    metadata={"turn_id": t.turn_id} if t.turn_id else {})
                     done += 1
                     if progress is not None:
-                        progress(f"{conv.id} ingest {first}", done, conv.turn_count)
-            results[first].ingest_seconds += time.perf_counter() - started
-            for name, params in strategies[1:]:
+                        progress(f"{conv.id} ingest {first.label}", done, conv.turn_count)
+            results[first.label].ingest_seconds += time.perf_counter() - started
+            for spec in strategies[1:]:
                 started = time.perf_counter()
-                session.backfill(name, params, k=settings.top_k,
-                                 progress=(lambda i, n, nm=name: progress(f"{conv.id} backfill {nm}", i, n))
+                session.backfill(spec.name, spec.params, k=settings.top_k, namespace=spec.label,
+                                 progress=(lambda i, n, lb=spec.label: progress(f"{conv.id} backfill {lb}", i, n))
                                  if progress else None)
-                results[name].ingest_seconds += time.perf_counter() - started
+                results[spec.label].ingest_seconds += time.perf_counter() - started
             seq_to_turn = {e.seq: e.payload.get("metadata", {}).get("turn_id")
                            for e in engine.store.events(kinds=[Kind.MESSAGE_USER, Kind.MESSAGE_ASSISTANT])}
             questions = [q for q in conv.questions if q.category in CATEGORIES and q.evidence]
             now = clock.now() + timedelta(days=1)
-            for name, params in strategies:
-                strategy = registry.create(name, params)
+            for spec in strategies:
+                strategy = registry.create(spec.name, spec.params, namespace=spec.label)
                 view = session.view(strategy, now=now)
-                result = results[name]
+                result = results[spec.label]
                 result.turns += conv.turn_count
                 result.conversations += 1
-                result.memories += len(engine.store.memories(name))
+                result.memories += len(engine.store.memories(spec.label))
                 for i, q in enumerate(questions, 1):
                     t0 = time.perf_counter()
                     retrieval = strategy.retrieve(q.question, view, depth)
@@ -155,7 +171,7 @@ def evaluate(
                     result.questions.append(QuestionResult(conv.id, q.question, q.category, q.evidence,
                                                            ranked, recall, tokens, latency))
                     if progress is not None:
-                        progress(f"{conv.id} questions {name}", i, len(questions))
+                        progress(f"{conv.id} questions {spec.label}", i, len(questions))
             session.close()
             engine.close()
     return results

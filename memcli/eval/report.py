@@ -20,7 +20,7 @@ from memcli.eval.locomo import CATEGORIES, StrategyResult
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f"]
 
 
-def _bar(value: float, width: int = 20) -> Text:
+def _bar(value: float, width: int = 8) -> Text:
     filled = round(max(0.0, min(1.0, value)) * width)
     return Text("█" * filled + "░" * (width - filled) + f" {value:.3f}", style="cyan")
 
@@ -30,12 +30,12 @@ def print_table(results: dict[str, StrategyResult], ks: list[int], console: Cons
     table = Table(title="LoCoMo evidence recall (categories 1-4 with evidence)")
     table.add_column("strategy", style="bold")
     for k in ks:
-        table.add_column(f"recall@{k}")
+        table.add_column(f"@{k}", no_wrap=True)
     for c in CATEGORIES.values():
-        table.add_column(f"{c}@{ks[len(ks) // 2]}", justify="right")
-    table.add_column(f"ctx tokens@{ks[len(ks) // 2]}", justify="right")
-    table.add_column("latency p50/p95 ms", justify="right")
-    table.add_column("ingest turns/s", justify="right")
+        table.add_column(f"{c[:6]}@{ks[len(ks) // 2]}", justify="right")
+    table.add_column(f"tokens@{ks[len(ks) // 2]}", justify="right")
+    table.add_column("ms p50/p95", justify="right")
+    table.add_column("turns/s", justify="right")
     mid = ks[len(ks) // 2]
     for name, r in results.items():
         s = r.summary(ks)

@@ -57,6 +57,9 @@ class SearchHit:
 
 
 RRF_K = 60
+# Keyword analyzers: "english" (LanceDB's default: lowercase, stemming, stop words, ASCII folding)
+# and "plain" (lowercase only: classic BM25 over words, the LoCoMo reference baseline).
+ANALYZERS = ("english", "plain")
 
 
 class _Mirror:
@@ -157,6 +160,28 @@ class VectorIndex:
         vectors = self._vectors(keys)
         return [{"id": m.id, "text": m.text, "key": k, "vector": v} for m, k, v in zip(memories, keys, vectors)]
 
+    def _fts(self, namespace: str):
+        from lancedb.index import FTS
+
+        if self._state().get(namespace, {}).get("analyzer", "english") == "plain":
+            return FTS(stem=False, remove_stop_words=False, ascii_folding=False)
+        return FTS()
+
+    def configure(self, namespace: str, analyzer: str) -> None:
+        """Choose a namespace's keyword analyzer; an existing table's FTS index is rebuilt if it changes."""
+        if analyzer not in ANALYZERS:
+            raise ValueError(f"analyzer must be one of {', '.join(ANALYZERS)}")
+        with self._lock:
+            state = self._state()
+            ns_state = state.setdefault(namespace, {"seq": 0, "appends": 0})
+            if ns_state.get("analyzer", "english") == analyzer:
+                return
+            ns_state["analyzer"] = analyzer
+            self._save_state(state)
+            table = self._table(namespace)
+            if table is not None:
+                table.create_index("key", config=self._fts(namespace), replace=True)
+
     def _create(self, namespace: str, rows: list[dict[str, Any]]):
         import pyarrow as pa
 
@@ -165,9 +190,7 @@ class VectorIndex:
              ("vector", pa.list_(pa.float32(), self.embedder.dim))]
         )
         table = self._db.create_table(table_name(namespace), data=rows or None, schema=schema, mode="overwrite")
-        from lancedb.index import FTS
-
-        table.create_index("key", config=FTS(), replace=True)
+        table.create_index("key", config=self._fts(namespace), replace=True)
         self._tables[table_name(namespace)] = table
         self._mirrors.pop(namespace, None)
         return table
@@ -235,12 +258,12 @@ class VectorIndex:
 
     def rebuild(self, namespaces: list[str]) -> None:
         with self._lock:
-            state = self._state()
             for ns in namespaces:
                 active = self.store.memories(ns, statuses=[ACTIVE])
-                self._create(ns, self._rows(active))
-                state[ns] = {"seq": self.store.last_seq, "appends": 0}
-            self._save_state(state)
+                self._create(ns, self._rows(active))  # reads the analyzer from the state
+                state = self._state()
+                state[ns] = {**state.get(ns, {}), "seq": self.store.last_seq, "appends": 0}
+                self._save_state(state)
 
     def vectors(self, namespace: str, ids: list[str]) -> dict[str, np.ndarray]:
         """The stored unit vectors of some memories (active ones only)."""

@@ -115,6 +115,7 @@ class Strategy:
     params: ClassVar[tuple[Param, ...]] = ()
 
     def __init__(self, **values: Any) -> None:
+        self.namespace = self.name  # where its memories live; an eval may run variants side by side
         known = {p.name: p for p in self.params}
         unknown = sorted(set(values) - set(known))
         if unknown:
@@ -159,6 +160,10 @@ class Strategy:
         """Hits + history + the user message → the messages sent to the model, within budget."""
         return build_context(system=system, memories=[h.text for h in retrieval.hits], history=history,
                              user=user, count=count, budget=budget)
+
+    def index_options(self) -> dict[str, str]:
+        """How the engine indexes this strategy's namespace: {"analyzer": "english" | "plain"}."""
+        return {"analyzer": "english"}
 
     # -- helpers ---------------------------------------------------------------------------
 

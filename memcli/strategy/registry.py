@@ -109,8 +109,11 @@ class StrategyRegistry:
             raise TypeError(f"{source.origin} declares name {obj.name!r}, registered as {source.name!r}")
         return obj
 
-    def create(self, name: str, params: dict[str, Any] | None = None) -> Strategy:
-        return self.load(name)(**(params or {}))
+    def create(self, name: str, params: dict[str, Any] | None = None, namespace: str | None = None) -> Strategy:
+        strategy = self.load(name)(**(params or {}))
+        if namespace:
+            strategy.namespace = namespace
+        return strategy
 
     def load_all(self) -> dict[str, type[Strategy]]:
         """Every strategy that loads; the others are warned about on stderr and kept in `problems`."""
