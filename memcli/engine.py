@@ -153,13 +153,13 @@ class Engine:
             case ops.Add():
                 memory_id = f"m{ctx.next_number}"
                 ctx.next_number += 1
-                return [
-                    ev(
-                        Kind.MEMORY_ADDED, memory_id, text=text_of(op.text), kind=op.kind,
-                        importance=op.importance, strength=op.strength, sources=list(op.sources),
-                        metadata=dict(op.metadata),
-                    )
-                ]
+                added = ev(Kind.MEMORY_ADDED, memory_id, text=text_of(op.text), kind=op.kind,
+                           importance=op.importance, strength=op.strength, sources=list(op.sources),
+                           metadata=dict(op.metadata))
+                if not op.quarantine:
+                    return [added]
+                return [added, NewEvent(Kind.MEMORY_QUARANTINED, {"reason": op.quarantine, "scores": dict(op.scores)},
+                                        actor, ns, memory_id)]
             case ops.Update() | ops.Edit():
                 mem = self._existing(ctx, op.memory_id, op)
                 kind = Kind.MEMORY_EDITED if isinstance(op, ops.Edit) else Kind.MEMORY_UPDATED
@@ -188,7 +188,8 @@ class Engine:
             case ops.Decay() | ops.Reinforce():
                 mem = self._existing(ctx, op.memory_id, op)
                 kind = Kind.MEMORY_DECAYED if isinstance(op, ops.Decay) else Kind.MEMORY_REINFORCED
-                return [ev(kind, mem.id, strength=float(op.strength), previous=mem.strength)]
+                extra = {"sources": list(op.sources)} if isinstance(op, ops.Reinforce) and op.sources else {}
+                return [ev(kind, mem.id, strength=float(op.strength), previous=mem.strength, **extra)]
             case ops.Pin():
                 mem = self._existing(ctx, op.memory_id, op)
                 return [ev(Kind.MEMORY_PINNED if op.pinned else Kind.MEMORY_UNPINNED, mem.id)]

@@ -110,8 +110,9 @@ class Mem0(Strategy):
             seen_slots[slot] = "new"
             return add
         current = holders[-1]
-        if current.metadata.get("value") == value:
-            return ops.Noop(memory_id=current.id, reason=f"{slot} is already {value}")
+        if current.metadata.get("value") == value:  # the same fact in other words: more evidence for it
+            return ops.Reinforce(memory_id=current.id, strength=current.strength + 1, sources=fact.sources,
+                                 reason=f"{slot} is already {value}: stated again")
         if slot.startswith(MULTI_VALUED):
             return add  # a second sister is not a new value for the first one
         seen_slots[slot] = current.id
@@ -131,5 +132,5 @@ class Mem0(Strategy):
                  {"role": "user", "content": f"Existing memories:\n{listing}\n\nNew fact: {fact.text}"}],
                 schema, max_tokens=128)
         except StructuredOutputError as exc:
-            return ops.Noop(reason=f"model reply unusable ({exc.reason}); fact kept as ADD next time")
+            return ops.Noop(reason=f"model reply unusable ({exc.reason}): fact not stored")
         return decide(raw, id_map, fact)

@@ -59,7 +59,7 @@ class MemoryBank(Strategy):
             if similar and similar[0].score >= self.p["dup_threshold"]:
                 held = view.get(similar[0].memory_id)
                 if held is not None:
-                    out.append(ops.Reinforce(memory_id=held.id, strength=held.strength + 1,
+                    out.append(ops.Reinforce(memory_id=held.id, strength=held.strength + 1, sources=c.sources,
                                              reason="stated again", scores={"similarity": similar[0].score}))
                     continue
             out.append(ops.Add(text=c.text, kind=c.kind, importance=c.importance, sources=c.sources,

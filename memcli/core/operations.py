@@ -24,6 +24,7 @@ class Add(_Op):
     strength: float = 1.0
     sources: tuple[int, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
+    quarantine: str = ""  # non-empty: stored quarantined, with this reason (never put into context)
 
 
 @dataclass(frozen=True)
@@ -70,10 +71,11 @@ class Decay(_Op):
 
 @dataclass(frozen=True)
 class Reinforce(_Op):
-    """Set a memory's strength to a higher value (e.g. after a recall)."""
+    """Set a memory's strength to a higher value (a recall, or the fact stated again: `sources`)."""
 
     memory_id: str = ""
     strength: float = 1.0
+    sources: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

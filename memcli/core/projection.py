@@ -140,6 +140,7 @@ def apply_event(state: ProjectionState, event: Event) -> None:
         mem.strength = float(p["strength"])
         if kind is Kind.MEMORY_REINFORCED:
             mem.last_access = event.ts
+            mem.sources = sorted(set(mem.sources) | set(p.get("sources", [])))
     elif kind is Kind.MEMORY_ARCHIVED:
         _close(state, mem, event, ARCHIVED)
     elif kind is Kind.MEMORY_QUARANTINED:

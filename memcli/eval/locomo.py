@@ -120,7 +120,6 @@ def evaluate(
 ) -> dict[str, StrategyResult]:
     registry = registry or StrategyRegistry()
     results = {spec.label: StrategyResult(spec.label) for spec in strategies}
-    depth = max(ks)
     for conv in conversations:
         with tempfile.TemporaryDirectory(prefix="memcli-eval-") as tmp:
             clock = SimulatedClock(conv.sessions[0].date if conv.sessions else None)
@@ -160,14 +159,15 @@ def evaluate(
                 result.conversations += 1
                 result.memories += len(engine.store.memories(spec.label))
                 for i, q in enumerate(questions, 1):
-                    t0 = time.perf_counter()
-                    retrieval = strategy.retrieve(q.question, view, depth)
-                    latency = time.perf_counter() - t0
-                    ranked = expand(retrieval.hits, seq_to_turn, depth)
                     evidence = set(q.evidence)
-                    recall = {k: len(evidence & set(ranked[:k])) / len(evidence) for k in ks}
-                    tokens = {k: count_tokens(memory_block(_hits_for(retrieval.hits, seq_to_turn, k)))
-                              for k in ks}
+                    recall, tokens, latency = {}, {}, 0.0
+                    for k in ks:  # each cut-off is its own retrieval: a fused ranking depends on depth
+                        t0 = time.perf_counter()
+                        retrieval = strategy.retrieve(q.question, view, k)
+                        latency = time.perf_counter() - t0  # the last (deepest) one is reported
+                        ranked = expand(retrieval.hits, seq_to_turn, k)
+                        recall[k] = len(evidence & set(ranked)) / len(evidence)
+                        tokens[k] = count_tokens(memory_block(_hits_for(retrieval.hits, seq_to_turn, k)))
                     result.questions.append(QuestionResult(conv.id, q.question, q.category, q.evidence,
                                                            ranked, recall, tokens, latency))
                     if progress is not None:
