@@ -18,6 +18,7 @@ from memcli.clock import Clock, SystemClock
 from memcli.core import operations as ops
 from memcli.core.events import Event, Kind, NewEvent
 from memcli.core.lock import WriterLock
+from memcli.core.privacy import redact
 from memcli.core.projection import ACTIVE, DELETED, Memory
 from memcli.core.store import EventStore
 from memcli.embed.embedder import Embedder, SentenceTransformerEmbedder
@@ -113,7 +114,16 @@ class Engine:
         `sync_index` syncs now. `ts` stamps the events with a given time (backfills).
         """
         new_events = list(extra) + self.plan(namespace, operations, actor)
-        events = self.store.append(new_events, self.session_id, ts=ts)
+        erase = [(namespace, op.memory_id) for op in operations if isinstance(op, ops.Delete) and op.hard]
+        if erase:  # what came from the same turns, in any namespace, goes too
+            derived = [key for key in self.store.derived_from(erase) if key not in erase]
+            new_events += [NewEvent(Kind.MEMORY_DELETED, {"hard": True, "tombstone": f"erased with {erase[0][1]} "
+                                                          "(same source turns)"}, actor, ns, mid)
+                           for ns, mid in derived]
+            erase += derived
+        events = self.store.append(new_events, self.session_id, ts=ts, erase=erase)
+        if erase:
+            self.rebuild(purge=True)  # other namespaces' memories may have held the erased turns
         if any(e.namespace == namespace and e.memory_id for e in events):
             self._dirty.add(namespace)
             if sync_index:
@@ -143,19 +153,36 @@ class Engine:
         def ev(event_kind: Kind, memory_id: str | None, **payload: Any) -> NewEvent:
             return NewEvent(event_kind, {**base, **payload}, actor, ns, memory_id)
 
+        redacted: list[str] = []
+
         def text_of(text: str) -> str:
-            text = text.strip()
+            text, kinds = redact(text.strip())
             if not text:
                 raise InvalidOperation(f"{type(op).__name__}: empty memory text")
+            redacted.extend(kinds)
             return text
+
+        events = self._plan_op(ctx, op, actor, ev, text_of)
+        if redacted and events:
+            target = events[0].memory_id
+            events.append(NewEvent(Kind.MEMORY_REDACTED, {"kinds": sorted(set(redacted)),
+                                                          "reason": "secret-looking text was not stored"},
+                                   actor, ns, target))
+        return events
+
+    def _plan_op(self, ctx: _BatchContext, op: ops.Operation, actor: str, ev: Any, text_of: Any) -> list[NewEvent]:
+        ns = ctx.namespace
 
         match op:
             case ops.Add():
                 memory_id = f"m{ctx.next_number}"
                 ctx.next_number += 1
+                metadata = dict(op.metadata)
+                if "key" in metadata:
+                    metadata["key"] = redact(str(metadata["key"]))[0]
                 added = ev(Kind.MEMORY_ADDED, memory_id, text=text_of(op.text), kind=op.kind,
                            importance=op.importance, strength=op.strength, sources=list(op.sources),
-                           metadata=dict(op.metadata))
+                           metadata=metadata)
                 if not op.quarantine:
                     return [added]
                 return [added, NewEvent(Kind.MEMORY_QUARANTINED, {"reason": op.quarantine, "scores": dict(op.scores)},
@@ -175,6 +202,9 @@ class Engine:
                     *(NewEvent(Kind.MEMORY_ARCHIVED, {"reason": f"merged into {target.id}"}, actor, ns, m.id)
                       for m in merged),
                 ]
+            case ops.Delete(hard=True):
+                mem = self._existing(ctx, op.memory_id, op)
+                return [ev(Kind.MEMORY_DELETED, mem.id, hard=True, tombstone="text erased at the user's request")]
             case ops.Archive() | ops.Delete() | ops.Quarantine():
                 mem = self._existing(ctx, op.memory_id, op)
                 kind = {ops.Archive: Kind.MEMORY_ARCHIVED, ops.Delete: Kind.MEMORY_DELETED,
@@ -215,10 +245,15 @@ class Engine:
     def search(self, namespace: str, query: str, k: int = 10, mode: str = "hybrid") -> list[SearchHit]:
         return self.synced(namespace).search(namespace, query, k=k, mode=mode)
 
-    def rebuild(self) -> dict[str, int]:
-        """Rebuild the projection and every vector table from the log."""
+    def rebuild(self, purge: bool = False) -> dict[str, int]:
+        """Rebuild the projection and every vector table from the log (`purge`: keep no old table versions)."""
         state = self.store.rebuild()
-        self.index.rebuild(sorted({ns for ns, _ in state.memories}))
+        namespaces = sorted({ns for ns, _ in state.memories})
+        self.index.rebuild(namespaces)
+        if purge:
+            for ns in namespaces:
+                self.index.compact(ns, purge=True)
+        self._dirty.clear()
         return {"events": self.store.last_seq, "memories": len(state.memories)}
 
     def reconcile(self) -> dict[str, int]:

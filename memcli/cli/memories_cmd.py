@@ -167,9 +167,16 @@ def pin(memory_id: MemoryId, off: Annotated[bool, typer.Option("--off", help="Un
 
 
 @app.command("forget")
-def forget(memory_id: MemoryId, strategy: Strategy = None, data_dir: DataDir = None, json_out: Json = False) -> None:
-    """Mark a memory deleted (it can be restored)."""
-    _apply(data_dir, strategy, ops.Delete(memory_id=memory_id, reason="forgotten by the user"), json_out)
+def forget(
+    memory_id: MemoryId,
+    hard: Annotated[bool, typer.Option("--hard", help="Erase its text (and the turns it came from) from the log "
+                                       "and the index for good; a tombstone event remains.")] = False,
+    strategy: Strategy = None,
+    data_dir: DataDir = None,
+    json_out: Json = False,
+) -> None:
+    """Mark a memory deleted (it can be restored), or with --hard erase it for good."""
+    _apply(data_dir, strategy, ops.Delete(memory_id=memory_id, hard=hard, reason="forgotten by the user"), json_out)
 
 
 @app.command("restore")

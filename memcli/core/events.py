@@ -36,11 +36,13 @@ class Kind(StrEnum):
     MEMORY_UNPINNED = "memory.unpinned"
     MEMORY_QUARANTINED = "memory.quarantined"
     MEMORY_NOOP = "memory.noop"
+    MEMORY_REDACTED = "memory.redacted"
 
 
 # Kinds that change the memory projection (the others are conversation or diagnostics).
 MEMORY_STATE_KINDS = frozenset(
-    k for k in Kind if k.value.startswith("memory.") and k not in (Kind.MEMORY_EXTRACTED, Kind.MEMORY_NOOP)
+    k for k in Kind
+    if k.value.startswith("memory.") and k not in (Kind.MEMORY_EXTRACTED, Kind.MEMORY_NOOP, Kind.MEMORY_REDACTED)
 )
 
 

@@ -58,7 +58,10 @@ class Restore(_Op):
 
 @dataclass(frozen=True)
 class Delete(_Op):
+    """Mark deleted (restorable). `hard`: also erase its text from the log and the index."""
+
     memory_id: str = ""
+    hard: bool = False
 
 
 @dataclass(frozen=True)

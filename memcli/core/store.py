@@ -9,6 +9,7 @@ or none of it. Sequence numbers are assigned here, one writer per data dir
 from __future__ import annotations
 
 import json
+import os
 import threading
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -89,6 +90,20 @@ def backup_database(data_dir: Path, target: Path) -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return events
+
+
+ERASED = "[erased]"
+
+
+def _scrub(value: Any, text: str) -> Any:
+    """Replace `text` inside every string of a JSON value."""
+    if isinstance(value, str):
+        return value.replace(text, ERASED)
+    if isinstance(value, list):
+        return [_scrub(v, text) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub(v, text) for k, v in value.items()}
+    return value
 
 
 def _naive_utc(ts: datetime) -> datetime:
@@ -280,6 +295,18 @@ class EventStore:
                           [namespace, *ids])
         return {m.id: m for m in map(_to_memory, rows)}
 
+    def derived_from(self, keys: Sequence[Key]) -> list[Key]:
+        """Every memory (any namespace, not yet erased) sharing a source turn with one of `keys`."""
+        seqs: set[int] = set()
+        for ns, memory_id in keys:
+            m = self.memory(ns, memory_id)
+            seqs |= set(m.sources) if m else set()
+        if not seqs:
+            return []
+        rows = self._rows("SELECT namespace, id FROM memories WHERE list_has_any(sources, ?) AND text <> '' "
+                          "ORDER BY namespace, created_seq", [sorted(seqs)])
+        return [(r[0], r[1]) for r in rows]
+
     def with_metadata(self, namespace: str, key: str, value: str, statuses: Iterable[str] = ("active",)) -> list[Memory]:
         """Memories whose metadata[key] == value (e.g. the current holder of a fact slot)."""
         statuses = list(statuses)
@@ -331,9 +358,15 @@ class EventStore:
     # -- writing ---------------------------------------------------------------------------
 
     def append(
-        self, new_events: Sequence[NewEvent], session_id: str | None = None, ts: datetime | None = None
+        self, new_events: Sequence[NewEvent], session_id: str | None = None, ts: datetime | None = None,
+        erase: Sequence[Key] = (),
     ) -> list[Event]:
-        """Append a batch atomically: events and projection in one transaction."""
+        """Append a batch atomically: events and projection in one transaction.
+
+        `erase` (hard deletes): in the same transaction, every text of those memories and of
+        the turns they came from is replaced by [erased] wherever it appears in the log; then
+        the file is rewritten so the old bytes are gone from disk too.
+        """
         if self.read_only:
             raise StoreError("this store was opened read-only")
         if not new_events:
@@ -349,6 +382,8 @@ class EventStore:
             con = self._con
             con.execute("BEGIN TRANSACTION")
             try:
+                if erase:
+                    self._erase(con, erase)
                 self._insert(con, "events", _EVENT_SCHEMA, [self._event_row(e) for e in events])
                 if keys:
                     state = self._load(con, keys)
@@ -360,7 +395,49 @@ class EventStore:
                 con.execute("ROLLBACK")
                 raise
             self._next_seq = first + len(events)
+            if erase:
+                self._rewrite_file()
             return events
+
+    def _erase(self, con: duckdb.DuckDBPyConnection, keys: Sequence[Key]) -> None:
+        texts: set[str] = set()
+        for ns, memory_id in keys:
+            rows = con.execute(f"SELECT {_VERSION_COLS} FROM memory_versions WHERE namespace = ? AND id = ?",
+                               [ns, memory_id]).fetchall()
+            texts |= {_to_version(r).text for r in rows}
+            sources = con.execute("SELECT sources FROM memories WHERE namespace = ? AND id = ?",
+                                  [ns, memory_id]).fetchone()
+            for seq in (sources[0] if sources else []):
+                row = con.execute("SELECT payload FROM events WHERE seq = ? AND kind IN (?, ?)",
+                                  [seq, Kind.MESSAGE_USER.value, Kind.MESSAGE_ASSISTANT.value]).fetchone()
+                if row:
+                    texts.add(json.loads(row[0]).get("text", ""))
+        texts = {t for t in texts if t and t != ERASED}
+        for text in sorted(texts, key=len, reverse=True):
+            needle = json.dumps(text, ensure_ascii=False)[1:-1]
+            hits = con.execute("SELECT seq, payload FROM events WHERE contains(CAST(payload AS VARCHAR), ?)",
+                               [needle]).fetchall()
+            for seq, payload in hits:
+                cleaned = _scrub(json.loads(payload), text)
+                con.execute("UPDATE events SET payload = ? WHERE seq = ?",
+                            [json.dumps(cleaned, ensure_ascii=False), seq])
+
+    def _rewrite_file(self) -> None:
+        """Copy the live data into a fresh file and swap it in: freed blocks of a DuckDB file keep
+        their old bytes, so an erasure is only real once the file is rewritten."""
+        fresh = self.path.with_name(self.path.name + ".rewrite")
+        fresh.unlink(missing_ok=True)
+        con = self._con
+        con.execute("CHECKPOINT")
+        database = con.execute("SELECT current_database()").fetchone()[0]
+        con.execute(f"ATTACH '{fresh}' AS rewrite_target")
+        try:
+            con.execute(f"COPY FROM DATABASE \"{database}\" TO rewrite_target")
+        finally:
+            con.execute("DETACH rewrite_target")
+        con.close()
+        os.replace(fresh, self.path)
+        self._con = self._connect(read_only=False)
 
     @staticmethod
     def _event_row(e: Event) -> dict[str, Any]:

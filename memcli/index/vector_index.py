@@ -23,6 +23,7 @@ import json
 import os
 import re
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,17 +245,19 @@ class VectorIndex:
             self._synced.add(namespace)
             return len(ids)
 
-    def compact(self, namespace: str) -> None:
+    def compact(self, namespace: str, purge: bool = False) -> None:
         """Merge small fragments and fold new rows into the full-text index.
 
-        Versions older than ten minutes are cleaned up; a reader in another
-        process is never that far behind.
+        Versions older than ten minutes are cleaned up (a reader in another process is never
+        that far behind); `purge` (after an erasure) keeps only the current version.
         """
         from datetime import timedelta
 
         table = self._table(namespace)
         if table is not None:
-            table.optimize(cleanup_older_than=timedelta(minutes=10))
+            with warnings.catch_warnings():  # the purge's "removes every version" warning is the point here
+                warnings.simplefilter("ignore", UserWarning)
+                table.optimize(cleanup_older_than=timedelta(0 if purge else 600), delete_unverified=purge)
 
     def rebuild(self, namespaces: list[str]) -> None:
         with self._lock:
