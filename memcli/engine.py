@@ -243,7 +243,15 @@ class Engine:
         return index
 
     def search(self, namespace: str, query: str, k: int = 10, mode: str = "hybrid") -> list[SearchHit]:
-        return self.synced(namespace).search(namespace, query, k=k, mode=mode)
+        index = self.synced(namespace)
+        try:
+            return index.search(namespace, query, k=k, mode=mode)
+        except Exception as exc:  # noqa: BLE001 - a damaged table: rebuild it from the log, once
+            if self.read_only or isinstance(exc, ValueError):
+                raise
+            index.forget_table(namespace)
+            index.rebuild([namespace])
+            return index.search(namespace, query, k=k, mode=mode)
 
     def rebuild(self, purge: bool = False) -> dict[str, int]:
         """Rebuild the projection and every vector table from the log (`purge`: keep no old table versions)."""

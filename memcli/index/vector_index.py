@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -135,10 +136,17 @@ class VectorIndex:
         name = table_name(namespace)
         if name not in self._tables:
             try:
-                self._tables[name] = self._db.open_table(name)
-            except (FileNotFoundError, ValueError):
+                table = self._db.open_table(name)
+                table.count_rows()  # a damaged manifest fails here rather than mid-search
+            except Exception:  # noqa: BLE001 - missing or damaged: either way the log rebuilds it
                 return None
+            self._tables[name] = table
         return self._tables[name]
+
+    def forget_table(self, namespace: str) -> None:
+        """Drop what this process holds of a table (after finding it damaged)."""
+        self._tables.pop(table_name(namespace), None)
+        self._mirrors.pop(namespace, None)
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
         """Embeddings through the store's cache: each text is embedded once per model."""
@@ -190,7 +198,12 @@ class VectorIndex:
             [("id", pa.string()), ("text", pa.string()), ("key", pa.string()),
              ("vector", pa.list_(pa.float32(), self.embedder.dim))]
         )
-        table = self._db.create_table(table_name(namespace), data=rows or None, schema=schema, mode="overwrite")
+        name = table_name(namespace)
+        try:
+            table = self._db.create_table(name, data=rows or None, schema=schema, mode="overwrite")
+        except Exception:  # noqa: BLE001 - a damaged table cannot even be overwritten: remove it first
+            shutil.rmtree(self.path / f"{name}.lance", ignore_errors=True)
+            table = self._db.create_table(name, data=rows or None, schema=schema, mode="overwrite")
         table.create_index("key", config=self._fts(namespace), replace=True)
         self._tables[table_name(namespace)] = table
         self._mirrors.pop(namespace, None)

@@ -74,7 +74,7 @@ EVIDENCE_ID = re.compile(r"D\d+:\d+")
 
 def parse_locomo_date(text: str) -> datetime:
     """'1:56 pm on 8 May, 2023' → 2023-05-08 13:56 UTC."""
-    m = _LOCOMO_DATE.search(text or "")
+    m = _LOCOMO_DATE.search(text) if isinstance(text, str) else None
     if not m:
         raise ValueError(f"unrecognised session date {text!r}")
     hour, minute, ampm, day, month, year = m.groups()
@@ -95,7 +95,7 @@ def read_locomo(path: Path) -> list[Conversation]:
         if not isinstance(sample, dict) or not isinstance(sample.get("conversation"), dict):
             raise ImportFormatError(f"{where}: no 'conversation' object")
         conv = sample["conversation"]
-        speakers = [conv.get("speaker_a", "A"), conv.get("speaker_b", "B")]
+        speakers = [str(conv.get("speaker_a", "A")), str(conv.get("speaker_b", "B"))]
         numbers = sorted(int(k.split("_")[1]) for k in conv if re.fullmatch(r"session_\d+", k))
         sessions = []
         for i in numbers:
@@ -114,12 +114,19 @@ def read_locomo(path: Path) -> list[Conversation]:
                 turns.append(TurnIn(str(t["speaker"]), t["text"], role, t.get("dia_id"), t.get("blip_caption")))
             sessions.append(SessionIn(date, turns))
         questions = []
-        for q in sample.get("qa", []) or []:
+        qa = sample.get("qa") or []
+        for j, q in enumerate(qa if isinstance(qa, list) else []):
             if not isinstance(q, dict) or "question" not in q:
                 continue
-            evidence = EVIDENCE_ID.findall(" ".join(map(str, q.get("evidence", []) or [])))
+            raw_evidence = q.get("evidence") or []
+            evidence = EVIDENCE_ID.findall(" ".join(map(str, raw_evidence if isinstance(raw_evidence, list)
+                                                        else [raw_evidence])))
+            try:
+                category = int(q.get("category", 0))
+            except (TypeError, ValueError):
+                raise ImportFormatError(f"{where}: qa {j + 1}: category must be a number") from None
             questions.append(Question(str(q["question"]), str(q.get("answer", q.get("adversarial_answer", ""))),
-                                      int(q.get("category", 0)), evidence))
+                                      category, evidence))
         out.append(Conversation(str(sample.get("sample_id", f"conv-{n + 1}")), speakers, sessions, questions))
     return out
 
