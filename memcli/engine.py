@@ -242,16 +242,17 @@ class Engine:
             self._dirty.discard(namespace)
         return index
 
-    def search(self, namespace: str, query: str, k: int = 10, mode: str = "hybrid") -> list[SearchHit]:
+    def search(self, namespace: str, query: str, k: int = 10, mode: str = "hybrid",
+               depth: int | None = None) -> list[SearchHit]:
         index = self.synced(namespace)
         try:
-            return index.search(namespace, query, k=k, mode=mode)
+            return index.search(namespace, query, k=k, mode=mode, depth=depth)
         except Exception as exc:  # noqa: BLE001 - a damaged table: rebuild it from the log, once
             if self.read_only or isinstance(exc, ValueError):
                 raise
             index.forget_table(namespace)
             index.rebuild([namespace])
-            return index.search(namespace, query, k=k, mode=mode)
+            return index.search(namespace, query, k=k, mode=mode, depth=depth)
 
     def rebuild(self, purge: bool = False) -> dict[str, int]:
         """Rebuild the projection and every vector table from the log (`purge`: keep no old table versions)."""

@@ -12,10 +12,11 @@ the key, `memcli.strategy.text.time_range` reads "last Tuesday", "two weeks ago"
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from memcli.model.base import StructuredOutputError
-from memcli.strategy import Candidate, Param, Retrieval, Strategy
+from memcli.strategy import Candidate, Hit, Param, Retrieval, Strategy
 from memcli.strategy.text import facts, keyphrases, time_range
 
 FACTS_SCHEMA = {"type": "object", "properties": {"facts": {"type": "array", "items": {"type": "string"}}},
@@ -31,6 +32,11 @@ class LongMemEval(Strategy):
               choices=("turn", "round")),
         Param("keyphrases", int, 5, "Keyphrases added to each key.", min=0, max=20),
         Param("time_aware", bool, True, "Prune candidates outside the time range a question names."),
+        Param("speaker_boost", float, 1.0, "Multiply the score of turns by a speaker the question names "
+              "(1: off).", min=1.0, max=10.0),
+        Param("neighbours", int, 0, "After each of the top hits, add the turn that follows it (context; 0: off).",
+              min=0, max=10),
+        Param("fusion_depth", int, 0, "Hybrid: fuse the top N of each ranking (0: complete rankings).", min=0),
     )
 
     def _facts(self, text: str, speaker: str, view) -> list[str]:
@@ -55,17 +61,20 @@ class LongMemEval(Strategy):
         date = turn.ts.date().isoformat()
         extra = self._facts(value, turns[0].who, view) + keyphrases(value, self.p["keyphrases"])
         key = f"[{date}] {value}" + (" | " + "; ".join(extra) if extra else "")
-        meta = {"date": date, "ts": turn.ts.isoformat(), "key": key, **turn.metadata}
+        meta = {"date": date, "ts": turn.ts.isoformat(), "key": key, "speaker": turns[0].who, **turn.metadata}
         return [Candidate(value, kind="round" if len(turns) > 1 else "turn", sources=tuple(t.seq for t in turns),
                           metadata=meta)]
 
     def retrieve(self, query, view, k):
-        pool = view.search(query, k=k * 4)
-        note = ""
+        pool = view.search(query, k=max(k * 3, 20), depth=self.p["fusion_depth"])
+        rows = view.get_many([h.memory_id for h in pool])
+        notes = []
+        if self.p["speaker_boost"] > 1.0:
+            pool, note = self._boost_speakers(query, pool, rows)
+            notes += [note] if note else []
         span = time_range(query, view.now) if self.p["time_aware"] else None
         if span is not None:
             start, end = span
-            rows = {m.id: m for m in view.memories()} if pool else {}
 
             def inside(hit) -> bool:
                 m = rows.get(hit.memory_id)
@@ -73,7 +82,48 @@ class LongMemEval(Strategy):
                 return ts is not None and start <= ts < end
 
             kept = [h for h in pool if inside(h)]
-            note = f"time range {start.date()} – {end.date()}: {len(kept)} of {len(pool)} candidates inside"
+            notes.append(f"time range {start.date()} – {end.date()}: {len(kept)} of {len(pool)} candidates inside")
             if kept:
                 pool = kept + [h for h in pool if not inside(h)]
-        return Retrieval(pool[:k], near_misses=pool[k:k + 5], note=note)
+        if self.p["neighbours"]:
+            pool = self._with_neighbours(pool, view, rows)
+        return Retrieval(pool[:k], near_misses=pool[k:k + 5], note="; ".join(notes))
+
+    def _boost_speakers(self, query: str, pool, rows):
+        """Questions usually name the person they ask about: rank that person's turns first."""
+        speakers = {m.metadata.get("speaker", "") for m in rows.values()} - {"", "User", "Assistant"}
+        named = {s for s in speakers if re.search(rf"\b{re.escape(s)}\b", query, re.I)}
+        if not named or len(named) == len(speakers):
+            return pool, ""
+        boost = self.p["speaker_boost"]
+        scored = [(h.score * (boost if rows.get(h.memory_id) and rows[h.memory_id].metadata.get("speaker") in named
+                              else 1.0), h) for h in pool]
+        ranked = [Hit(h.memory_id, h.text, s, {**h.parts, "speaker": boost if s != h.score else 1.0}, h.sources)
+                  for s, h in sorted(scored, key=lambda sh: -sh[0])]
+        return ranked, f"speaker boost ×{boost:g} for {', '.join(sorted(named))}"
+
+    def _with_neighbours(self, pool, view, rows):
+        """After each of the top hits, the memory of the next turn (scored just below the hit)."""
+        by_first_source: dict[int, str] = {}
+        memories = view.memories()
+        for m in memories:
+            if m.sources:
+                by_first_source.setdefault(min(m.sources), m.id)
+        order = sorted(by_first_source)
+        position = {seq: i for i, seq in enumerate(order)}
+        texts = {m.id: m for m in memories}
+        out, seen = [], set()
+        for rank, hit in enumerate(pool):
+            if hit.memory_id in seen:
+                continue
+            out.append(hit)
+            seen.add(hit.memory_id)
+            if rank < self.p["neighbours"] and hit.sources:
+                i = position.get(max(hit.sources))
+                if i is not None and i + 1 < len(order):
+                    nid = by_first_source[order[i + 1]]
+                    m = texts.get(nid)
+                    if m is not None and nid not in seen:
+                        out.append(Hit(nid, m.text, hit.score * 0.999, {"neighbour_of": 1.0}, tuple(m.sources)))
+                        seen.add(nid)
+        return out

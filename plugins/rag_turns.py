@@ -14,6 +14,8 @@ class RagTurns(Strategy):
               choices=("hybrid", "vector", "keyword")),
         Param("roles", str, "both", "Which messages become memories.", choices=("both", "user")),
         Param("date_in_key", bool, False, "Prefix the search key with the turn's date."),
+        Param("fusion_depth", int, 0, "Hybrid: fuse the top N of each ranking (0: the complete rankings, "
+              "standard RRF).", min=0),
         Param("analyzer", str, "english", "Keyword analyzer: english (stemming, stop words) or plain (classic "
               "BM25 over lowercase words, the LoCoMo reference baseline).", choices=("english", "plain")),
     )
@@ -31,5 +33,5 @@ class RagTurns(Strategy):
         return [Candidate(text=text, kind="turn", sources=(turn.seq,), metadata=meta)]
 
     def retrieve(self, query, view, k):
-        found = view.search(query, k=k + 5, mode=self.p["mode"])
+        found = view.search(query, k=k + 5, mode=self.p["mode"], depth=self.p["fusion_depth"])
         return Retrieval(found[:k], near_misses=found[k:], cutoff=found[k - 1].score if len(found) >= k else None)

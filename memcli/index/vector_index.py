@@ -297,9 +297,14 @@ class VectorIndex:
     # -- search ----------------------------------------------------------------------------
 
     def search(
-        self, namespace: str, query: str, *, k: int = 10, mode: str = "hybrid", query_vector: np.ndarray | None = None
+        self, namespace: str, query: str, *, k: int = 10, mode: str = "hybrid", query_vector: np.ndarray | None = None,
+        depth: int | None = None,
     ) -> list[SearchHit]:
-        """Top-k hits with their score parts; `query_vector` skips embedding the query."""
+        """Top-k hits with their score parts; `query_vector` skips embedding the query.
+
+        Hybrid fuses the top `depth` of each ranking (default k; 0: the complete rankings, as the
+        LoCoMo reference does — slower on large tables, since every matching row is scored).
+        """
         if mode not in SEARCH_MODES:
             raise ValueError(f"search mode must be one of {', '.join(SEARCH_MODES)}")
         table = self._table(namespace)
@@ -308,13 +313,15 @@ class VectorIndex:
         if mode == "keyword":
             return [SearchHit(i, t, sc, {"keyword": sc}) for i, t, sc in self._keyword(table, query, k)]
         mirror = self._mirror(namespace, table)
+        depth = k if depth is None else (depth or max(1, len(mirror.ids)))
         # The keyword query runs on LanceDB's threads while the query is embedded here.
-        keyword = self._pool.submit(self._keyword, table, query, k) if mode == "hybrid" else None
+        keyword = self._pool.submit(self._keyword, table, query, max(k, depth)) if mode == "hybrid" else None
         if query_vector is None:
             query_vector = self.embedder.embed([query])[0]
-        vector_hits = mirror.top(query_vector, k)
         if keyword is None:
-            return [SearchHit(mirror.ids[i], mirror.texts[i], sim, {"vector": sim}) for i, sim in vector_hits]
+            return [SearchHit(mirror.ids[i], mirror.texts[i], sim, {"vector": sim})
+                    for i, sim in mirror.top(query_vector, k)]
+        vector_hits = mirror.top(query_vector, max(k, depth))
         fused: dict[str, dict[str, float]] = {}
         texts: dict[str, str] = {}
         for rank, (i, sim) in enumerate(vector_hits):

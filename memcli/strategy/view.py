@@ -43,12 +43,16 @@ class MemoryView:
     def get(self, memory_id: str) -> Memory | None:
         return self._engine.store.memory(self.namespace, memory_id)
 
+    def get_many(self, ids: list[str]) -> dict[str, Memory]:
+        return self._engine.store.memories_by_ids(self.namespace, ids)
+
     def with_metadata(self, key: str, value: str) -> list[Memory]:
         """Active memories whose metadata[key] == value (for example a fact slot's current holder)."""
         return self._engine.store.with_metadata(self.namespace, key, value)
 
-    def search(self, query: str, k: int = 10, mode: str = "hybrid") -> list[Hit]:
-        found = self._engine.search(self.namespace, query, k=k, mode=mode)
+    def search(self, query: str, k: int = 10, mode: str = "hybrid", depth: int | None = None) -> list[Hit]:
+        """Hybrid (vector + keyword, RRF over the top `depth` of each; 0: complete rankings), vector or keyword."""
+        found = self._engine.search(self.namespace, query, k=k, mode=mode, depth=depth)
         rows = self._engine.store.memories_by_ids(self.namespace, [h.id for h in found])
         return [Hit(h.id, h.text, h.score, dict(h.parts), tuple(rows[h.id].sources) if h.id in rows else ())
                 for h in found]

@@ -1,0 +1,73 @@
+"""Time from launching the workbench to an interactive first screen.
+
+Each run is a fresh process (as a user starts it): it opens the data dir, builds the
+session and runs the Textual app headless; an auto-pilot records the moment the prompt has
+focus and takes a key, i.e. the screen is interactive, while the embedder (torch) and the
+model are still loading in background workers. Then it measures when they are ready.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import save  # noqa: E402
+
+CHILD = r"""
+import time, json, sys
+t0 = float(sys.argv[1])
+from pathlib import Path
+from memcli.settings import load_settings
+from memcli.workbench import open_session
+from memcli.tui.app import MemcliApp
+settings = load_settings(data_dir=Path(sys.argv[2]))
+session = open_session(settings)
+app = MemcliApp(session, settings)
+out = {}
+
+async def pilot(p):
+    await p.press("h")
+    out["interactive_s"] = time.time() - t0
+    out["prompt"] = app.query_one("#prompt").value
+    while [w for w in app.workers if w.group == "warm-up" and not w.is_finished]:
+        await p.pause(0.05)
+    out["models_ready_s"] = time.time() - t0
+    app.exit()
+
+app.run(headless=True, size=(120, 40), auto_pilot=pilot)
+session.close(); session.engine.close()
+print(json.dumps(out))
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args()
+    runs = []
+    for _ in range(args.runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.time()
+            proc = subprocess.run([sys.executable, "-c", CHILD, str(started), tmp], capture_output=True, text=True,
+                                  timeout=300)
+            if proc.returncode != 0:
+                raise SystemExit(proc.stderr)
+            runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    interactive = [r["interactive_s"] for r in runs]
+    ready = [r["models_ready_s"] for r in runs]
+    result = {"runs": args.runs, "interactive_s_median": round(statistics.median(interactive), 3),
+              "interactive_s_max": round(max(interactive), 3), "models_ready_s_median": round(statistics.median(ready), 2),
+              "prompt_took_keys": all(r["prompt"] == "h" for r in runs)}
+    print(result)
+    print(f"saved {save('tui_startup', result)}")
+
+
+if __name__ == "__main__":
+    main()
