@@ -32,11 +32,12 @@ class LongMemEval(Strategy):
               choices=("turn", "round")),
         Param("keyphrases", int, 5, "Keyphrases added to each key.", min=0, max=20),
         Param("time_aware", bool, True, "Prune candidates outside the time range a question names."),
-        Param("speaker_boost", float, 1.0, "Multiply the score of turns by a speaker the question names "
+        Param("speaker_boost", float, 2.0, "Multiply the score of turns by a speaker the question names "
               "(1: off).", min=1.0, max=10.0),
         Param("neighbours", int, 0, "After each of the top hits, add the turn that follows it (context; 0: off).",
               min=0, max=10),
-        Param("fusion_depth", int, 0, "Hybrid: fuse the top N of each ranking (0: complete rankings).", min=0),
+        Param("fusion_depth", int, 20, "Hybrid: fuse the top max(N, 3k) of each ranking (0: complete rankings).",
+              min=0),
     )
 
     def _facts(self, text: str, speaker: str, view) -> list[str]:
