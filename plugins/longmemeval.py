@@ -15,12 +15,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from memcli.model.base import StructuredOutputError
 from memcli.strategy import Candidate, Hit, Param, Retrieval, Strategy
-from memcli.strategy.text import facts, keyphrases, time_range
+from memcli.strategy.text import facts, keyphrases, model_facts, time_range
 
-FACTS_SCHEMA = {"type": "object", "properties": {"facts": {"type": "array", "items": {"type": "string"}}},
-                "required": ["facts"]}
 
 
 class LongMemEval(Strategy):
@@ -41,14 +38,8 @@ class LongMemEval(Strategy):
     )
 
     def _facts(self, text: str, speaker: str, view) -> list[str]:
-        if view.model is not None:
-            try:
-                out = view.model.complete_json([{"role": "system", "content": "List the facts in this message."},
-                                                {"role": "user", "content": text}], FACTS_SCHEMA, max_tokens=160)
-                return [str(f) for f in out.get("facts", []) if str(f).strip()]
-            except StructuredOutputError:
-                pass
-        return [f.text.split(": ", 1)[1] for f in facts(text, speaker)]
+        found = model_facts(view.model, text, "List the facts in this message.", max_tokens=160)
+        return found if found is not None else [f.text.split(": ", 1)[1] for f in facts(text, speaker)]
 
     def extract(self, turn, view):
         if self.p["granularity"] == "round":

@@ -19,10 +19,8 @@ from typing import Any
 
 from memcli.model.base import StructuredOutputError
 from memcli.strategy import Candidate, Param, Strategy, ops
-from memcli.strategy.text import facts
+from memcli.strategy.text import facts, model_facts
 
-EXTRACT_SCHEMA = {"type": "object", "properties": {"facts": {"type": "array", "items": {"type": "string"}}},
-                  "required": ["facts"]}
 EXTRACT_PROMPT = ("Extract the personal facts, preferences and plans that the speaker states about themselves. "
                   "Write each as a short sentence. Reply with JSON {\"facts\": [...]}; an empty list if none.")
 DECIDE_PROMPT = ("You manage a memory store. Given a new fact and existing memories (numbered), answer with one "
@@ -68,15 +66,10 @@ class Mem0(Strategy):
             return []
         speaker = turn.speaker or ("User" if turn.role == "user" else "Assistant")
         date = turn.ts.date().isoformat()
-        if view.model is not None:
-            try:
-                found = view.model.complete_json(
-                    [{"role": "system", "content": EXTRACT_PROMPT}, {"role": "user", "content": turn.text}],
-                    EXTRACT_SCHEMA, max_tokens=192)
-                return [Candidate(f"{speaker}: {f}", sources=(turn.seq,), metadata={"date": date, "path": "llm"})
-                        for f in found.get("facts", []) if str(f).strip()]
-            except StructuredOutputError:
-                pass  # fall through to the rules: a bad reply must not lose the turn
+        found = model_facts(view.model, turn.text, EXTRACT_PROMPT)
+        if found is not None:
+            return [Candidate(f"{speaker}: {f}", sources=(turn.seq,), metadata={"date": date, "path": "llm"})
+                    for f in found]
         return [Candidate(f.text, kind=f.kind, importance=f.importance, sources=(turn.seq,),
                           metadata={"date": date, **({"slot": f.slot} if f.slot else {}),
                                     **({"value": f.value} if f.value else {})})

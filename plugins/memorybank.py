@@ -13,13 +13,10 @@ the facts (schema-constrained), the rest is the same.
 
 from __future__ import annotations
 
-from memcli.model.base import StructuredOutputError
 from memcli.strategy import Candidate, Param, Retrieval, Strategy, ops
 from memcli.strategy.forgetting import retention
-from memcli.strategy.text import facts
+from memcli.strategy.text import facts, model_facts
 
-FACTS_SCHEMA = {"type": "object", "properties": {"facts": {"type": "array", "items": {"type": "string"}}},
-                "required": ["facts"]}
 
 
 class MemoryBank(Strategy):
@@ -41,14 +38,9 @@ class MemoryBank(Strategy):
         if turn.role != "user":
             return []
         speaker = turn.speaker or "User"
-        if view.model is not None:
-            try:
-                found = view.model.complete_json(
-                    [{"role": "system", "content": "List the facts the speaker states about themselves as JSON."},
-                     {"role": "user", "content": turn.text}], FACTS_SCHEMA, max_tokens=192)
-                return [Candidate(f"{speaker}: {f}", sources=(turn.seq,)) for f in found.get("facts", []) if f]
-            except StructuredOutputError:
-                pass
+        found = model_facts(view.model, turn.text, "List the facts the speaker states about themselves as JSON.")
+        if found is not None:
+            return [Candidate(f"{speaker}: {f}", sources=(turn.seq,)) for f in found]
         return [Candidate(f.text, kind=f.kind, importance=f.importance, sources=(turn.seq,)) for f in
                 facts(turn.text, speaker)]
 

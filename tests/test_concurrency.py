@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from memcli.core.events import Kind
-from strategy_helpers import close, session
 
 HELPERS = Path(__file__).parent / "helpers"
 

@@ -207,3 +207,24 @@ def time_range(question: str, now: datetime) -> tuple[datetime, datetime] | None
         start = now.replace(year=year, month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
         return start, start.replace(year=year + 1)
     return None
+
+
+# -- the LLM path ----------------------------------------------------------------------------
+
+FACTS_SCHEMA = {"type": "object", "properties": {"facts": {"type": "array", "items": {"type": "string"}}},
+                "required": ["facts"]}
+
+
+def model_facts(model, text: str, instruction: str, max_tokens: int = 192) -> list[str] | None:
+    """Facts stated in `text`, by a schema-constrained model call; None without a model or when
+    its reply is unusable (the caller then takes its rule-based path, so no turn is lost)."""
+    if model is None:
+        return None
+    from memcli.model.base import StructuredOutputError
+
+    try:
+        found = model.complete_json([{"role": "system", "content": instruction}, {"role": "user", "content": text}],
+                                    FACTS_SCHEMA, max_tokens=max_tokens)
+    except StructuredOutputError:
+        return None
+    return [str(f).strip() for f in found.get("facts", []) if str(f).strip()]
