@@ -88,10 +88,13 @@ class LongMemEval(Strategy):
         if not named or len(named) == len(speakers):
             return pool, ""
         boost = self.p["speaker_boost"]
-        scored = [(h.score * (boost if rows.get(h.memory_id) and rows[h.memory_id].metadata.get("speaker") in named
-                              else 1.0), h) for h in pool]
-        ranked = [Hit(h.memory_id, h.text, s, {**h.parts, "speaker": boost if s != h.score else 1.0}, h.sources)
-                  for s, h in sorted(scored, key=lambda sh: -sh[0])]
+
+        def factor(hit) -> float:
+            m = rows.get(hit.memory_id)
+            return boost if m is not None and m.metadata.get("speaker") in named else 1.0
+
+        ranked = sorted((Hit(h.memory_id, h.text, h.score * factor(h), {**h.parts, "speaker": factor(h)}, h.sources)
+                         for h in pool), key=lambda h: -h.score)
         return ranked, f"speaker boost ×{boost:g} for {', '.join(sorted(named))}"
 
     def _with_neighbours(self, pool, view, rows):
