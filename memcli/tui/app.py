@@ -130,8 +130,8 @@ class MemcliApp(App[None]):
         self._status()
         self.refresh_memories()
         self._load_history()
-        if self.warm_up:
-            self._warm_up()
+        if self.warm_up:  # after the first screen is up: imports hold the GIL and would delay it
+            self.set_timer(0.6, self._warm_up)
         if self.replay is not None:
             self.query_one(PromptInput).disabled = True
             self._play()
@@ -212,7 +212,10 @@ class MemcliApp(App[None]):
     @work(thread=True, exclusive=True, group="history", exit_on_error=False)
     def _load_history(self) -> None:
         """Show the stored conversation (the last 50 messages) when the workbench opens."""
-        turns = self.session.view().turns(limit=50)
+        from memcli.strategy.view import MESSAGE_KINDS, turn_from_event
+
+        # the store only: opening the vector index (importing lancedb) would hold up the first screen
+        turns = [turn_from_event(e) for e in self.session.engine.store.events(kinds=MESSAGE_KINDS)][-50:]
         events = self.session.engine.store.events(kinds=[k.value for k in Kind if k.value.startswith("memory.")
                                                          or k.value.startswith("strategy.")])[-500:]
         self.call_from_thread(self._show_history, turns, events)
