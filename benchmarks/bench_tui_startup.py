@@ -36,7 +36,7 @@ async def pilot(p):
     await p.press("h")
     out["interactive_s"] = time.time() - t0
     out["prompt"] = app.query_one("#prompt").value
-    while [w for w in app.workers if w.group == "warm-up" and not w.is_finished]:
+    while app._loading:  # the warm-up worker clears it once the embedder and the model are loaded
         await p.pause(0.05)
     out["models_ready_s"] = time.time() - t0
     app.exit()

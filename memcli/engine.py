@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from memcli.clock import Clock, SystemClock
 from memcli.core import operations as ops
@@ -23,8 +23,10 @@ from memcli.core.projection import ACTIVE, DELETED, Memory
 from memcli.core.store import EventStore
 from memcli.embed.embedder import Embedder, SentenceTransformerEmbedder
 from memcli.errors import MemcliError
-from memcli.index.vector_index import SearchHit, VectorIndex
 from memcli.settings import Settings
+
+if TYPE_CHECKING:  # numpy and lancedb load with the index, not with the engine (start-up time)
+    from memcli.index.vector_index import SearchHit, VectorIndex
 
 
 class InvalidOperation(MemcliError):
@@ -76,6 +78,8 @@ class Engine:
     def index(self) -> VectorIndex:
         """The vector index, opened on first use and then brought up to the log if it lags."""
         if self._index is None:
+            from memcli.index.vector_index import VectorIndex
+
             self._index = VectorIndex(
                 self.data_dir / "index", self.store, self.embedder, compact_every=self.settings.compact_every
             )

@@ -8,6 +8,7 @@ or none of it. Sequence numbers are assigned here, one writer per data dir
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -17,7 +18,6 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import duckdb
-import pyarrow as pa
 
 from memcli.clock import Clock, SystemClock
 from memcli.core.events import MEMORY_STATE_KINDS, Event, Kind, NewEvent
@@ -114,29 +114,31 @@ def _aware(ts: datetime | None) -> datetime | None:
     return ts.replace(tzinfo=timezone.utc) if ts is not None and ts.tzinfo is None else ts
 
 
-_MEMORY_SCHEMA = pa.schema(
-    [
-        ("namespace", pa.string()), ("id", pa.string()), ("text", pa.string()), ("kind", pa.string()),
-        ("status", pa.string()), ("strength", pa.float64()), ("importance", pa.float64()),
-        ("pinned", pa.bool_()), ("created_seq", pa.int64()), ("updated_seq", pa.int64()),
-        ("created_at", pa.timestamp("us")), ("last_access", pa.timestamp("us")),
-        ("access_count", pa.int32()), ("valid_from", pa.timestamp("us")), ("valid_to", pa.timestamp("us")),
-        ("sources", pa.list_(pa.int64())), ("version", pa.int32()), ("metadata", pa.string()),
-    ]
-)
-_VERSION_SCHEMA = pa.schema(
-    [
-        ("namespace", pa.string()), ("id", pa.string()), ("version", pa.int32()), ("text", pa.string()),
-        ("seq", pa.int64()), ("valid_from", pa.timestamp("us")), ("valid_to", pa.timestamp("us")),
-    ]
-)
-_EVENT_SCHEMA = pa.schema(
-    [
-        ("seq", pa.int64()), ("ts", pa.timestamp("us")), ("session_id", pa.string()), ("kind", pa.string()),
-        ("actor", pa.string()), ("namespace", pa.string()), ("memory_id", pa.string()),
-        ("payload", pa.string()), ("batch", pa.int64()),
-    ]
-)
+# Column layouts; the pyarrow schemas are built on first write (importing pyarrow costs
+# ~0.15 s, which read-only commands and the first screen of the TUI do not need).
+_MEMORY_FIELDS = [
+    ("namespace", "string"), ("id", "string"), ("text", "string"), ("kind", "string"), ("status", "string"),
+    ("strength", "float64"), ("importance", "float64"), ("pinned", "bool"), ("created_seq", "int64"),
+    ("updated_seq", "int64"), ("created_at", "ts"), ("last_access", "ts"), ("access_count", "int32"),
+    ("valid_from", "ts"), ("valid_to", "ts"), ("sources", "int64[]"), ("version", "int32"), ("metadata", "string"),
+]
+_VERSION_FIELDS = [("namespace", "string"), ("id", "string"), ("version", "int32"), ("text", "string"),
+                   ("seq", "int64"), ("valid_from", "ts"), ("valid_to", "ts")]
+_EVENT_FIELDS = [("seq", "int64"), ("ts", "ts"), ("session_id", "string"), ("kind", "string"), ("actor", "string"),
+                 ("namespace", "string"), ("memory_id", "string"), ("payload", "string"), ("batch", "int64")]
+_EMBEDDING_FIELDS = [("model", "string"), ("text_hash", "string"), ("vector", "float32[]")]
+
+
+@functools.cache
+def _schema(fields: tuple) -> Any:
+    import pyarrow as pa
+
+    types = {"string": pa.string(), "float64": pa.float64(), "bool": pa.bool_(), "int64": pa.int64(),
+             "int32": pa.int32(), "ts": pa.timestamp("us"), "int64[]": pa.list_(pa.int64()),
+             "float32[]": pa.list_(pa.float32())}
+    return pa.schema([(name, types[t]) for name, t in fields])
+
+
 _TIME_FIELDS = ("created_at", "last_access", "valid_from", "valid_to")
 
 
@@ -155,13 +157,15 @@ def _version_row(v: MemoryVersion) -> dict[str, Any]:
     return row
 
 
-_MEMORY_COLS = ", ".join(_MEMORY_SCHEMA.names)
-_VERSION_COLS = ", ".join(_VERSION_SCHEMA.names)
-_EVENT_COLS = ", ".join(_EVENT_SCHEMA.names)
+_MEMORY_NAMES = [n for n, _ in _MEMORY_FIELDS]
+_VERSION_NAMES = [n for n, _ in _VERSION_FIELDS]
+_MEMORY_COLS = ", ".join(_MEMORY_NAMES)
+_VERSION_COLS = ", ".join(_VERSION_NAMES)
+_EVENT_COLS = ", ".join(n for n, _ in _EVENT_FIELDS)
 
 
 def _to_memory(row: tuple) -> Memory:
-    d = dict(zip(_MEMORY_SCHEMA.names, row))
+    d = dict(zip(_MEMORY_NAMES, row))
     for f in _TIME_FIELDS:
         d[f] = _aware(d[f])
     d["sources"] = list(d["sources"])
@@ -170,7 +174,7 @@ def _to_memory(row: tuple) -> Memory:
 
 
 def _to_version(row: tuple) -> MemoryVersion:
-    d = dict(zip(_VERSION_SCHEMA.names, row))
+    d = dict(zip(_VERSION_NAMES, row))
     d["valid_from"], d["valid_to"] = _aware(d["valid_from"]), _aware(d["valid_to"])
     return MemoryVersion(**d)
 
@@ -384,7 +388,7 @@ class EventStore:
             try:
                 if erase:
                     self._erase(con, erase)
-                self._insert(con, "events", _EVENT_SCHEMA, [self._event_row(e) for e in events])
+                self._insert(con, "events", _EVENT_FIELDS, [self._event_row(e) for e in events])
                 if keys:
                     state = self._load(con, keys)
                     for e in events:
@@ -448,10 +452,12 @@ class EventStore:
         }
 
     @staticmethod
-    def _insert(con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema, rows: list[dict]) -> None:
+    def _insert(con: duckdb.DuckDBPyConnection, table: str, fields: list, rows: list[dict]) -> None:
         if not rows:
             return
-        arrow = pa.Table.from_pylist(rows, schema=schema)  # noqa: F841  (read by DuckDB's replacement scan)
+        import pyarrow as pa
+
+        arrow = pa.Table.from_pylist(rows, schema=_schema(tuple(fields)))  # noqa: F841  (DuckDB reads it by name)
         con.execute(f"INSERT INTO {table} SELECT * FROM arrow")
 
     def _load(self, con: duckdb.DuckDBPyConnection, keys: list[Key]) -> ProjectionState:
@@ -477,9 +483,9 @@ class EventStore:
 
     def _write_state(self, con: duckdb.DuckDBPyConnection, state: ProjectionState, keys: Iterable[Key]) -> None:
         keys = [k for k in keys if k in state.memories]
-        self._insert(con, "memories", _MEMORY_SCHEMA, [_memory_row(state.memories[k]) for k in keys])
+        self._insert(con, "memories", _MEMORY_FIELDS, [_memory_row(state.memories[k]) for k in keys])
         self._insert(
-            con, "memory_versions", _VERSION_SCHEMA,
+            con, "memory_versions", _VERSION_FIELDS,
             [_version_row(v) for k in keys for v in state.versions.get(k, [])],
         )
 
@@ -489,7 +495,7 @@ class EventStore:
             con = self._con
             con.execute("BEGIN TRANSACTION")
             try:
-                self._insert(con, "events", _EVENT_SCHEMA, [self._event_row(e) for e in events])
+                self._insert(con, "events", _EVENT_FIELDS, [self._event_row(e) for e in events])
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -531,10 +537,10 @@ class EventStore:
         if not vectors or self.read_only:
             return
         rows = [{"model": model, "text_hash": h, "vector": v} for h, v in vectors.items()]
-        schema = pa.schema([("model", pa.string()), ("text_hash", pa.string()), ("vector", pa.list_(pa.float32()))])
         with self._lock:
-            arrow = pa.Table.from_pylist(rows, schema=schema)  # noqa: F841
-            self._con.execute("INSERT OR IGNORE INTO embeddings SELECT * FROM arrow")
+            self._con.execute("CREATE OR REPLACE TEMP TABLE _new_vectors AS SELECT * FROM embeddings LIMIT 0")
+            self._insert(self._con, "_new_vectors", _EMBEDDING_FIELDS, rows)
+            self._con.execute("INSERT OR IGNORE INTO embeddings SELECT * FROM _new_vectors")
 
     def close(self) -> None:
         with self._lock:

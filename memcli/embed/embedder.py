@@ -13,11 +13,12 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Protocol, Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol, Sequence
 
 from memcli.errors import MemcliError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 
@@ -108,9 +109,11 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if self._model is None:
             self.load()
+        import numpy as np
+        import torch
+
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        import torch
 
         with self._lock:
             torch.set_num_threads(1 if len(texts) <= self.SMALL_BATCH else self._threads)

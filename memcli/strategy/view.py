@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable
 
-import numpy as np
-
 from memcli.core.events import Kind
 from memcli.core.projection import ACTIVE, Memory
 from memcli.strategy.api import Hit, Turn
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from memcli.engine import Engine
     from memcli.model.base import ChatModel
 
