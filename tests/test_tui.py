@@ -89,7 +89,7 @@ async def test_chat_flow_feed_memories_edit_history(tmp_path, embedder, model) -
 async def test_ui_keeps_responding_while_a_reply_streams(tmp_path, embedder) -> None:
     from doubles import SlowScriptedModel
 
-    app = make_app(tmp_path / "d", embedder, SlowScriptedModel(pieces=300, delay=0.02))  # a 6 s reply
+    app = make_app(tmp_path / "d", embedder, SlowScriptedModel(pieces=600, delay=0.02))  # a 12 s reply, stopped by Esc
     try:
         async with app.run_test(size=(100, 30)) as pilot:
             await settle(pilot)

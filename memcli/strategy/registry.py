@@ -115,16 +115,6 @@ class StrategyRegistry:
             strategy.namespace = namespace
         return strategy
 
-    def load_all(self) -> dict[str, type[Strategy]]:
-        """Every strategy that loads; the others are warned about on stderr and kept in `problems`."""
-        out = {}
-        for name in self.names():
-            try:
-                out[name] = self.load(name)
-            except StrategyLoadError as exc:
-                print(f"memcli: warning: {exc}", file=sys.stderr)
-        return out
-
 
 def parse_settings(pairs: list[str]) -> dict[str, str]:
     """`--set name=value` pairs → a dict (values are parsed by the strategy's Params)."""

@@ -11,7 +11,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
-from memcli.core.events import Event, Kind
+from memcli.core.events import Event
 from memcli.core.projection import Memory
 from memcli.strategy.forgetting import retention
 from memcli.tui.glyphs import STYLE, describe
@@ -152,7 +152,3 @@ class ContextView(VerticalScroll):
             out.append(f"── {m['role']} ──\n", style="bold " + ("green" if m["role"] == "user" else "cyan"))
             out.append(m["content"] + "\n")
         self.query_one("#context-body", Static).update(out)
-
-
-def is_memory_event(event: Event) -> bool:
-    return event.kind.value.startswith("memory.") or event.kind in (Kind.STRATEGY_SWITCHED, Kind.STRATEGY_ERROR)
