@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 from memcli.model.base import StructuredOutputError
-from memcli.strategy import Candidate, Param, Retrieval, Strategy, ops
+from memcli.strategy import Candidate, Hit, Param, Retrieval, Strategy, ops
 from memcli.strategy.text import content_words, keyphrases, sentences
 
 SUMMARY_SCHEMA = {"type": "object", "properties": {"summary": {"type": "string"}}, "required": ["summary"]}
@@ -57,7 +57,7 @@ class Hema(Strategy):
 
     def extract(self, turn, view):
         chunk_importance = min(1.0, 0.2 + 0.04 * len(set(content_words(turn.text))))
-        meta = {"role": "chunk", "turn_index": len(view.turns()), "date": turn.ts.date().isoformat()}
+        meta = {"role": "chunk", "turn_index": view.turn_count(), "date": turn.ts.date().isoformat()}
         return [Candidate(f"{turn.who}: {turn.text}", kind="chunk", importance=chunk_importance,
                           sources=(turn.seq,), metadata=meta)]
 
@@ -66,14 +66,14 @@ class Hema(Strategy):
         for c in candidates:
             out.append(ops.Add(text=c.text, kind="chunk", importance=c.importance, sources=c.sources,
                                metadata=dict(c.metadata), reason="vector memory chunk"))
-        turn = view.turns()[-1]
+        turn = view.turns(limit=1)[-1]
         summary = self._summary(view)
         text = self._next_summary(summary.text if summary else "", turn, view)
         if summary is None:
             out.append(ops.Add(text=text, kind="summary", importance=1.0, sources=(turn.seq,),
                                metadata={"role": "summary"}, reason="compact memory S_1"))
         else:
-            n = len(view.turns())
+            n = view.turn_count()
             out.append(ops.Update(memory_id=summary.id, text=text, sources=(turn.seq,),
                                   reason=f"S_{n} = f(S_{n - 1}, u_{n})"))
             if n % self.p["episode_every"] == 0:
@@ -93,7 +93,7 @@ class Hema(Strategy):
         excess = len(chunks) - self.p["max_chunks"]
         if excess <= 0:
             return []
-        now_turn = len(view.turns())
+        now_turn = view.turn_count()
         ranked = sorted(chunks, key=lambda m: (self.weight(m, now_turn), m.created_seq))
         return [ops.Archive(memory_id=m.id, reason="pruned: lowest age-weighted score",
                             scores={"weight": self.weight(m, now_turn)}) for m in ranked[:excess]]
@@ -105,8 +105,6 @@ class Hema(Strategy):
         found = [h for h in view.search(query, k=k + 6) if summary is None or h.memory_id != summary.id]
         hits = found[:k]
         if summary is not None:
-            from memcli.strategy import Hit
-
             hits = [Hit(summary.id, summary.text, 1.0, {"compact": 1.0}, tuple(summary.sources)), *hits[: k - 1]]
         return Retrieval(hits, near_misses=found[k - 1 if summary else k:],
                          note="compact summary first, then chunks and episodes")

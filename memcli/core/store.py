@@ -256,6 +256,7 @@ class EventStore:
         namespace: str | None = None,
         memory_id: str | None = None,
         limit: int | None = None,
+        newest: int | None = None,
     ) -> list[Event]:
         where, params = ["seq > ?"], [since]
         if until is not None:
@@ -272,9 +273,18 @@ class EventStore:
             where.append("memory_id = ?")
             params.append(memory_id)
         sql = f"SELECT {_EVENT_COLS} FROM events WHERE {' AND '.join(where)} ORDER BY seq"
-        if limit is not None:
+        if newest is not None:  # the last N, still oldest first
+            sql = f"SELECT * FROM ({sql} DESC LIMIT {int(newest)}) ORDER BY seq"
+        elif limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [_to_event(r) for r in self._rows(sql, params)]
+
+    def count_events(self, kinds: Iterable[str], until: int | None = None) -> int:
+        kinds = list(kinds)
+        sql = f"SELECT count(*) FROM events WHERE kind IN ({', '.join('?' * len(kinds))})"
+        if until is not None:
+            sql += " AND seq <= ?"
+        return self._scalar(sql, [*kinds, *([until] if until is not None else [])])
 
     def namespaces(self) -> list[str]:
         return [r[0] for r in self._rows("SELECT DISTINCT namespace FROM memories ORDER BY 1")]

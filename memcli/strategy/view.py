@@ -64,7 +64,10 @@ class MemoryView:
         return self._engine.synced(self.namespace).vectors(self.namespace, ids)
 
     def turns(self, limit: int | None = None) -> list[Turn]:
-        """The conversation so far (shared by every strategy), oldest first."""
-        events = self._engine.store.events(kinds=MESSAGE_KINDS, until=self._upto)
-        turns = [turn_from_event(e) for e in events]
-        return turns[-limit:] if limit else turns
+        """The conversation so far (shared by every strategy), oldest first; `limit`: the last N."""
+        events = self._engine.store.events(kinds=MESSAGE_KINDS, until=self._upto, newest=limit or None)
+        return [turn_from_event(e) for e in events]
+
+    def turn_count(self) -> int:
+        """How many messages the conversation has so far (without reading them)."""
+        return self._engine.store.count_events(MESSAGE_KINDS, until=self._upto)

@@ -215,7 +215,7 @@ class MemcliApp(App[None]):
         from memcli.strategy.view import MESSAGE_KINDS, turn_from_event
 
         # the store only: opening the vector index (importing lancedb) would hold up the first screen
-        turns = [turn_from_event(e) for e in self.session.engine.store.events(kinds=MESSAGE_KINDS)][-50:]
+        turns = [turn_from_event(e) for e in self.session.engine.store.events(kinds=MESSAGE_KINDS, newest=50)]
         events = self.session.engine.store.events(kinds=[k.value for k in Kind if k.value.startswith("memory.")
                                                          or k.value.startswith("strategy.")])[-500:]
         self.call_from_thread(self._show_history, turns, events)
