@@ -86,3 +86,14 @@ def test_core_stays_headless() -> None:
                           cwd=Path(__file__).parents[1])
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 kept, 0 broken" in proc.stdout
+
+
+def test_every_package_is_in_the_wheel() -> None:
+    """pyproject lists packages explicitly (plugins/ maps to memcli_plugins): a new sub-package
+    left out of the list works in an editable install and is missing from a real one."""
+    import tomllib
+
+    root = Path(__file__).parents[1]
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(root).parts) for p in (root / "memcli").rglob("__init__.py")}
+    assert found | {"memcli_plugins"} == listed
