@@ -51,4 +51,86 @@ def test_eval_end_to_end(tmp_path: Path) -> None:
     assert by["rag-turns"]["context_tokens"]["10"] > by["rag-turns"]["context_tokens"]["1"] > 0
     rows = list(csv.DictReader(table.open()))
     assert {r["category"] for r in rows} >= {"all", "single-hop", "multi-hop", "temporal"}
+    assert rows[0]["qa_f1"] == ""  # no --qa
     assert chart.read_text().startswith("<svg") and "rag-turns" in chart.read_text()
+
+
+def test_qa_scores_like_the_locomo_paper() -> None:
+    from memcli.eval.qa import normalize_answer, score
+
+    assert normalize_answer("The cat, and a Dog!") == "cat dog"
+    assert score("Pixel", "pixel", 4) == 1.0
+    assert score("a blue vase", "blue vase", 4) == 1.0  # articles go
+    assert score("running", "runs", 2) == 1.0  # Porter stems
+    assert score("Madrid, Spain", "Madrid", 4) == 2 * 0.5 * 1.0 / 1.5  # precision 1/2, recall 1
+    assert score("nothing", "Pixel", 4) == 0.0
+    # multi-hop: each gold item takes its best predicted item; the scores are averaged
+    assert score("Tuesdays, a blue vase", "a blue vase, Tuesdays", 1) == 1.0
+    assert score("a blue vase", "a blue vase, Tuesdays", 1) == 0.5
+    # open-domain: the gold answer's part before ';' counts
+    assert score("likely yes", "Likely yes; she loves books", 3) == 1.0
+
+
+class _AnswerFromMemories:
+    """A scripted QA model (test double): answers with the word after "cat" in its prompt, and
+    records the prompts it saw."""
+
+    model_id, n_ctx = "scripted-qa", 4096
+
+    def __init__(self) -> None:
+        self.prompts: list[str] = []
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, messages, *, max_tokens=None, temperature=None, cancel=None):
+        import re
+
+        from memcli.model.base import Generation, GenerationStats
+
+        prompt = messages[-1]["content"]
+        self.prompts.append(prompt)
+        found = re.search(r"cat (?:is )?(?:called |named )?(\w+)", prompt)
+        return Generation(iter([found.group(1) if found else "no idea", "\nextra line"]), GenerationStats(self.model_id))
+
+
+def test_qa_answers_from_dated_memories(tmp_path: Path) -> None:
+    from memcli.embed.embedder import SentenceTransformerEmbedder
+    from memcli.eval.locomo import evaluate
+    from memcli.replay.importers import read_locomo
+    from memcli.settings import Settings
+
+    model = _AnswerFromMemories()
+    results = evaluate(read_locomo(FIXTURE), [StrategySpec.parse("rag-turns")], Settings(data_dir=tmp_path),
+                       ks=[1, 3], embedder=SentenceTransformerEmbedder(), count_tokens=model.count_tokens,
+                       qa_model=model)
+    rows = {q.question: q for q in results["rag-turns"].questions}
+    assert rows["What is the name of Ana's cat?"].prediction == "Pixel"  # the first line only
+    assert rows["What is the name of Ana's cat?"].f1 == 1.0
+    assert rows["Where is Clara visiting from?"].f1 == 0.0
+    # memories come dated by their source turn, then the paper's question prompt
+    assert "] Ana:" in model.prompts[0] and "2024" in model.prompts[0]
+    assert model.prompts[0].rstrip().endswith("Short answer:")
+    summary = results["rag-turns"].summary([1, 3])
+    assert summary["qa_f1"]["all"] == round(sum(q.f1 for q in rows.values()) / 5, 4)
+    assert "qa_f1" not in evaluate(read_locomo(FIXTURE), [StrategySpec.parse("rag-turns")],
+                                   Settings(data_dir=tmp_path), ks=[1], embedder=SentenceTransformerEmbedder(),
+                                   count_tokens=model.count_tokens)["rag-turns"].summary([1])
+
+
+def test_eval_qa_with_the_real_model(tmp_path: Path) -> None:
+    from memcli.eval.qa import score
+
+    out, table = tmp_path / "r.json", tmp_path / "r.csv"
+    result = runner.invoke(app, ["eval", "locomo", str(FIXTURE), "--k", "3", "--qa", "--details", "--json", str(out),
+                                 "--csv", str(table), "--data-dir", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert "QA F1" in result.output
+    questions = data["questions"]["rag-turns"]
+    assert all(isinstance(q["prediction"], str) for q in questions)
+    for q in questions:  # the stored score is the score of the stored answer
+        assert q["f1"] == score(q["prediction"], q["answer"], q["category"])
+    assert 0.0 <= data["strategies"][0]["qa_f1"]["all"] <= 1.0
+    rows = list(csv.DictReader(table.open()))
+    assert float(rows[0]["qa_f1"]) == data["strategies"][0]["qa_f1"]["all"]

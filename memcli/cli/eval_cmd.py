@@ -28,6 +28,9 @@ def locomo(
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Write per-category rows as CSV here.")] = None,
     chart: Annotated[Path | None, typer.Option("--chart", help="Write an SVG chart of recall here.")] = None,
     details: Annotated[bool, typer.Option("--details", help="Include every question in the JSON.")] = False,
+    qa: Annotated[bool, typer.Option("--qa", help="Also answer each question with the configured model from the "
+                                     "memories retrieved at the middle k; report token F1 (LoCoMo's metric).")]
+    = False,
     data_dir: DataDir = None,
 ) -> None:
     """Ingest each conversation with its dates, then measure evidence recall@k per strategy and category."""
@@ -59,7 +62,8 @@ def locomo(
             progress.update(task, description=label, completed=done, total=total)
 
         results = evaluate(conversations, specs, settings, ks=ks, embedder=embedder,
-                           count_tokens=model.count_tokens, registry=registry, progress=step)
+                           count_tokens=model.count_tokens, registry=registry, progress=step,
+                           qa_model=model if qa else None)
     seconds = time.perf_counter() - started
     print_table(results, ks)
     console.print(f"{len(conversations)} conversations, {seconds:.0f} s "

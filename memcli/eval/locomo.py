@@ -7,6 +7,8 @@ the others are backfilled from the logged conversation (which gives the same mem
 live use; tests/test_plugins.py checks it). Then, for each question of categories 1-4 with
 evidence, the strategy retrieves; its ranked memories are expanded to the turn ids they came
 from (provenance), de-duplicated, and cut at k. recall@k = |evidence ∩ kept| / |evidence|.
+With a QA model, the model also answers from the memories retrieved at one k (each line
+dated by its first source turn), scored by token F1 (memcli.eval.qa).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from memcli.context import memory_block
 from memcli.core.events import Kind
 from memcli.embed.embedder import Embedder
 from memcli.engine import Engine
+from memcli.eval import qa
 from memcli.replay.importers import Conversation
 from memcli.session import ChatSession
 from memcli.settings import Settings
@@ -57,6 +60,9 @@ class QuestionResult:
     recall: dict[int, float]
     context_tokens: dict[int, int]
     latency_s: float
+    answer: str = ""
+    prediction: str | None = None  # the QA model's answer (None: no --qa)
+    f1: float | None = None
 
 
 @dataclass
@@ -72,6 +78,10 @@ class StrategyResult:
         rows = [q.recall[k] for q in self.questions if category in (None, q.category)]
         return statistics.fmean(rows) if rows else float("nan")
 
+    def f1(self, category: int | None = None) -> float:
+        rows = [q.f1 for q in self.questions if q.f1 is not None and category in (None, q.category)]
+        return statistics.fmean(rows) if rows else float("nan")
+
     def tokens(self, k: int) -> float:
         return statistics.fmean(q.context_tokens[k] for q in self.questions) if self.questions else 0.0
 
@@ -82,6 +92,8 @@ class StrategyResult:
         return xs[min(len(xs) - 1, round(pct / 100 * (len(xs) - 1)))]
 
     def summary(self, ks: list[int]) -> dict:
+        qa_f1 = {"all": round(self.f1(), 4)} | {CATEGORIES[c]: round(self.f1(c), 4)
+                                                 for c in sorted({q.category for q in self.questions})}
         return {
             "strategy": self.strategy, "questions": len(self.questions), "conversations": self.conversations,
             "recall": {str(k): round(self.recall(k), 4) for k in ks},
@@ -91,7 +103,7 @@ class StrategyResult:
             "latency_ms": {"p50": round(self.latency_ms(50), 2), "p95": round(self.latency_ms(95), 2)},
             "ingest_turns_per_s": round(self.turns / self.ingest_seconds, 1) if self.ingest_seconds else None,
             "ingest_seconds": round(self.ingest_seconds, 2), "memories": self.memories,
-        }
+        } | ({"qa_f1": qa_f1} if any(q.f1 is not None for q in self.questions) else {})
 
 
 def expand(hits, seq_to_turn: dict[int, str], k: int) -> list[str]:
@@ -117,7 +129,14 @@ def evaluate(
     count_tokens: Callable[[str], int],
     registry: StrategyRegistry | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    qa_model=None,
+    qa_k: int | None = None,
 ) -> dict[str, StrategyResult]:
+    """`qa_model` (a ChatModel): also answer each question from the memories retrieved at `qa_k`
+    (one of `ks`; default the middle one)."""
+    qa_k = ks[len(ks) // 2] if qa_k is None else qa_k
+    if qa_k not in ks:
+        raise ValueError(f"the QA cut-off {qa_k} is not one of the cut-offs {ks}")
     registry = registry or StrategyRegistry()
     results = {spec.label: StrategyResult(spec.label) for spec in strategies}
     for conv in conversations:
@@ -147,8 +166,9 @@ def evaluate(
                                  progress=(lambda i, n, lb=spec.label: progress(f"{conv.id} backfill {lb}", i, n))
                                  if progress else None)
                 results[spec.label].ingest_seconds += time.perf_counter() - started
-            seq_to_turn = {e.seq: e.payload.get("metadata", {}).get("turn_id")
-                           for e in engine.store.events(kinds=[Kind.MESSAGE_USER, Kind.MESSAGE_ASSISTANT])}
+            messages = engine.store.events(kinds=[Kind.MESSAGE_USER, Kind.MESSAGE_ASSISTANT])
+            seq_to_turn = {e.seq: e.payload.get("metadata", {}).get("turn_id") for e in messages}
+            seq_to_date = {e.seq: e.ts.strftime("%-d %B %Y") for e in messages}
             questions = [q for q in conv.questions if q.category in CATEGORIES and q.evidence]
             now = clock.now() + timedelta(days=1)
             for spec in strategies:
@@ -160,16 +180,23 @@ def evaluate(
                 result.memories += len(engine.store.memories(spec.label))
                 for i, q in enumerate(questions, 1):
                     evidence = set(q.evidence)
-                    recall, tokens, latency = {}, {}, 0.0
+                    recall, tokens, latency, used = {}, {}, 0.0, {}
                     for k in ks:  # each cut-off is its own retrieval: a fused ranking depends on depth
                         t0 = time.perf_counter()
                         retrieval = strategy.retrieve(q.question, view, k)
                         latency = time.perf_counter() - t0  # the last (deepest) one is reported
+                        used[k] = _hits_for(retrieval.hits, seq_to_turn, k)
                         ranked = expand(retrieval.hits, seq_to_turn, k)
                         recall[k] = len(evidence & set(ranked)) / len(evidence)
-                        tokens[k] = count_tokens(memory_block(_hits_for(retrieval.hits, seq_to_turn, k)))
-                    result.questions.append(QuestionResult(conv.id, q.question, q.category, q.evidence,
-                                                           ranked, recall, tokens, latency))
+                        tokens[k] = count_tokens(memory_block([h.text for h in used[k]]))
+                    row = QuestionResult(conv.id, q.question, q.category, q.evidence, ranked, recall, tokens, latency,
+                                         answer=q.answer)
+                    if qa_model is not None:
+                        lines = [f"[{seq_to_date[min(h.sources)]}] {h.text}" if min(h.sources, default=0)
+                                 in seq_to_date else h.text for h in used[qa_k]]
+                        row.prediction = qa.answer(qa_model, lines, q.question)
+                        row.f1 = qa.score(row.prediction, q.answer, q.category)
+                    result.questions.append(row)
                     if progress is not None:
                         progress(f"{conv.id} questions {spec.label}", i, len(questions))
             session.close()
@@ -177,16 +204,16 @@ def evaluate(
     return results
 
 
-def _hits_for(hits, seq_to_turn: dict[int, str], k: int) -> list[str]:
-    """The memory texts needed to cover the first k turn ids (what the strategy would send)."""
+def _hits_for(hits, seq_to_turn: dict[int, str], k: int) -> list:
+    """The memories needed to cover the first k turn ids (what the strategy would send)."""
     covered: list[str] = []
-    texts = []
+    needed = []
     for hit in hits:
         if len(covered) >= k:
             break
-        texts.append(hit.text)
+        needed.append(hit)
         for seq in hit.sources:
             turn = seq_to_turn.get(seq)
             if turn is not None and turn not in covered:
                 covered.append(turn)
-    return texts
+    return needed

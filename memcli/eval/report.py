@@ -20,30 +20,49 @@ from memcli.eval.locomo import CATEGORIES, StrategyResult
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f"]
 
 
-def _bar(value: float, width: int = 8) -> Text:
+def _bar(value: float, width: int = 4) -> Text:
     filled = round(max(0.0, min(1.0, value)) * width)
     return Text("█" * filled + "░" * (width - filled) + f" {value:.3f}", style="cyan")
 
 
+def _latencies(r: StrategyResult) -> tuple[float, float]:
+    """p50 and p95 in ms; 0 when there was no question."""
+    p50, p95 = r.latency_ms(50), r.latency_ms(95)
+    return (0.0, 0.0) if p95 != p95 else (p50, p95)
+
+
 def print_table(results: dict[str, StrategyResult], ks: list[int], console: Console | None = None) -> None:
+    """Three narrow tables (they fit 80 columns): recall@k with bars, recall by category, latency."""
     console = console or Console()
-    table = Table(title="LoCoMo evidence recall (categories 1-4 with evidence)")
-    table.add_column("strategy", style="bold")
-    for k in ks:
-        table.add_column(f"@{k}", no_wrap=True)
-    for c in CATEGORIES.values():
-        table.add_column(f"{c[:6]}@{ks[len(ks) // 2]}", justify="right")
-    table.add_column(f"tokens@{ks[len(ks) // 2]}", justify="right")
-    table.add_column("ms p50/p95", justify="right")
-    table.add_column("turns/s", justify="right")
     mid = ks[len(ks) // 2]
+    qa = any(q.f1 is not None for r in results.values() for q in r.questions)
+    overall = Table(title="LoCoMo evidence recall (categories 1-4 with evidence)")
+    overall.add_column("strategy", style="bold", overflow="fold", min_width=12)
+    for k in ks:
+        overall.add_column(f"@{k}", no_wrap=True)
+    overall.add_column(f"tokens@{mid}", justify="right")
+    if qa:
+        overall.add_column(f"QA F1@{mid}", justify="right")
     for name, r in results.items():
-        s = r.summary(ks)
-        cats = [f"{s['recall_by_category'].get(c, {}).get(str(mid), float('nan')):.3f}" for c in CATEGORIES.values()]
-        table.add_row(name, *[_bar(r.recall(k)) for k in ks], *cats, f"{r.tokens(mid):.0f}",
-                      f"{s['latency_ms']['p50']:.1f} / {s['latency_ms']['p95']:.1f}",
-                      str(s["ingest_turns_per_s"]))
-    console.print(table)
+        overall.add_row(name, *[_bar(r.recall(k)) for k in ks], f"{r.tokens(mid):.0f}",
+                        *([f"{r.f1():.3f}"] if qa else []))
+    console.print(overall)
+    by_category = Table(title=f"Recall@{mid} by category")
+    by_category.add_column("strategy", style="bold", overflow="fold")
+    for c in CATEGORIES.values():
+        by_category.add_column(c, justify="right")
+    by_category.add_column("ingest turns/s", justify="right")
+    for name, r in results.items():
+        by_category.add_row(name, *[f"{r.recall(mid, c):.3f}" for c in CATEGORIES],
+                            str(r.summary(ks)["ingest_turns_per_s"]))
+    console.print(by_category)
+    slowest = max((_latencies(r)[1] for r in results.values()), default=0.0) or 1.0
+    latency = Table(title="Retrieval latency per question, ms (p50 █, p95 ▒)", show_header=False, box=None)
+    for name, r in results.items():
+        p50, p95 = _latencies(r)
+        a, b = round(p50 / slowest * 30), round(p95 / slowest * 30)
+        latency.add_row(name, Text("█" * a + "▒" * max(0, b - a), style="magenta"), f"{p50:.1f} / {p95:.1f}")
+    console.print(latency)
 
 
 def write_json(results: dict[str, StrategyResult], ks: list[int], path: Path, details: bool = False) -> None:
@@ -57,7 +76,7 @@ def write_csv(results: dict[str, StrategyResult], ks: list[int], path: Path) -> 
     with path.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["strategy", "category", *[f"recall@{k}" for k in ks], *[f"tokens@{k}" for k in ks],
-                    "latency_p50_ms", "latency_p95_ms", "ingest_turns_per_s", "memories", "questions"])
+                    "latency_p50_ms", "latency_p95_ms", "ingest_turns_per_s", "memories", "questions", "qa_f1"])
         for name, r in results.items():
             s = r.summary(ks)
             for cat in [None, *sorted({q.category for q in r.questions})]:
@@ -65,11 +84,13 @@ def write_csv(results: dict[str, StrategyResult], ks: list[int], path: Path) -> 
                 n = sum(1 for q in r.questions if cat in (None, q.category))
                 w.writerow([name, label, *[round(r.recall(k, cat), 4) for k in ks],
                             *[round(r.tokens(k), 1) for k in ks], s["latency_ms"]["p50"], s["latency_ms"]["p95"],
-                            s["ingest_turns_per_s"], r.memories, n])
+                            s["ingest_turns_per_s"], r.memories, n,
+                            "" if r.f1(cat) != r.f1(cat) else round(r.f1(cat), 4)])  # empty: no --qa
 
 
 def write_svg(results: dict[str, StrategyResult], ks: list[int], path: Path) -> None:
-    """Grouped bars: recall@k per strategy, one group per k and per category at the middle k."""
+    """Grouped bars: recall@k per strategy, one group per k and per category at the middle k;
+    below, retrieval latency p50 and p95 per strategy."""
     mid = ks[len(ks) // 2]
     groups = [(f"recall@{k}", lambda r, k=k: r.recall(k)) for k in ks] + \
              [(f"{name}@{mid}", lambda r, c=c: r.recall(mid, c)) for c, name in CATEGORIES.items()]
@@ -77,7 +98,8 @@ def write_svg(results: dict[str, StrategyResult], ks: list[int], path: Path) -> 
     bw, gap, h, top, left = 14, 22, 260, 40, 50
     gw = len(names) * bw + gap
     width = left + len(groups) * gw + 180
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h + top + 70}" '
+    lat_top, row = h + top + 70, 18
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{lat_top + 40 + len(names) * row}" '
              f'font-family="sans-serif" font-size="11">',
              f'<text x="{left}" y="20" font-size="14">LoCoMo evidence recall per strategy</text>']
     for i in range(6):
@@ -98,5 +120,19 @@ def write_svg(results: dict[str, StrategyResult], ks: list[int], path: Path) -> 
         lx = left + len(groups) * gw + 20
         parts.append(f'<rect x="{lx}" y="{y - 9}" width="10" height="10" fill="{PALETTE[j % len(PALETTE)]}"/>'
                      f'<text x="{lx + 16}" y="{y}">{html.escape(name)}</text>')
+    parts.append(f'<text x="{left}" y="{lat_top + 10}" font-size="14">Retrieval latency per question, ms '
+                 f'(p50 dark, p95 light)</text>')
+    slowest = max((_latencies(results[n])[1] for n in names), default=0.0) or 1.0
+    span = len(groups) * gw - 120
+    for j, name in enumerate(names):
+        y = lat_top + 24 + j * row
+        p50, p95 = _latencies(results[name])
+        colour = PALETTE[j % len(PALETTE)]
+        parts.append(f'<text x="{left + 110}" y="{y + 11}" text-anchor="end">{html.escape(name)}</text>'
+                     f'<rect x="{left + 116}" y="{y}" width="{p95 / slowest * span:.1f}" height="{row - 4}" '
+                     f'fill="{colour}" opacity="0.35"/>'
+                     f'<rect x="{left + 116}" y="{y}" width="{p50 / slowest * span:.1f}" height="{row - 4}" '
+                     f'fill="{colour}"/>'
+                     f'<text x="{left + 122 + p95 / slowest * span:.1f}" y="{y + 11}">{p50:.1f} / {p95:.1f}</text>')
     parts.append("</svg>")
     path.write_text("\n".join(parts))
