@@ -194,6 +194,39 @@ def test_longmemeval_keys_and_time_aware_retrieval(settings, embedder, clock) ->
         close(s)
 
 
+def test_longmemeval_finds_a_reply_by_the_question_it_answers(settings, embedder, clock) -> None:
+    """The key holds the question before (same exchange only); the value stays the reply itself."""
+    s = session(settings, embedder, "longmemeval", clock=clock)
+    plain = session(settings.model_copy(update={"data_dir": settings.data_dir / "plain"}), embedder,
+                    "longmemeval", {"context": "none"}, clock=clock)
+    always = session(settings.model_copy(update={"data_dir": settings.data_dir / "always"}), embedder,
+                     "longmemeval", {"context": "previous"}, clock=clock)
+    try:
+        for x in (s, plain, always):
+            x.ingest("user", "What did you study at university?", speaker="Ben")
+            x.ingest("user", "Marine biology, mostly coral reefs.", speaker="Ana")
+            x.ingest("user", "Nice. I bought a new bike yesterday.", speaker="Ben")
+        clock.advance("3h")
+        s.ingest("user", "Sorry, I was out riding.", speaker="Ana")
+        mems = {m.text: m for m in s.engine.store.memories("longmemeval")}
+        reply = mems["Ana: Marine biology, mostly coral reefs."]
+        assert reply.metadata["key"].startswith("Ben: What did you study at university?\n[")
+        assert len(reply.sources) == 1  # provenance: the reply only
+        assert not mems["Ana: Sorry, I was out riding."].metadata["key"].startswith("Ben:")  # after a 3 h gap
+        # a statement gives no context (only a question does): "Nice. I bought…" follows a statement
+        assert mems["Ben: Nice. I bought a new bike yesterday."].metadata["key"].startswith("[")
+        assert not mems["Ben: What did you study at university?"].metadata["key"].startswith("Ben:")
+        plain_reply = next(m for m in plain.engine.store.memories("longmemeval") if "Marine" in m.text)
+        assert "university" not in plain_reply.metadata["key"]
+        bike = next(m for m in always.engine.store.memories("longmemeval") if "bike" in m.text)
+        assert bike.metadata["key"].startswith("Ana: Marine biology")
+        question = "What did Ana study at university?"
+        assert s.retrieve(question, k=1).hits[0].memory_id == reply.id
+    finally:
+        for x in (s, plain, always):
+            close(x)
+
+
 def test_time_range_reads_common_phrases() -> None:
     from datetime import datetime, timezone
 
