@@ -92,8 +92,6 @@ class StrategyResult:
         return xs[min(len(xs) - 1, round(pct / 100 * (len(xs) - 1)))]
 
     def summary(self, ks: list[int]) -> dict:
-        qa_f1 = {"all": round(self.f1(), 4)} | {CATEGORIES[c]: round(self.f1(c), 4)
-                                                 for c in sorted({q.category for q in self.questions})}
         return {
             "strategy": self.strategy, "questions": len(self.questions), "conversations": self.conversations,
             "recall": {str(k): round(self.recall(k), 4) for k in ks},
@@ -103,7 +101,11 @@ class StrategyResult:
             "latency_ms": {"p50": round(self.latency_ms(50), 2), "p95": round(self.latency_ms(95), 2)},
             "ingest_turns_per_s": round(self.turns / self.ingest_seconds, 1) if self.ingest_seconds else None,
             "ingest_seconds": round(self.ingest_seconds, 2), "memories": self.memories,
-        } | ({"qa_f1": qa_f1} if any(q.f1 is not None for q in self.questions) else {})
+        } | ({"qa_f1": self._f1_summary()} if any(q.f1 is not None for q in self.questions) else {})
+
+    def _f1_summary(self) -> dict[str, float]:
+        return {"all": round(self.f1(), 4)} | {CATEGORIES[c]: round(self.f1(c), 4)
+                                               for c in sorted({q.category for q in self.questions})}
 
 
 def expand(hits, seq_to_turn: dict[int, str], k: int) -> list[str]:
@@ -192,9 +194,8 @@ def evaluate(
                     row = QuestionResult(conv.id, q.question, q.category, q.evidence, ranked, recall, tokens, latency,
                                          answer=q.answer)
                     if qa_model is not None:
-                        lines = [f"[{seq_to_date[min(h.sources)]}] {h.text}" if min(h.sources, default=0)
-                                 in seq_to_date else h.text for h in used[qa_k]]
-                        row.prediction = qa.answer(qa_model, lines, q.question)
+                        row.prediction = qa.answer(qa_model, [_dated(h, seq_to_date) for h in used[qa_k]],
+                                                   q.question)
                         row.f1 = qa.score(row.prediction, q.answer, q.category)
                     result.questions.append(row)
                     if progress is not None:
@@ -202,6 +203,12 @@ def evaluate(
             session.close()
             engine.close()
     return results
+
+
+def _dated(hit, seq_to_date: dict[int, str]) -> str:
+    """A memory's text after the date of its first source turn ("[8 May 2023] Ana: …")."""
+    date = seq_to_date.get(min(hit.sources, default=-1))
+    return f"[{date}] {hit.text}" if date else hit.text
 
 
 def _hits_for(hits, seq_to_turn: dict[int, str], k: int) -> list:
