@@ -18,7 +18,6 @@ from memcli.clock import Clock, SystemClock
 from memcli.core import operations as ops
 from memcli.core.events import Event, Kind, NewEvent
 from memcli.core.lock import WriterLock
-from memcli.core.privacy import redact
 from memcli.core.projection import ACTIVE, DELETED, Memory
 from memcli.core.store import EventStore
 from memcli.embed.embedder import Embedder, SentenceTransformerEmbedder
@@ -157,22 +156,13 @@ class Engine:
         def ev(event_kind: Kind, memory_id: str | None, **payload: Any) -> NewEvent:
             return NewEvent(event_kind, {**base, **payload}, actor, ns, memory_id)
 
-        redacted: list[str] = []
-
-        def text_of(text: str) -> str:
-            text, kinds = redact(text.strip())
+        def text_of(text: str) -> str:  # secrets are redacted by the store, for every event
+            text = text.strip()
             if not text:
                 raise InvalidOperation(f"{type(op).__name__}: empty memory text")
-            redacted.extend(kinds)
             return text
 
-        events = self._plan_op(ctx, op, actor, ev, text_of)
-        if redacted and events:
-            target = events[0].memory_id
-            events.append(NewEvent(Kind.MEMORY_REDACTED, {"kinds": sorted(set(redacted)),
-                                                          "reason": "secret-looking text was not stored"},
-                                   actor, ns, target))
-        return events
+        return self._plan_op(ctx, op, actor, ev, text_of)
 
     def _plan_op(self, ctx: _BatchContext, op: ops.Operation, actor: str, ev: Any, text_of: Any) -> list[NewEvent]:
         ns = ctx.namespace
@@ -182,8 +172,6 @@ class Engine:
                 memory_id = f"m{ctx.next_number}"
                 ctx.next_number += 1
                 metadata = dict(op.metadata)
-                if "key" in metadata:
-                    metadata["key"] = redact(str(metadata["key"]))[0]
                 added = ev(Kind.MEMORY_ADDED, memory_id, text=text_of(op.text), kind=op.kind,
                            importance=op.importance, strength=op.strength, sources=list(op.sources),
                            metadata=metadata)

@@ -17,7 +17,6 @@ from typing import Any, Callable
 
 from memcli.context import DEFAULT_SYSTEM, ContextReport
 from memcli.core.events import Event, Kind, NewEvent
-from memcli.core.privacy import redact
 from memcli.engine import Engine, InvalidOperation
 from memcli.model.base import ChatModel, Generation, Message
 from memcli.model.gguf import DEFAULT_MODEL_FILE
@@ -186,6 +185,7 @@ class ChatSession:
         self.drain()  # retrieval sees the memories of every earlier turn
         history = self.history()
         user = self.add_message("user", text)
+        text = user.text  # as logged (secrets redacted): the model is shown what the log holds
         retrieval = self.retrieve(text, k, at=user.ts, upto=user.seq)
         context: ContextReport | None = None
         generation: Generation | None = None
@@ -230,7 +230,7 @@ class ChatSession:
         candidates: list[Candidate] = self._call(strategy, "extract", [], turn, view)
         extracted = NewEvent(Kind.MEMORY_EXTRACTED, {
             "turn": turn.seq, "path": "llm" if view.model is not None else "rules",
-            "candidates": [{"text": redact(c.text)[0], "kind": c.kind, "importance": c.importance,
+            "candidates": [{"text": c.text, "kind": c.kind, "importance": c.importance,
                             "metadata": c.metadata} for c in candidates],
         }, f"strategy:{strategy.name}", strategy.namespace)
         operations = self._call(strategy, "consolidate", [], candidates, view) if candidates else []

@@ -22,6 +22,7 @@ import duckdb
 from memcli.clock import Clock, SystemClock
 from memcli.core.events import MEMORY_STATE_KINDS, Event, Kind, NewEvent
 from memcli.core.migrations import migrate
+from memcli.core.privacy import Redactor
 from memcli.core.projection import (
     Key,
     Memory,
@@ -196,6 +197,7 @@ class EventStore:
             raise StoreError(f"no memcli data in {data_dir} yet (nothing has been written there)")
         data_dir.mkdir(parents=True, exist_ok=True)
         self.snapshot: Path | None = None
+        self.redactor = Redactor()  # every appended payload passes through it: no secret at rest
         try:
             self._con = self._connect(read_only)
         except duckdb.IOException as exc:
@@ -380,11 +382,13 @@ class EventStore:
         `erase` (hard deletes): in the same transaction, every text of those memories and of
         the turns they came from is replaced by [erased] wherever it appears in the log; then
         the file is rewritten so the old bytes are gone from disk too.
+        Secrets are redacted from every payload first (see privacy.py).
         """
         if self.read_only:
             raise StoreError("this store was opened read-only")
         if not new_events:
             return []
+        new_events = self.redactor.events(new_events)
         with self._lock:
             first = self._next_seq
             ts = ts or self.clock.now()
