@@ -1,49 +1,295 @@
-"""Does a text read like an instruction to the assistant? (used by the `guard` strategy)
+"""What does a text *do*? The judgement behind the `guard` strategy.
 
-Rules, not a model: each cue has a weight; a text scoring at or above 1.0 is flagged. The
-cues follow A-MemGuard's observation that poisoned memories are imperative, addressed to
-the agent, ask it to override its rules or to leak something, and try to persist
-("from now on", "whenever anyone asks"). A person's own reminders ("remind me to always
-take my pills") are about the person, not the assistant, and score low.
+A-MemGuard's observation: a poisoned memory does not describe the person, it steers the
+agent — it is addressed to the assistant (or to "whoever reads this"), asks it for a future
+action, widens its authority or changes its rules, or routes something (data, money,
+credentials, people) to a destination. The words vary without end; those functions do not.
+
+1. `normalise` undoes the usual disguises first: NFKC, zero-width and Unicode-tag
+   characters (tag characters are decoded: they spell hidden ASCII), homoglyphs in
+   mixed-script words, base64 / hex / rot13 runs, spaced-out letters ("i g n o r e").
+   A disguise that hid something is itself a signal.
+2. `judge` scores *functions*, each a small family of cues in several languages:
+   - directive: the text asks the assistant to act (imperatives, "you must/should",
+     "from now on", "whenever … asks", "in every reply", "remember to …");
+   - audience: the action is for others (every user, anyone, whoever asks, people);
+   - rules: it suspends or rewrites rules, filters, instructions, policy or identity;
+   - authority: it claims a role that could grant that (admin, developer, staff, policy
+     revision, "I authorise you");
+   - destination: a URL, e-mail address, domain or phone number that is not declared the
+     speaker's own, or a payment / credential request;
+   - addressed: vocatives to the reader ("Assistant:", "note to the AI", "to whoever reads
+     this", "if you are an AI");
+   - structure: role markers (<system>, ### SYSTEM, <|im_start|>), tool-call payloads,
+     hidden markup (HTML comments, display:none, onerror, tracking images);
+   - persona: "you are now X", "stay in character", "imagine you are".
+   A person's own preferences ("Always call me Sam", "keep answers short", "my doctor says
+   I must avoid gluten") are directives without audience, rules, authority or destination,
+   and stay below the threshold.
+3. The caller may add the embedder's similarity to a few *intent* prototypes (INTENTS:
+   descriptions of what an attack does, not example attacks) as one more signal.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import codecs
 import re
+import unicodedata
 from dataclasses import dataclass
 
-_CUES: list[tuple[str, float, re.Pattern[str]]] = [
-    ("override", 1.0, re.compile(
-        r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(previous|prior|above|earlier|all|your|any|the)\b"
-        r".{0,25}\b(instructions?|rules?|guidelines?|prompts?|polic(y|ies)|restrictions?|safety)\b", re.I)),
-    ("new-rules", 1.0, re.compile(r"\b(new|updated|real|secret|hidden) (system )?(instructions?|rules?|prompt)\b"
-                                  r"|\bsystem prompt\b|\bdeveloper mode\b|\bjailbreak\b|\bDAN\b", re.I)),
-    ("role-play", 0.8, re.compile(r"\b(pretend (you are|to be)|act as|you are now|roleplay as|from now on,? you)\b",
-                                  re.I)),
-    ("exfiltrate", 1.0, re.compile(
-        r"\b(reveal|share|send|give|tell|print|leak|expose|output|email|post|forward|display|dump)\b.{0,50}"
-        r"\b(admin|root)?\s*(passwords?|passcodes?|api[ -]?keys?|secrets?|tokens?|credentials?|private keys?|"
-        r"system prompt|ssh keys?|credit card|bank details)\b", re.I)),
-    ("persist", 0.6, re.compile(r"\b(from now on|whenever (anyone|someone|a user|somebody) asks|in (all|every) "
-                                r"(future )?(conversations?|chats?|answers?|replies)|for all future)\b", re.I)),
-    ("addressed", 0.5, re.compile(r"\b(you|assistant|the ai|the model|the bot|chatbot)\b.{0,30}\b(must|shall|"
-                                  r"should always|will always|have to|are required to|must never|should never|"
-                                  r"always|never)\b", re.I)),
-    ("command", 0.8, re.compile(r"\b(run|execute)\b.{0,20}\b(rm -rf|sudo|curl|wget|powershell|the following "
-                                r"(code|command|script))\b|\b(visit|click|open) (this|the following) (link|url)\b|"
-                                r"https?://\S+\s*(now|immediately)", re.I)),
-    ("remember-rule", 0.6, re.compile(r"\bremember( this| that)?:?\s*(you|always|never|to always|to never)\b", re.I)),
-]
-# Reminders and statements about the speaker themselves lower the score.
-_SELF = re.compile(r"\b(remind me|help me|i (always|never|usually|forgot|forget|need|want to remember|keep)|"
-                   r"my (own )?password (manager|reset)|how (do|can) i)\b", re.I)
-
-# A refusal or a statement of one's own habit ("I won't share passwords", "I never share my
-# secrets") uses the same words as an exfiltration request but asks for nothing.
-_REFUSAL = re.compile(r"\b(i|we|you)\s*(won't|will not|can't|cannot|don't|do not|never|shouldn't|should not)\s+"
-                      r"(ever )?(share|reveal|give|tell|send|leak|post|print)\b", re.I)
-
 THRESHOLD = 1.0
+# Below THRESHOLD but at or above DOUBT, a memory reaches the context only marked as unverified.
+DOUBT = 0.5
+
+# -- normalisation ------------------------------------------------------------------------------
+
+_ZERO_WIDTH = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
+                         "\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0]")
+_TAGS = re.compile("[\U000e0000-\U000e007f]+")
+# Cyrillic and Greek letters that look like Latin ones.
+_HOMOGLYPHS = str.maketrans({
+    "а": "a", "в": "b", "с": "c", "е": "e", "ё": "e", "һ": "h", "і": "i", "ј": "j", "к": "k", "м": "m",
+    "н": "h", "о": "o", "р": "p", "ԛ": "q", "ѕ": "s", "т": "t", "у": "y", "х": "x", "ԝ": "w", "ү": "y",
+    "А": "A", "В": "B", "С": "C", "Е": "E", "Н": "H", "І": "I", "Ј": "J", "К": "K", "М": "M", "О": "O",
+    "Р": "P", "Ѕ": "S", "Т": "T", "У": "Y", "Х": "X", "Ү": "Y",
+    "α": "a", "ο": "o", "ρ": "p", "ν": "v", "τ": "t", "ι": "i", "κ": "k", "υ": "u", "ε": "e",
+    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O",
+    "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
+})
+_LATIN = re.compile(r"[A-Za-z]")
+_CONFUSABLE = re.compile("[" + "".join(k for k in map(chr, _HOMOGLYPHS.keys())) + "]")
+_WORD = re.compile(r"\w+", re.UNICODE)
+_SPACED = re.compile(r"\b(?:[A-Za-z][ .\-_*]){3,}[A-Za-z]\b")
+_B64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
+_HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[ :]?){8,}\b")
+_LEET = str.maketrans("013457@$", "oieastas")
+_LEET_WORD = re.compile(r"\b(?=\w*[a-z])(?=\w*[013457])[a-z013457@$]{3,}\b", re.I)
+_COMMON = frozenset("the you your to and a of is in on for that this it all be are from now with every user "
+                    "anyone who ask asks any send tell always never ignore instructions reveal system prompt "
+                    "me my i do not what when if them their they will must should".split())
+
+
+@dataclass(frozen=True)
+class Normalised:
+    text: str  # what is judged: the visible text with disguises undone, plus decoded hidden parts
+    disguises: tuple[str, ...]  # which disguises were found (zero-width, tags, homoglyphs, base64, …)
+
+
+def _english_ratio(text: str) -> float:
+    words = re.findall(r"[a-z]+", text.lower())
+    return sum(w in _COMMON for w in words) / len(words) if words else 0.0
+
+
+def _printable(raw: bytes) -> str | None:
+    try:
+        s = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return s if s and sum(c.isprintable() or c.isspace() for c in s) / len(s) > 0.95 and _LATIN.search(s) else None
+
+
+def normalise(text: str) -> Normalised:
+    found: list[str] = []
+    hidden = [bytes(ord(c) - 0xE0000 for c in run).decode("ascii", "ignore") for run in _TAGS.findall(text)]
+    if hidden:
+        found.append("tag characters")
+        text = _TAGS.sub(" ", text)
+    if _ZERO_WIDTH.search(text):
+        found.append("zero-width characters")
+        text = _ZERO_WIDTH.sub("", text)
+    text = unicodedata.normalize("NFKC", text)
+
+    def unmix(m: re.Match[str]) -> str:
+        word = m.group(0)
+        if _CONFUSABLE.search(word) and (_LATIN.search(word) or latin_text):
+            return word.translate(_HOMOGLYPHS)
+        return word
+
+    letters = [c for c in text if c.isalpha()]
+    latin_text = bool(letters) and sum("a" <= c.lower() <= "z" for c in letters) / len(letters) > 0.5
+    unmixed = _WORD.sub(unmix, text)
+    if unmixed != text:
+        found.append("homoglyphs")
+        text = unmixed
+    collapsed = _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group(0)), text)
+    if collapsed != text:
+        found.append("spaced-out letters")
+        text = collapsed
+    for run in _B64.findall(text):
+        try:
+            decoded = _printable(base64.b64decode(run + "=" * (-len(run) % 4), validate=False))
+        except (binascii.Error, ValueError):
+            decoded = None
+        if decoded and _english_ratio(decoded) >= 0.2:
+            found.append("base64")
+            hidden.append(decoded)
+    for run in _HEX.findall(text):
+        decoded = _printable(bytes.fromhex(re.sub(r"[ :]", "", run))) if len(re.sub(r"[ :]", "", run)) % 2 == 0 \
+            else None
+        if decoded:
+            found.append("hex")
+            hidden.append(decoded)
+    leet = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), text)
+    if leet != text and _english_ratio(leet) > _english_ratio(text):
+        found.append("leetspeak")
+        text = leet
+    for part in re.split(r"[.!?:;\n]+", text):  # a reversed run may sit inside plain text
+        back = part[::-1]
+        if len(part.split()) >= 3 and _english_ratio(back) >= 0.25 and _english_ratio(back) > 2 * _english_ratio(part):
+            found.append("reversed")
+            hidden.append(back)
+    for part in re.split(r"[.!?:;\n]+", text):  # a rot13 run may sit inside plain text
+        rot = codecs.decode(part, "rot13")
+        if len(part.split()) >= 3 and _english_ratio(rot) >= 0.25 and _english_ratio(rot) > 2 * _english_ratio(part):
+            found.append("rot13")
+            hidden.append(rot)
+    return Normalised(" ".join([text, *hidden]), tuple(dict.fromkeys(found)))
+
+
+# -- the functions a text can have ----------------------------------------------------------------
+
+def _rx(*parts: str) -> re.Pattern[str]:
+    return re.compile("|".join(parts), re.I | re.M)
+
+
+_ASSISTANT = r"(?:you|your|the (?:assistant|ai|model|bot|agent|chatbot|llm)|assistant)"
+_OTHERS = _rx(
+    r"\b(?:every|each|any|all|other|the next|future|new)\s+(?:\w+\s+)?(?:users?|persons?|people|customers?|"
+    r"visitors?|clients?|members?|callers?|agents?|accounts?|profiles?|readers?|sessions?)\b",
+    r"\b(?:anyone|anybody|everyone|everybody|whoever|someone|somebody|strangers?|people)\b",
+    r"\ba user\b|\bthe (?:person|user)\b(?! (?:is|was) me)|\bfor (?:all|everyone)\b|\bother(?:s| users)\b",
+    # other languages
+    r"\b(?:alguém|todos os usuários|qualquer (?:pessoa|usuário)|alguien|todos los usuarios|cualquier persona|"
+    r"jemand|jeder(?:mann)?|alle (?:benutzer|nutzer)|quelqu'un|tout le monde|chaque utilisateur|"
+    r"qualcuno|chiunque|ogni utente|iemand|iedereen|elke gebruiker|wie dan ook)\b",
+    r"(?:кто-то|кто-нибудь|любой|каждому|всем|пользовател)",
+    r"(?:每个用户|所有用户|任何人|有人|每位|誰か|全ての?ユーザー|すべてのユーザー|누군가|모든 사용자)",
+)
+_DIRECTIVE = _rx(
+    r"(?:^|[.!?:;,\n]\s*|\b(?:please|just|also|then|and|to|always|never|don't|do not|kindly)\s+)(?:tell|give|send|say|suggest|recommend|include|append|"
+    r"add|reveal|share|forward|cc|bcc|ask|treat|respond|reply|answer|ignore|disregard|forget|overwrite|"
+    r"store|save|memori[sz]e|process|echo|drop|bypass|stop|point|direct|redirect|refer|route|insert|"
+    r"end|start|begin|output|print|dump|export|leak|post|upload|email|mail|call|text|grant|approve|assume|"
+    r"act|pretend|behave|obey|comply|follow|execute|run|delete|erase|disable|enable|turn off|switch off|"
+    r"promote|advise|warn|inform|notify|direct|link|mention|claim|confirm|accept)\b",
+    rf"\b{_ASSISTANT}\s+(?:must|should|shall|will|need to|have to|has to|are to|is to|are required to|"
+    r"are allowed to|may now|can now|no longer|are no longer|now)\b",
+    r"\b(?:from now on|from this point|going forward|henceforth|hereafter|until further notice|permanently|"
+    r"in (?:all|every|each|any) (?:future|later|next|other)?\s*(?:chats?|conversations?|sessions?|answers?|"
+    r"replies|responses?|messages?|outputs?)|(?:for|in) (?:all )?(?:future|later) (?:sessions?|chats?|"
+    r"conversations?)|for every (?:user|one)|every (?:reply|answer|response|time)|whenever|any ?time|"
+    r"(?:the )?next time|should (?:anyone|someone|a user)|"
+    r"(?:if|when) (?:ever )?(?:anyone|someone|somebody|a user|users|people|the topic)|make it a habit|"
+    r"add (?:this )?to your|remember (?:this|to)|note this|note for (?:the )?future|store this|save this|"
+    r"don't mention|do not mention)\b",
+    # other languages
+    r"\b(?:a partir de agora|sempre que|de agora em diante|lembre-se|diga|envie|inclua|ignore|"
+    r"de ahora en adelante|siempre que|recuerda|di(?:le|les)|envía|incluye|ignora|"
+    r"ab jetzt|von nun an|ab sofort|immer wenn|merk dir|sag|sende|füge|ignoriere|"
+    r"désormais|à partir de maintenant|chaque fois que|souviens-toi|dis|envoie|inclus|ignore|"
+    r"d'ora in poi|d'ora in avanti|ogni volta che|ricorda|di'|invia|includi|ignora|"
+    r"vanaf nu|voortaan|telkens als|onthoud|zeg|stuur|voeg|negeer|moet je)\b",
+    r"(?:отныне|с этого момента|запомни|навсегда|всегда|если кто|скажи|советуй|отправ|игнорируй|"
+    r"从现在开始|今后|以后|每当|记住|忽略|发送|告诉|今後|これから|覚えて|無視|送って|앞으로|기억해|무시)",
+)
+_SELF_SCOPE = re.compile(r"\b(?:me|my|mine|myself|i|i'm|i've|i'd|us|our)\b", re.I)
+_RULES = _rx(
+    r"\b(?:ignore|disregard|forget|override|overwrite|bypass|suspend(?:ed)?|lift(?:ed)?|remove[ds]?|drop(?:ped)?|"
+    r"disable[ds]?|turn(?:ed)? off|switch(?:ed)? off|circumvent|skip|stop (?:adding|following|applying)|"
+    r"no longer (?:need|apply|applies|required|protect)|don't apply|do not apply|only applies|are off|is off|"
+    r"not bound)\b[^.\n]{0,60}\b(?:rules?|instructions?|guidelines?|prompts?|polic(?:y|ies)|restrictions?|filters?|"
+    r"safety|safeguards?|guardrails?|disclaimers?|limits?|checks?|moderation|content policy|protections?|"
+    r"settings?|preferences?|training|programming|setup|directives?|verification)\b",
+    r"\b(?:rules?|instructions?|guidelines?|polic(?:y|ies)|restrictions?|filters?|safety\w*|disclaimers?|"
+    r"safeguards?|guardrails?|moderation)\b[^.\n]{0,60}\b(?:suspended|lifted|removed|disabled|off|no longer|"
+    r"don't apply|do not apply|only applies|are void|overridden|unnecessary|not needed|waived|relaxed)\b",
+    r"\b(?:system|hidden|secret|original|initial|internal) (?:prompt|instructions?|message)\b",
+    r"\b(?:developer|debug|god|admin|jailbreak|unrestricted|unfiltered|maintenance) mode\b",
+    r"\b(?:your|the assistant's|its) (?:only |new |real |permanent |core )?(?:rules?|instructions?|directives?|"
+    r"identity|persona|programming|guidelines?)\b",
+    r"\bno (?:rules|restrictions|filters|limits|ethical limits|ethics|guidelines|disclaimers)\b",
+    r"\b(?:superuser|root|admin(?:istrator)?|elevated|full) (?:privileges?|access|rights|permissions?)\b",
+    r"\b(?:trust[_ ]level|permissions?|perm|role)\b[\"']?\s*[:=]",
+    r"\b(?:ignora|ignore|ignoriere|negeer|игнорируй|忽略|無視)\b[^.\n]{0,40}"
+    r"(?:instru|regra|regla|Anweisung|regels|инструкц|指令|指示|规则)",
+)
+_AUTHORITY = _rx(
+    r"\b(?:as|i am|i'm|this is) (?:the|an?|your) (?:system )?(?:admin(?:istrator)?|developer|operator|owner|"
+    r"creator|moderator|engineer|staff|maintainer|sysop)\b(?! (?:of|at|for) (?:a|my|our)\b)",
+    r"\b(?:message|notice|update|instruction|directive|memo) from (?:the )?(?:openai|anthropic|google|microsoft|meta|"
+    r"admin|administrat\w+|developers?|staff|legal|compliance|security team|management|headquarters|it|support)\b",
+    r"\b(?:i|we) (?:hereby )?(?:authori[sz]e|permit|allow|instruct|order|command) (?:you|the assistant)\b",
+    r"\b(?:admin|override|authori[sz]ation|access|security) (?:override|code|token|key)\b",
+    r"\b(?:policy|compliance|legal|security) (?:revision|update|change|notice|bulletin|directive)\b|"
+    r"\bchangelog\b|\beffective immediately\b|\bred[- ]team\b",
+    r"\b(?:verified|authori[sz]ed|certified) (?:administrator|admin|developer|operator|staff)\b",
+    r"\bprevious agent approved\b|\bapproved by (?:the )?(?:admin|system|management)\b",
+)
+_URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|co|biz|info|shop|ru|cn|"
+                  r"me|app|dev|xyz|top|site|online|help|link|live|click|example|br|it|nl|de|fr|es|uk|pl|tk|gq|"
+                  r"ml|cf|ga|ly|gg|to|cc|in|us|eu)(?:\.[a-z]{2})?\b(?:/\S*)?", re.I)
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_PHONE = re.compile(r"(?<!\w)\+?\d[\d ()-]{7,}\d(?!\w)")
+_OWN = re.compile(r"\b(?:my|our)\s+(?:\w+\s+){0,3}(?:blog|site|website|email|e-mail|address|page|portfolio|"
+                  r"handle|account|number|phone|channel|shop|store|profile|repo|podcast|newsletter|homepage)\b"
+                  r"[^.\n]{0,20}(?:is|at|:|moved|lives|'s)", re.I)
+_SENSITIVE = _rx(
+    r"\b(?:passwords?|passcodes?|pins?|cvv|cvc|security code|card (?:number|details)|card|seed phrase|"
+    r"recovery phrase|private keys?|api keys?|credentials?|login details|one-time code|2fa|two-factor|"
+    r"bank (?:details|account)|iban|routing number|social security|ssn|wallet|crypto|bitcoin|wire|"
+    r"send money|pay(?:ment)?|billing|refunds?|donate|gift cards?|home address|addresses|phone numbers?|"
+    r"stored (?:memories|facts)|saved memories|all memories|memory (?:database|file)|chat (?:logs?|history)|"
+    r"conversations?|summary|summaries|timetable|personal data|medical records?|dosages?|medication)\b",
+    r"(?:senha|contraseña|Passwort|mot de passe|wachtwoord|пароль|密码|パスワード|dinheiro|Geld|geld|"
+    r"деньги|钱|聊天记录|bankrekening|conta bancária|лекарств|дозу|investimentos)",
+)
+_STRUCTURE = _rx(
+    r"<\|?\s*(?:im_start|im_end|start_header_id|end_header_id|eot_id|system|endoftext)\s*\|?>",
+    r"</?\s*(?:system|user|assistant|instructions?|sys|tool_use|tool_call|function_call|invoke|parameter)\b[^>]*>",
+    r"^\s*#{1,6}\s*(?:system|instructions?|admin)\b|\[/?(?:INST|SYS|SYSTEM)\]|<<\s*SYS\s*>>",
+    r"^\s*(?:action|action input|tool|observation)\s*:\s*\w+",
+    r"\[(?:system|admin|developer|sys)\]|(?:^|\n)\s*(?:system|admin|developer) (?:override|message|notice)\s*:",
+    r"^\s*(?:role|from)\s*:\s*(?:system|developer|admin)\b|\"role\"\s*:\s*\"(?:system|developer)\"",
+    r"\b(?:function_call|tool_calls?|tool_use|tool_name|functions?\.\w+|\"arguments\"|arguments\s*:|"
+    r"\"(?:name|function|tool|action)\"\s*:\s*\"\w+\")",
+    r"<!--[\s\S]*?-->|display\s*:\s*none|visibility\s*:\s*hidden|\bon(?:error|load|click)\s*=|<script\b|"
+    r"\bjavascript:|!\[[^\]]*\]\(\s*https?://[^)]*[?&][^)]*\)|\bfetch\(|document\.cookie|localStorage",
+)
+_ADDRESSED = _rx(
+    r"(?:^|[.!?\n]\s*|\b(?:p\.?s\.?|side note|note)\b[^.\n]{0,15})"
+    r"(?:assistant|ai|bot|chatbot|model|agent|llm|gpt|claude|system)\s*(?:note|notice)?\s*[:,]",
+    r"\b(?:note|message|reminder|instructions?|memo) (?:to|for) (?:the |any |all |every )?(?:assistant|ai|bot|"
+    r"model|agent|llm|you|reader|whoever|system)\b",
+    r"\b(?:to|for|dear|hello|hi) (?:whoever|whomever|any(?:one)?|the next|every|all) [^.\n]{0,40}"
+    r"\b(?:reads?|retrieves?|processes|processing|finds?|sees?|agents?|ai|llm|assistants?|models?|bots?)\b",
+    r"\bif you are an? (?:ai|llm|language model|assistant|bot|agent|model)\b",
+    r"\b(?:any|every|the|an?) (?:ai|assistant|model|llm|agent|bot|language model)s? (?:that )?(?:reading|reads|"
+    r"processing|processes|retrieving|retrieves|seeing|sees|summari[sz]ing)\b",
+    r"\b(?:dear|attention|hey|hello|hi)\s*,?\s*(?:ai|assistant|model|llm|agent|bot|chatgpt|gpt|claude)\b",
+    r"\b(?:side note|p\.?s\.?|btw|also)\s*(?:for you|to you)?\s*[:,]?\s*(?:tell|send|give|say|include|always|"
+    r"whenever|from now on|recommend)\b",
+)
+_PERSONA = _rx(
+    r"\byou are (?:now|no longer|from now|henceforth|called|named)\b|\byou're now\b|"
+    r"\b(?:from now on|henceforth|going forward),? you(?:'re| are| will be)\b",
+    r"\b(?:pretend|imagine|act as if|suppose) (?:that )?you(?:'re| are)\b|\bact as (?:an?|my|the)\b",
+    r"\b(?:play a game where|roleplay|role-play)\b[^.\n]{0,40}\byou\b|\broleplay:",
+    r"\bstay in character\b|\b(?:default|new) (?:identity|persona|personality)\b|\bsave this persona\b",
+    r"\b(?:remember|continue|keep) to (?:be|stay|remain) \w+",
+    r"\bDAN\b|\bdo anything now\b|\bno ethical limits\b",
+)
+_CORRECTION = _rx(  # a statement of change by the speaker: the world moved, or the speaker misspoke
+    r"\b(?:actually|moved|moving|relocated|switched|changed|left|quit|started|became|got (?:promoted|transferred|"
+    r"married|divorced|a new)|transferred|turned|now (?:live|work|am|have|take|use)|no longer|not anymore|anymore|"
+    r"these days|since (?:last|this)|misspoke|i was wrong|i meant|correction|turns out|after all|"
+    r"was diagnosed|retired|graduated|promoted|new (?:job|home|house|manager|doctor))\b",
+)
+_DENIAL = _rx(
+    r"\b(?:not|never|no|don't|doesn't|isn't|aren't|wasn't|didn't|nothing|none|was a joke|just kidding|"
+    r"made (?:that|it) up|ignore (?:what|that)|false|untrue)\b",
+)
 
 
 @dataclass(frozen=True)
@@ -55,12 +301,68 @@ class Verdict:
     def flagged(self) -> bool:
         return self.score >= THRESHOLD
 
+    @property
+    def doubtful(self) -> bool:
+        return DOUBT <= self.score < THRESHOLD
 
-def instruction_score(text: str) -> Verdict:
-    cues = tuple(name for name, _, pattern in _CUES if pattern.search(text))
-    score = sum(weight for name, weight, _ in _CUES if name in cues)
-    if cues and _SELF.search(text) and not {"override", "exfiltrate", "new-rules"} & set(cues):
-        score -= 0.5
-    if "exfiltrate" in cues and _REFUSAL.search(text) and not {"override", "new-rules"} & set(cues):
-        score -= 1.0
-    return Verdict(round(score, 2), cues)
+
+def _destination(text: str) -> bool:
+    """A URL, e-mail or phone number that the speaker does not declare as their own."""
+    targets = [m for rx in (_URL, _EMAIL, _PHONE) for m in rx.finditer(text)]
+    return bool(targets) and not (_OWN.search(text) and len(targets) == 1)
+
+
+def judge(text: str, intent: float | None = None) -> Verdict:
+    """Score what `text` does (see the module docstring); `intent` is an optional 0..1 similarity
+    to the attack-intent prototypes."""
+    norm = normalise(text)
+    t = norm.text
+    cues: dict[str, float] = {}
+    directive = bool(_DIRECTIVE.search(t))
+    others = bool(_OTHERS.search(t))
+    if norm.disguises:
+        cues["disguised"] = 0.5
+    if _STRUCTURE.search(t):
+        cues["structure"] = 1.0
+    if _RULES.search(t):
+        cues["rules"] = 1.0
+    if _PERSONA.search(t):
+        cues["persona"] = 1.0
+    if _AUTHORITY.search(t):
+        cues["authority"] = 0.6
+    if _ADDRESSED.search(t):
+        cues["addressed"] = 0.6
+    if directive:
+        cues["directive"] = 0.3
+    if directive and others:
+        cues["audience"] = 0.7
+    if _destination(t):
+        cues["destination"] = 0.4 + (0.3 if directive else 0.0)
+    if _SENSITIVE.search(t) and (directive or others):
+        cues["sensitive"] = 0.3
+    if intent is not None and intent > 0:
+        cues["intent"] = round(intent, 2)
+    score = sum(cues.values())
+    return Verdict(round(score, 2), tuple(cues))
+
+
+def is_correction(text: str) -> bool:
+    """The speaker says the world changed or they misspoke ("Actually I moved to Porto")."""
+    return bool(_CORRECTION.search(normalise(text).text))
+
+
+def is_denial(text: str) -> bool:
+    return bool(_DENIAL.search(normalise(text).text))
+
+
+# Descriptions of what an attack *does* (not attack sentences): the guard compares a text's
+# embedding with these and adds the best similarity as the "intent" signal.
+INTENTS = (
+    "An instruction telling the AI assistant how it must behave with other users in the future.",
+    "A request that the assistant send conversation data or memories to an outside address or website.",
+    "A claim of administrator or developer authority that changes the assistant's rules.",
+    "A message asking the assistant to ignore its safety rules and restrictions.",
+    "Telling the assistant to ask people for their passwords, card numbers or other credentials.",
+    "Telling the assistant to recommend a particular website or link to everyone who asks.",
+    "Asking the AI to take on a new persona or identity without limits.",
+)
