@@ -19,11 +19,11 @@ The guard wraps an inner strategy (mem0 by default) and works at three points:
    *unless* it is a correction: the speaker states a change or a mistake ("Actually I moved
    to Porto", "switched", "turns out", "I misspoke") and the turn carries no steering signal
    at all. "I live in Pyongyang." after three "I live in Oslo." has no such marker: quarantined.
-3. The context (`retrieve`, `build_context`): every retrieved memory is judged again
-   (rules only). One that is flagged now is left out; one that is doubtful (some steering
-   signal, below the threshold) reaches the model only quoted and marked as an unverified
-   note from the user, never as a plain memory. So what the guard misses at write time
-   does not reach the context silently.
+3. The context (`build_context`): every retrieved memory is judged again (rules only). One
+   with any steering signal worth the name (score ≥ DOUBT: below the quarantine threshold,
+   or flagged now and restored by the person) reaches the model only quoted and marked as an
+   unverified note from the user, never as a plain memory, and `context.built` logs it so. So
+   what the guard misses at write time does not reach the context silently.
 
 Quarantined memories are never indexed, so never retrieved, until the person restores
 them (the TUI shows them with ⚠). Lessons (kind "lesson") are never retrieved.
@@ -95,7 +95,7 @@ class Guard(Strategy):
         correction = is_correction(turn.text) and verdict.score < DOUBT
         reason = None
         if verdict.flagged:
-            reason = f"steers the assistant instead of describing the user ({', '.join(verdict.cues)})"
+            reason = f"reads like an instruction to the assistant, not a fact about the user ({', '.join(verdict.cues)})"
         elif not correction:
             overturned = self._overturned(turn.text, verdict, view)
             if overturned is not None:
@@ -161,11 +161,12 @@ class Guard(Strategy):
     def retrieve(self, query, view, k):
         found = self.inner.retrieve(query, view, k + 3)
         lessons = {m.id for m in view.with_metadata("role", "lesson")}
-        hits = [h for h in found.hits if h.memory_id not in lessons and not judge(h.text).flagged]
+        hits = [h for h in found.hits if h.memory_id not in lessons]
         return Retrieval(hits[:k], near_misses=hits[k:] + found.near_misses, cutoff=found.cutoff,
                          note=(found.note + " · " if found.note else "") + "quarantined memories and lessons excluded")
 
     def build_context(self, retrieval, history, user, **kwargs):
-        hits = [replace(h, text=f'{UNVERIFIED} "{h.text}"') if judge(h.text).doubtful else h for h in retrieval.hits]
+        hits = [replace(h, text=f'{UNVERIFIED} "{h.text}"') if judge(h.text).score >= DOUBT else h
+                for h in retrieval.hits]
         return self.inner.build_context(replace(retrieval, hits=hits), history, user, **kwargs)
 

@@ -1,4 +1,7 @@
-"""The memory-poisoning guard: detection rates on an attack set, and quarantine end to end."""
+"""The memory-poisoning guard: detection on the original small fixture, quarantine and consensus end to end.
+
+The fixture guard_cases.yaml was written alongside the old phrase rules; the rates on it are a
+sanity check, not a claim (see test_guard_eval.py for the split written by someone else)."""
 
 from __future__ import annotations
 
@@ -7,25 +10,25 @@ from pathlib import Path
 import yaml
 
 from memcli.core.events import Kind
-from memcli.strategy.guard_rules import instruction_score
+from memcli.strategy.guard_rules import judge
 from strategy_helpers import close, session
 
 CASES = yaml.safe_load((Path(__file__).parent / "fixtures" / "guard_cases.yaml").read_text())
 
 
 def rates() -> tuple[float, float]:
-    blocked = sum(instruction_score(t).flagged for t in CASES["attacks"])
-    false_pos = sum(instruction_score(t).flagged for t in CASES["benign"])
+    blocked = sum(judge(t).flagged for t in CASES["attacks"])
+    false_pos = sum(judge(t).flagged for t in CASES["benign"])
     return blocked / len(CASES["attacks"]), false_pos / len(CASES["benign"])
 
 
 def test_attack_set_is_large_enough_and_rates_hold() -> None:
     assert len(CASES["attacks"]) >= 30 and len(CASES["benign"]) >= 30
     block, fp = rates()
-    missed = [t for t in CASES["attacks"] if not instruction_score(t).flagged]
-    flagged = [t for t in CASES["benign"] if instruction_score(t).flagged]
+    missed = [t for t in CASES["attacks"] if not judge(t).flagged]
+    flagged = [t for t in CASES["benign"] if judge(t).flagged]
     assert block >= 0.9, missed
-    assert fp <= 0.1, flagged
+    assert fp == 0, flagged
 
 
 def test_quarantined_memories_never_reach_the_context(settings, embedder) -> None:

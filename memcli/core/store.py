@@ -12,7 +12,7 @@ import functools
 import json
 import os
 import threading
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -504,7 +504,9 @@ class EventStore:
         )
 
     def load_events(self, events: Sequence[Event]) -> None:
-        """Insert already-numbered events (an import) in one transaction; the projection is rebuilt after."""
+        """Insert already-numbered events (an import) in one transaction; the projection is rebuilt after.
+        Payloads are redacted like appended ones (no memory.redacted record: the numbering is given)."""
+        events = [replace(e, payload=self.redactor.value(e.payload, set())) for e in events]
         with self._lock:
             con = self._con
             con.execute("BEGIN TRANSACTION")

@@ -14,6 +14,8 @@ credentials, people) to a destination. The words vary without end; those functio
      "from now on", "whenever … asks", "in every reply", "remember to …");
    - audience: the action is for others (every user, anyone, whoever asks, people);
    - rules: it suspends or rewrites rules, filters, instructions, policy or identity;
+   - obligation: what the assistant must always / never do ("the assistant must …",
+     "never refuse", "without checks"); persistent: a directive for every future answer;
    - authority: it claims a role that could grant that (admin, developer, staff, policy
      revision, "I authorise you");
    - destination: a URL, e-mail address, domain or phone number that is not declared the
@@ -173,7 +175,7 @@ _DIRECTIVE = _rx(
     r"store|save|memori[sz]e|process|echo|drop|bypass|stop|point|direct|redirect|refer|route|insert|"
     r"end|start|begin|output|print|dump|export|leak|post|upload|email|mail|call|text|grant|approve|assume|"
     r"act|pretend|behave|obey|comply|follow|execute|run|delete|erase|disable|enable|turn off|switch off|"
-    r"promote|advise|warn|inform|notify|direct|link|mention|claim|confirm|accept)\b",
+    r"promote|advise|warn|inform|notify|direct|link|mention|claim|confirm|accept)\b(?!\s+(?:me|us|myself)\b)",
     rf"\b{_ASSISTANT}\s+(?:must|should|shall|will|need to|have to|has to|are to|is to|are required to|"
     r"are allowed to|may now|can now|no longer|are no longer|now)\b",
     r"\b(?:from now on|from this point|going forward|henceforth|hereafter|until further notice|permanently|"
@@ -185,26 +187,33 @@ _DIRECTIVE = _rx(
     r"add (?:this )?to your|remember (?:this|to)|note this|note for (?:the )?future|store this|save this|"
     r"don't mention|do not mention)\b",
     # other languages
-    r"\b(?:a partir de agora|sempre que|de agora em diante|lembre-se|diga|envie|inclua|ignore|"
+    r"\b(?:a partir de agora|sempre que|de agora em diante|lembre-se|diga|envie|inclua|"
     r"de ahora en adelante|siempre que|recuerda|di(?:le|les)|envía|incluye|ignora|"
-    r"ab jetzt|von nun an|ab sofort|immer wenn|merk dir|sag|sende|füge|ignoriere|"
-    r"désormais|à partir de maintenant|chaque fois que|souviens-toi|dis|envoie|inclus|ignore|"
-    r"d'ora in poi|d'ora in avanti|ogni volta che|ricorda|di'|invia|includi|ignora|"
+    r"ab jetzt|von nun an|ab sofort|immer wenn|merk dir|sende|füge|ignoriere|"
+    r"désormais|à partir de maintenant|chaque fois que|souviens-toi|envoie|inclus|"
+    r"d'ora in poi|d'ora in avanti|ogni volta che|ricorda|invia|includi|ignora|"
     r"vanaf nu|voortaan|telkens als|onthoud|zeg|stuur|voeg|negeer|moet je)\b",
     r"(?:отныне|с этого момента|запомни|навсегда|всегда|если кто|скажи|советуй|отправ|игнорируй|"
     r"从现在开始|今后|以后|每当|记住|忽略|发送|告诉|今後|これから|覚えて|無視|送って|앞으로|기억해|무시)",
 )
 _SELF_SCOPE = re.compile(r"\b(?:me|my|mine|myself|i|i'm|i've|i'd|us|our)\b", re.I)
+# Nouns that name the assistant's own rules wherever they appear, and generic ones ("filters",
+# "checks", "settings") that do so only with a qualifier ("your", "all", "safety", "content"…):
+# "I removed the filters from my coffee machine" changes no one's rules.
+_AI_RULES = (r"(?:instructions?|guidelines?|prompts?|guardrails?|safeguards?|safety (?:rules?|filters?|policy|"
+             r"settings?|guidelines?)|moderation|content (?:policy|filters?|restrictions?|rules?)|directives?|"
+             r"programming|training|disclaimers?)")
+_GENERIC_RULES = r"(?:rules?|polic(?:y|ies)|restrictions?|filters?|limits?|checks?|protections?|settings?|verification)"
+_QUALIFIER = (r"(?:your|all|any|every|previous|prior|above|earlier|original|content|safety|system|its|these|those|"
+              r"the assistant's|current|existing)")
 _RULES = _rx(
     r"\b(?:ignore|disregard|forget|override|overwrite|bypass|suspend(?:ed)?|lift(?:ed)?|remove[ds]?|drop(?:ped)?|"
-    r"disable[ds]?|turn(?:ed)? off|switch(?:ed)? off|circumvent|skip|stop (?:adding|following|applying)|"
-    r"no longer (?:need|apply|applies|required|protect)|don't apply|do not apply|only applies|are off|is off|"
-    r"not bound)\b[^.\n]{0,60}\b(?:rules?|instructions?|guidelines?|prompts?|polic(?:y|ies)|restrictions?|filters?|"
-    r"safety|safeguards?|guardrails?|disclaimers?|limits?|checks?|moderation|content policy|protections?|"
-    r"settings?|preferences?|training|programming|setup|directives?|verification)\b",
-    r"\b(?:rules?|instructions?|guidelines?|polic(?:y|ies)|restrictions?|filters?|safety\w*|disclaimers?|"
-    r"safeguards?|guardrails?|moderation)\b[^.\n]{0,60}\b(?:suspended|lifted|removed|disabled|off|no longer|"
-    r"don't apply|do not apply|only applies|are void|overridden|unnecessary|not needed|waived|relaxed)\b",
+    r"disable[ds]?|turn(?:ed)? off|switch(?:ed)? off|circumvent|skip|stop (?:adding|following|applying|using)|"
+    r"no longer (?:needs?|apply|applies|required|protect)|don't apply|do not apply|only applies|are off|is off|"
+    rf"not bound)\b[^.\n]{{0,60}}?\b(?:{_AI_RULES}|{_QUALIFIER}\s+(?:\w+\s+){{0,2}}{_GENERIC_RULES})\b",
+    rf"\b(?:{_AI_RULES}|{_QUALIFIER}\s+(?:\w+\s+){{0,2}}{_GENERIC_RULES}|safety \w+)\b[^.\n]{{0,60}}\b(?:suspended|"
+    r"lifted|removed|disabled|off|no longer|don't apply|do not apply|only applies|are void|overridden|unnecessary|"
+    r"not needed|waived|relaxed)\b",
     r"\b(?:system|hidden|secret|original|initial|internal) (?:prompt|instructions?|message)\b",
     r"\b(?:developer|debug|god|admin|jailbreak|unrestricted|unfiltered|maintenance) mode\b",
     r"\b(?:your|the assistant's|its) (?:only |new |real |permanent |core )?(?:rules?|instructions?|directives?|"
@@ -214,6 +223,23 @@ _RULES = _rx(
     r"\b(?:trust[_ ]level|permissions?|perm|role)\b[\"']?\s*[:=]",
     r"\b(?:ignora|ignore|ignoriere|negeer|игнорируй|忽略|無視)\b[^.\n]{0,40}"
     r"(?:instru|regra|regla|Anweisung|regels|инструкц|指令|指示|规则)",
+)
+# Rules by another name: what the assistant must always / never do, however it is phrased.
+_OBLIGATION = _rx(
+    r"\bthe (?:assistant|ai|model|bot|chatbot|agent|llm|system)\b[^.\n]{0,20}\b(?:must|should|shall|has to|needs? to|"
+    r"is (?:required|allowed|permitted|not allowed|forbidden|to)|may (?:now|not)|no longer|will (?:always|never))\b",
+    r"\b(?:never|don't|do not|stop|no longer) (?:refuse|refusing|decline|declining|say no|question|warn|warning|"
+    r"check|verify|ask for (?:confirmation|consent))\b|\balways (?:comply|obey|agree|say yes|approve)\b",
+    r"\bwithout (?:any )?(?:checks?|checking|verification|verifying|questions?|questioning|refusing|restrictions?|"
+    r"limits?|filters?|warnings?|disclaimers?|consent|confirmation)\b",
+)
+_PERSIST = _rx(
+    r"\b(?:from now on|from this point on|going forward|henceforth|permanently|forever|until further notice|"
+    r"in (?:all|every|each|any) (?:future |later |other )?(?:chats?|conversations?|sessions?|answers?|replies|"
+    r"responses?|messages?|outputs?)|(?:for|in) all future|every (?:reply|answer|response)|"
+    r"at the (?:start|end|beginning|bottom|top) of (?:every|each|all))\b",
+    r"\b(?:a partir de agora|de agora em diante|de ahora en adelante|von nun an|ab jetzt|désormais|"
+    r"d'ora in poi|vanaf nu|voortaan)\b|(?:отныне|с этого момента|навсегда|从现在开始|今后|今後|これから|앞으로)",
 )
 _AUTHORITY = _rx(
     r"\b(?:as|i am|i'm|this is) (?:the|an?|your) (?:system )?(?:admin(?:istrator)?|developer|operator|owner|"
@@ -274,12 +300,20 @@ _ADDRESSED = _rx(
 _PERSONA = _rx(
     r"\byou are (?:now|no longer|from now|henceforth|called|named)\b|\byou're now\b|"
     r"\b(?:from now on|henceforth|going forward),? you(?:'re| are| will be)\b",
-    r"\b(?:pretend|imagine|act as if|suppose) (?:that )?you(?:'re| are)\b|\bact as (?:an?|my|the)\b",
+    r"\b(?:pretend|imagine|act as if|suppose) (?:that )?you(?:'re| are)\b|"
+    r"(?:^|[.!?:;]\s*|\byou (?:will |should |must |shall |are to |can )?|\bplease )act as (?:an?|my|the|if)\b",
     r"\b(?:play a game where|roleplay|role-play)\b[^.\n]{0,40}\byou\b|\broleplay:",
-    r"\bstay in character\b|\b(?:default|new) (?:identity|persona|personality)\b|\bsave this persona\b",
-    r"\b(?:remember|continue|keep) to (?:be|stay|remain) \w+",
-    r"\bDAN\b|\bdo anything now\b|\bno ethical limits\b",
+    r"\bstay in character\b|\b(?:default|new) (?:identity|persona|personality)\b(?! (?:card|document|theft))|"
+    r"\bsave this persona\b|\bdo anything now\b|\bno ethical limits\b",
 )
+# Case matters here: "DAN" and "stay FreeGPT" are personas, "Dan" and "stay hydrated" are not.
+_PERSONA_NAME = re.compile(r"\bDAN\b|\b(?:remember|continue|keep) to (?:be|stay|remain) "
+                           r"(?:[A-Z][A-Za-z]*[A-Z][A-Za-z]*|in character)\b")
+# Talk *about* attacks: a remark with one of these and no directive, audience or destination is doubtful at most.
+_ABOUT = _rx(r"\b(?:about|article|paper|talk|thesis|research\w*|stud(?:y|ying|ies)|course|class|lecture|blog|"
+             r"video|podcast|book|meme|joke|story|tried|attempted|ctf|demo|example|called|named|lol|haha|"
+             r"attacks?|attackers?|injections?|jailbreak(?:s|ing)|red[- ]team(?:ing)?|vulnerabilit\w+|exploits?|"
+             r"funny|hilarious|saw|read|heard|watched|learned|learning|teach\w*)\b")
 _CORRECTION = _rx(  # a statement of change by the speaker: the world moved, or the speaker misspoke
     r"\b(?:actually|moved|moving|relocated|switched|changed|left|quit|started|became|got (?:promoted|transferred|"
     r"married|divorced|a new)|transferred|turned|now (?:live|work|am|have|take|use)|no longer|not anymore|anymore|"
@@ -326,8 +360,12 @@ def judge(text: str, intent: float | None = None) -> Verdict:
         cues["structure"] = 1.0
     if _RULES.search(t):
         cues["rules"] = 1.0
-    if _PERSONA.search(t):
+    if _PERSONA.search(t) or _PERSONA_NAME.search(t):
         cues["persona"] = 1.0
+    if _OBLIGATION.search(t):
+        cues["obligation"] = 0.7
+    if directive and _PERSIST.search(t):
+        cues["persistent"] = 0.4
     if _AUTHORITY.search(t):
         cues["authority"] = 0.6
     if _ADDRESSED.search(t):
@@ -343,6 +381,9 @@ def judge(text: str, intent: float | None = None) -> Verdict:
     if intent is not None and intent > 0:
         cues["intent"] = round(intent, 2)
     score = sum(cues.values())
+    steering = {"directive", "audience", "destination", "addressed", "structure", "disguised", "persistent"}
+    if score >= DOUBT and not steering & cues.keys() and _ABOUT.search(t):
+        score = DOUBT  # a remark about attacks, not one: shown marked if retrieved, never quarantined
     return Verdict(round(score, 2), tuple(cues))
 
 
