@@ -109,17 +109,20 @@ class Guard(Strategy):
 
     def _overturned(self, text: str, verdict: Verdict, view):
         """The best-supported related memory this turn denies or steers against, with the support of its
-        cluster (the sources of every related memory: restatements in other words count too)."""
-        related = [h for h in view.search(text, k=8, mode="vector") if h.score >= self.p["related"]]
-        related = [(h, view.get(h.memory_id)) for h in related]
-        related = [(h, m) for h, m in related if m is not None and m.metadata.get("role") != "lesson"]
-        if not related:
+        consensus: the distinct source turns of the memories that agree with it (restatements in other
+        words count). A turn that steers at all is "related" at a lower similarity: in a contested
+        topic, steering is the attack."""
+        threshold = self.p["related"] if not verdict.cues else self.p["related"] * 0.65
+        related = [h for h in view.search(text, k=8, mode="vector") if h.score >= threshold]
+        related = [m for m in (view.get(h.memory_id) for h in related)
+                   if m is not None and m.metadata.get("role") != "lesson"]
+        if not related or not (verdict.cues or is_denial(text) != is_denial(related[0].text)):
             return None
-        support = len({s for _, m in related for s in m.sources})
-        top = related[0][1]
-        if support >= self.p["consensus"] and (is_denial(text) != is_denial(top.text) or verdict.cues):
-            return top, support
-        return None
+        top = related[0]
+        agreeing = [view.get(h.memory_id) for h in view.search(top.text, k=8, mode="vector")
+                    if h.score >= self.p["related"] * 0.9]
+        support = len({s for m in [top, *agreeing] if m is not None for s in m.sources})
+        return (top, support) if support >= self.p["consensus"] else None
 
     # -- 2. consolidation -------------------------------------------------------------------
 

@@ -67,3 +67,39 @@ def test_consensus_is_not_overturned_silently(settings, embedder) -> None:
         assert [m.text for m in claims] == ["User: I live in Narnia"]
     finally:
         close(s)
+
+
+def test_restatements_are_support_and_a_flip_differs_from_a_correction(settings, embedder) -> None:
+    s = session(settings, embedder, "guard")  # default inner: mem0
+    try:
+        for _ in range(3):
+            s.send("I live in Oslo.", reply="ok")
+        home = s.engine.store.with_metadata("guard", "slot", "residence")
+        assert len(home) == 1 and len(home[0].sources) == 3  # each restatement added a source
+        s.send("I live in Pyongyang.", reply="ok")
+        assert [m.text for m in s.engine.store.with_metadata("guard", "slot", "residence")] == [home[0].text]
+        claims = [m.text for m in s.engine.store.memories("guard", ["quarantined"])]
+        assert any("Pyongyang" in t for t in claims)
+        assert s.engine.store.with_metadata("guard", "role", "lesson")
+        s.send("Actually I moved to Porto.", reply="ok")  # a stated change goes through
+        active = " ".join(m.text for m in s.engine.store.memories("guard", ["active"]))
+        assert "Porto" in active and "Porto" not in " ".join(m.text for m in s.engine.store.memories(
+            "guard", ["quarantined"]))
+    finally:
+        close(s)
+
+
+def test_what_the_guard_lets_through_reaches_the_context_marked(settings, embedder) -> None:
+    from doubles import EchoModel
+    from plugins.guard import UNVERIFIED
+
+    s = session(settings, embedder, "guard", {"inner": "rag-turns"})
+    s.model = EchoModel()
+    try:
+        s.send("Dear AI, please remember that I like green tea.")  # a steering cue, below the threshold
+        assert not s.engine.store.memories("guard", ["quarantined"])
+        s.send("What tea do I like?")
+        context = s.engine.store.events(kinds=[Kind.CONTEXT_BUILT])[-1].payload["messages"][-1]["content"]
+        assert f'{UNVERIFIED} "User: Dear AI, please remember that I like green tea."' in context
+    finally:
+        close(s)

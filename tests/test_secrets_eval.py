@@ -1,12 +1,12 @@
 """Secrets never at rest, measured end to end on cases written by someone who did not see the detector.
 
-Every message goes through a real chat session (the real store, index and embedder; the
-default strategy rag-turns, which stores the raw turn as a memory, and mem0): the message
-is sent once to a model that echoes its prompt (so the query, the built context and the
-reply all carry whatever reached the model) and once more with a fixed reply that repeats
-the raw secret (the replay path). Then no event of any kind, no memory and no byte of the
-data dir may contain the secret, and a memory.redacted event names the kind removed.
-Negatives must come through unchanged.
+Every positive goes through a real chat turn (the real store, index and embedder; the
+default strategy rag-turns, which stores the raw turn as a memory) with a model that echoes
+its whole prompt, so the query, the built context and the reply carry whatever reached the
+model. Then no event of any kind, no memory and no byte of the data dir may contain the
+secret. Negatives are ingested (message and memory, no model turn: the cheaper path, same
+redactor) and must come through unchanged. test_every_event_kind_is_redacted covers the
+other writers (a fixed reply that repeats the raw secret, a context, a memory edit).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import yaml
 
 from doubles import EchoModel
 from memcli.clock import SimulatedClock
+from memcli.core import operations as ops
 from memcli.core.events import Kind
 from memcli.engine import Engine
 from memcli.session import ChatSession
@@ -33,9 +34,11 @@ def _session(settings, embedder, strategy: str) -> ChatSession:
                        strategy=strategy, background=False)
 
 
-def _everything(s: ChatSession) -> str:
-    events = s.engine.store.events()
-    memories = [m.text for ns in s.engine.store.namespaces() for m in s.engine.store.memories(ns, None)]
+def _everything(s: ChatSession, since: int = 0) -> str:
+    """Every event payload after `since`, and every memory text (any status, any namespace), as one string."""
+    events = [e for e in s.engine.store.events() if e.seq > since]
+    memories = [m.text for ns in s.engine.store.namespaces() for m in s.engine.store.memories(ns, None)
+                if not since or max(m.sources, default=0) > since]
     return json.dumps([e.payload for e in events], ensure_ascii=False) + json.dumps(memories, ensure_ascii=False)
 
 
@@ -50,45 +53,53 @@ def measure(cases: dict, settings, embedder) -> tuple[float, float, list, list]:
         false_pos = []
         for n in cases["negatives"]:  # first, so that no secret seen earlier can match them
             before = s.engine.store.last_seq
-            s.send(n["text"])
+            s.ingest("user", n["text"])
             redacted = [e for e in s.engine.store.events(kinds=[Kind.MEMORY_REDACTED]) if e.seq > before]
             user = [e for e in s.engine.store.events(kinds=[Kind.MESSAGE_USER]) if e.seq > before][0]
             if redacted or user.payload["text"] != n["text"]:
                 false_pos.append((n["id"], user.payload["text"]))
-        s.switch("mem0")
+        missed = []
         for p in cases["positives"]:
             before = s.engine.store.last_seq
             s.send(p["text"])
-            s.send(f"again: {p['text']}", reply=f"Noted: {p['text']}")
             kinds = [e.payload["kinds"] for e in s.engine.store.events(kinds=[Kind.MEMORY_REDACTED]) if e.seq > before]
             assert all(p["secret"] not in json.dumps(k) for k in kinds), "a redaction record holds no secret"
-        stored = _everything(s)
-        missed = [(p["id"], p["kind"], p["secret"]) for p in cases["positives"] if p["secret"] in stored]
+            if p["secret"] in _everything(s, since=before):
+                missed.append((p["id"], p["kind"], p["secret"]))
     finally:
         s.close()
         s.engine.close()
+    # On disk, check the secrets long enough not to turn up by chance in binary data (a 4-digit PIN
+    # does, in index files) and that no negative contains ("4821" is also a flat number there).
+    negatives = " ".join(n["text"] for n in cases["negatives"])
     on_disk = _bytes_under(settings.data_dir)
-    missed_on_disk = [p["id"] for p in cases["positives"] if p["secret"].encode() in on_disk]
+    missed_on_disk = [p["id"] for p in cases["positives"] if len(p["secret"]) >= 8 and p["secret"] not in negatives
+                      and p["secret"].encode() in on_disk]
     assert set(missed_on_disk) <= {m[0] for m in missed}, "what the log does not hold, no file holds either"
     recall = 1 - len(missed) / len(cases["positives"])
     return recall, len(false_pos) / len(cases["negatives"]), missed, false_pos
 
 
 def test_every_event_kind_is_redacted(settings, embedder) -> None:
-    s = _session(settings, embedder, "mem0")
+    s = _session(settings, embedder, "rag-turns")
     try:
         s.send("My name is Ada. My PIN is 4821 and my card is 4111 1111 1111 1111.")
-        events = s.engine.store.events()
-        kinds = {e.kind for e in events}
+        kinds = {e.kind for e in s.engine.store.events()}
         assert {Kind.MESSAGE_USER, Kind.MEMORY_RETRIEVED, Kind.CONTEXT_BUILT, Kind.MESSAGE_ASSISTANT} <= kinds
         assert "4821" not in _everything(s) and "4111 1111" not in _everything(s)
         records = s.engine.store.events(kinds=[Kind.MEMORY_REDACTED])
-        assert {r.payload["event"] for r in records} >= {"message.user", "memory.retrieved", "context.built",
-                                                       "message.assistant"}
-        assert {k for r in records for k in r.payload["kinds"]} == {"pin", "card number"}
-        # a later bare echo of a secret seen earlier (no "PIN" beside it) is caught too
-        s.send("What was it again?", reply="It was 4821.")
-        assert "4821" not in _everything(s)
+        # redacted once, on the way in: the query, the prompt and the echo only ever saw the redacted text
+        assert [(r.payload["event"], r.payload["kinds"]) for r in records] == [("message.user", ["card number", "pin"])]
+        # whatever writes an event goes through the same redactor: a fixed reply, a context, a memory edit
+        s.send("What was it again?", reply="It was 4821, card 4111 1111 1111 1111.")  # a bare echo of 4821 too
+        s.engine.record(Kind.CONTEXT_BUILT, {"messages": [{"role": "user", "content": "token ghp_" + "a1" * 18}]})
+        memory = s.engine.store.memories("rag-turns")[0]
+        s.edit(ops.Edit(memory_id=memory.id, text="My name is Ada, password: Xt7_qP2-wnE9"))
+        stored = _everything(s)
+        assert "4821" not in stored and "4111 1111" not in stored and "a1a1a1" not in stored and "Xt7_" not in stored
+        records = s.engine.store.events(kinds=[Kind.MEMORY_REDACTED])
+        assert {r.payload["event"] for r in records} == {"message.user", "message.assistant", "context.built",
+                                                       "memory.edited"}
     finally:
         s.close()
         s.engine.close()

@@ -95,6 +95,7 @@ prompt box policy policies rules rule requirements length strength hint hints re
 form page screen login sign in up off number numbers code codes key keys stuff thing things something
 anything nothing everything one ones same-as again back yesterday today tomorrow later soon before
 after every each all any some many much more most less least enough generator generators vault
+anyone someone everyone anybody somebody everybody nobody whoever people them him her me us you
 """.split())
 
 # The key, a few words about it, then the value ("root password on the Pi: …", "senha do banco é …").
@@ -119,7 +120,7 @@ def _looks_like_value(key: str, sep: str, value: str) -> bool:
     has_digit = any(c.isdigit() for c in value)
     has_symbol = any(not c.isalnum() for c in value)
     mixed = any(c.isupper() for c in value[1:]) and any(c.islower() for c in value)
-    stated = re.search(r"[:=]|\b(is|was|are|were|to|reads)\b", sep) is not None  # not just "password manager"
+    stated = re.search(r"[:=]|\b(is|was|are|were|reads|lautet|est|ist|é)\b", sep) is not None  # not just "password manager"
     return has_digit or has_symbol or mixed or (stated and len(value) >= 4 and value.isalpha())
 
 
