@@ -42,23 +42,11 @@ class SlowScriptedModel:
         return Generation(run(), stats)
 
 
-class EchoModel:
-    """A chat model that repeats the user's whole last message: the worst case for a secret echoed
-    into `message.assistant` (a test double, never a default)."""
+class EchoModel(SlowScriptedModel):
+    """A chat model that repeats the user's whole last message at once: the worst case for a secret
+    echoed into `message.assistant` (a test double, never a default)."""
 
     model_id = "echo"
-    n_ctx = 4096
-    max_tokens = 256
-    temperature = 0.0
-
-    def load(self) -> None:
-        pass
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
-
-    def count_message_tokens(self, messages) -> int:
-        return sum(self.count_tokens(m["content"]) + 4 for m in messages)
 
     def stream(self, messages, *, max_tokens=None, temperature=None, cancel: threading.Event | None = None):
         stats = GenerationStats(self.model_id, prompt_tokens=self.count_message_tokens(messages))

@@ -1,12 +1,12 @@
 """Secrets never at rest, measured end to end on cases written by someone who did not see the detector.
 
-Every positive goes through a real chat turn (the real store, index and embedder; the
-default strategy rag-turns, which stores the raw turn as a memory) with a model that echoes
-its whole prompt, so the query, the built context and the reply carry whatever reached the
-model. Then no event of any kind, no memory and no byte of the data dir may contain the
-secret. Negatives are ingested (message and memory, no model turn: the cheaper path, same
-redactor) and must come through unchanged. test_every_event_kind_is_redacted covers the
-other writers (a fixed reply that repeats the raw secret, a context, a memory edit).
+Every positive goes through a real chat turn (the real store; strategy full-context, so no
+embedding per message keeps the run short) with a model that echoes its whole prompt, so the
+query, the built context and the reply carry whatever reached the model. Then no event of any
+kind and no byte of the data dir may contain the secret. Negatives are ingested (the cheaper
+path, same redactor) and must come through unchanged. test_every_event_kind_is_redacted covers
+the other writers with rag-turns (memories, a fixed reply that repeats the raw secret, a
+context, a memory edit): redaction happens in EventStore.append, whatever the strategy.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 import yaml
 
 from doubles import EchoModel
@@ -48,7 +47,7 @@ def _bytes_under(path: Path) -> bytes:
 
 def measure(cases: dict, settings, embedder) -> tuple[float, float, list, list]:
     """(recall, false-positive rate, misses, false positives) over one split."""
-    s = _session(settings, embedder, "rag-turns")
+    s = _session(settings, embedder, "full-context")  # no index to embed into: the eval stays cheap
     try:
         false_pos = []
         for n in cases["negatives"]:  # first, so that no secret seen earlier can match them
@@ -111,16 +110,16 @@ def test_seen_split_meets_the_goal(settings, embedder) -> None:
     assert fp <= 0.05, false_pos
 
 
-@pytest.mark.skipif(not (FIXTURES / "unseen.yaml").exists(), reason="the unseen split is added once scored")
 def test_unseen_split_regression_floor(settings, embedder) -> None:
-    # Floors = the figures measured once on the unseen split when the detector was final
-    # (see docs/reliability.md), minus a small margin so that a harmless change does not fail
-    # the test while a real regression does.
+    # Regression floor, not the goal: measured once on the unseen split when the detector was
+    # final — recall 0.816 (40/49), false positives 0.04 (2/50), see docs/reliability.md —
+    # minus/plus a small margin (0.05 / 0.03) so that a harmless change passes and a real
+    # regression fails.
     recall, fp, missed, false_pos = measure(yaml.safe_load((FIXTURES / "unseen.yaml").read_text()), settings,
                                             embedder)
     assert recall >= UNSEEN_RECALL_FLOOR, missed
     assert fp <= UNSEEN_FP_CEILING, false_pos
 
 
-UNSEEN_RECALL_FLOOR = 0.0  # set from the one scoring run
-UNSEEN_FP_CEILING = 1.0
+UNSEEN_RECALL_FLOOR = 0.76
+UNSEEN_FP_CEILING = 0.07
