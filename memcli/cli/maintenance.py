@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from memcli.cli.options import DataDir, Json, print_json, settings_for
+from memcli.cli.options import DataDir, Json, print_json, require_empty, settings_for
 
 
 def rebuild(data_dir: DataDir = None, json_out: Json = False) -> None:
@@ -48,11 +48,14 @@ def import_(
     json_out: Json = False,
 ) -> None:
     """Load an export into an empty data dir and rebuild the memories and the index from it."""
-    from memcli.core.transfer import import_events
+    from memcli.core.transfer import import_events, read_export
     from memcli.engine import Engine
 
-    with Engine(settings_for(data_dir)) as engine:
-        n = import_events(engine.store, path)
+    events = read_export(path)  # the whole file is checked before the data dir is touched
+    settings = settings_for(data_dir)
+    require_empty(settings.data_dir)
+    with Engine(settings) as engine:
+        n = import_events(engine.store, events)
         stats = engine.rebuild()
     out = {"events": n, "memories": stats["memories"]}
     print_json(out) if json_out else typer.echo(f"imported {n} events, {stats['memories']} memories")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import threading
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -44,17 +45,29 @@ class StoreBusyError(StoreError):
     """Another process has the database open for writing."""
 
 
+# A reader's connection reaches memcli's tables and nothing else: no files, no network, no
+# extensions, and the settings cannot be changed back (DuckDB's own sandbox, see "Securing DuckDB").
+SANDBOX = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "lock_configuration": True,
+}
+
+
 def snapshot_copy(path: Path, *, read_only: bool) -> tuple[Path, duckdb.DuckDBPyConnection]:
     """Copy a database file and then its WAL into a temporary folder and open the copy.
 
     The writer never checkpoints while it runs (see EventStore._connect), so the main file is
     stable and the WAL only grows; a transaction being written during the copy is a torn WAL
     tail, which DuckDB drops on replay. Only a writer closing at that very instant can spoil a
-    copy, which is then detected and taken again.
+    copy, which is then detected and taken again. A read-only copy is opened sandboxed.
     """
     import shutil
     import tempfile
 
+    last: Exception | None = None
     for _ in range(3):
         tmp = Path(tempfile.mkdtemp(prefix="memcli-snapshot-"))
         copy = tmp / DB_FILE
@@ -63,12 +76,22 @@ def snapshot_copy(path: Path, *, read_only: bool) -> tuple[Path, duckdb.DuckDBPy
             wal = path.with_name(path.name + ".wal")
             if wal.exists():
                 shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
-            con = duckdb.connect(str(copy), read_only=read_only)
+            con = duckdb.connect(str(copy), read_only=read_only, config=dict(SANDBOX) if read_only else {})
             con.execute("SELECT count(*) FROM events").fetchone()
             return tmp, con
-        except (OSError, duckdb.Error):
+        except OSError:
             shutil.rmtree(tmp, ignore_errors=True)
-    raise StoreBusyError(f"{path} is being written and no consistent snapshot could be read; try again")
+            raise  # no room for the copy, or no right to read: the CLI says which in one line
+        except duckdb.Error as exc:
+            last = exc
+            shutil.rmtree(tmp, ignore_errors=True)
+    raise StoreError(corrupt_advice(path, last))
+
+
+def corrupt_advice(path: Path, exc: Exception | None) -> str:
+    first = (str(exc).splitlines() or [type(exc).__name__])[0] if exc is not None else "unreadable"
+    return (f"cannot open {path}: {first}. If the file is damaged, restore it from a backup "
+            f"(`memcli backup` makes one) or move it aside and re-import an export.")
 
 
 def backup_database(data_dir: Path, target: Path) -> int:
@@ -196,39 +219,28 @@ class EventStore:
             raise StoreError(f"no memcli data in {data_dir} yet (nothing has been written there)")
         data_dir.mkdir(parents=True, exist_ok=True)
         self.snapshot: Path | None = None
-        try:
-            self._con = self._connect(read_only)
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
-                raise StoreError(self._corrupt_advice(exc)) from None
-            if not read_only:
-                raise StoreBusyError(f"{self.path} is open for writing by another process ({exc})") from None
-            self._con = self._open_snapshot()
-        except duckdb.Error as exc:
-            raise StoreError(self._corrupt_advice(exc)) from None
+        if read_only:  # a reader never holds the file: it reads a sandboxed copy (file + WAL)
+            self.snapshot, self._con = snapshot_copy(self.path, read_only=True)
+        else:
+            try:
+                self._con = self._connect()
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise StoreError(corrupt_advice(self.path, exc)) from None
+                holder = re.search(r"PID (\d+)", str(exc))
+                raise StoreBusyError(f"{self.path} is locked by {'pid ' + holder.group(1) if holder else 'another process'}"
+                                     " (not a memcli writer): close it first") from None
+            except duckdb.Error as exc:
+                raise StoreError(corrupt_advice(self.path, exc)) from None
         self._next_seq = self._scalar("SELECT coalesce(max(seq), 0) FROM events") + 1
 
-    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
-        con = duckdb.connect(str(self.path), read_only=read_only)
-        if not read_only:
-            # No automatic checkpoints while this writer runs: the main file then only changes at
-            # close, so a reader can copy it and the append-only WAL for a consistent snapshot.
-            con.execute("SET checkpoint_threshold = '1TB'")
-            migrate(con)
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(str(self.path))
+        # No automatic checkpoints while this writer runs: the main file then only changes at
+        # close, so a reader can copy it and the append-only WAL for a consistent snapshot.
+        con.execute("SET checkpoint_threshold = '1TB'")
+        migrate(con)
         return con
-
-    def _open_snapshot(self) -> duckdb.DuckDBPyConnection:
-        """A writer holds the file: read a consistent copy of the database and its WAL."""
-        tmp, con = snapshot_copy(self.path, read_only=True)
-        self.snapshot = tmp
-        return con
-
-    def _corrupt_advice(self, exc: Exception) -> str:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return (
-            f"cannot open {self.path}: {first}. If the file is damaged, restore it from a backup "
-            f"(`memcli backup` makes one) or move it aside and re-import an export."
-        )
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -451,7 +463,7 @@ class EventStore:
             con.execute("DETACH rewrite_target")
         con.close()
         os.replace(fresh, self.path)
-        self._con = self._connect(read_only=False)
+        self._con = self._connect()
 
     @staticmethod
     def _event_row(e: Event) -> dict[str, Any]:
