@@ -161,6 +161,7 @@ class ChatSession:
         retrieval = self._call(s, "retrieve", Retrieval([]), query, self.view(s, now=at, upto=upto), k)
         retrieved = NewEvent(Kind.MEMORY_RETRIEVED, {
             "query": query, "k": k, "cutoff": retrieval.cutoff, "note": retrieval.note,
+            **({"turn": upto} if upto is not None else {}),  # the turn it serves (a hard erase finds it by this)
             "hits": [h.as_dict() for h in retrieval.hits],
             "near_misses": [h.as_dict() for h in retrieval.near_misses],
         }, f"strategy:{s.name}", s.namespace)

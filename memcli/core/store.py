@@ -22,6 +22,7 @@ import duckdb
 
 from memcli.clock import Clock, SystemClock
 from memcli.core.events import MEMORY_STATE_KINDS, Event, Kind, NewEvent
+from memcli.core.erasure import Erasure, clear_pending, closure, mark_pending, scrub
 from memcli.core.migrations import migrate
 from memcli.core.projection import (
     Key,
@@ -113,20 +114,6 @@ def backup_database(data_dir: Path, target: Path) -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return events
-
-
-ERASED = "[erased]"
-
-
-def _scrub(value: Any, text: str) -> Any:
-    """Replace `text` inside every string of a JSON value."""
-    if isinstance(value, str):
-        return value.replace(text, ERASED)
-    if isinstance(value, list):
-        return [_scrub(v, text) for v in value]
-    if isinstance(value, dict):
-        return {k: _scrub(v, text) for k, v in value.items()}
-    return value
 
 
 def _naive_utc(ts: datetime) -> datetime:
@@ -321,17 +308,11 @@ class EventStore:
                           [namespace, *ids])
         return {m.id: m for m in map(_to_memory, rows)}
 
-    def derived_from(self, keys: Sequence[Key]) -> list[Key]:
-        """Every memory (any namespace, not yet erased) sharing a source turn with one of `keys`."""
-        seqs: set[int] = set()
-        for ns, memory_id in keys:
-            m = self.memory(ns, memory_id)
-            seqs |= set(m.sources) if m else set()
-        if not seqs:
-            return []
-        rows = self._rows("SELECT namespace, id FROM memories WHERE list_has_any(sources, ?) AND text <> '' "
-                          "ORDER BY namespace, created_seq", [sorted(seqs)])
-        return [(r[0], r[1]) for r in rows]
+    def erasure_of(self, keys: Sequence[Key]) -> Erasure:
+        """What a hard erase of `keys` removes: those memories, the turns they came from, and what
+        was derived from those (see `memcli.core.erasure`)."""
+        with self._lock:
+            return closure(self._con, keys)
 
     def with_metadata(self, namespace: str, key: str, value: str, statuses: Iterable[str] = ("active",)) -> list[Memory]:
         """Memories whose metadata[key] == value (e.g. the current holder of a fact slot)."""
@@ -385,13 +366,14 @@ class EventStore:
 
     def append(
         self, new_events: Sequence[NewEvent], session_id: str | None = None, ts: datetime | None = None,
-        erase: Sequence[Key] = (),
+        erase: Erasure | None = None,
     ) -> list[Event]:
         """Append a batch atomically: events and projection in one transaction.
 
-        `erase` (hard deletes): in the same transaction, every text of those memories and of
-        the turns they came from is replaced by [erased] wherever it appears in the log; then
-        the file is rewritten so the old bytes are gone from disk too.
+        `erase` (hard deletes, see `memcli.core.erasure`): in the same transaction the erased texts
+        are removed from the log and the embedding cache. A marker file is written first and
+        stays until `finish_erase` has also rewritten the file (freed DuckDB blocks keep old bytes);
+        if the transaction fails, nothing changed and the marker goes.
         """
         if self.read_only:
             raise StoreError("this store was opened read-only")
@@ -406,64 +388,69 @@ class EventStore:
             ]
             keys = sorted({k for e in events for k in touched_keys(e)})
             con = self._con
-            con.execute("BEGIN TRANSACTION")
+            if erase:
+                mark_pending(self.path.parent)
             try:
-                if erase:
-                    self._erase(con, erase)
-                self._insert(con, "events", _EVENT_FIELDS, [self._event_row(e) for e in events])
-                if keys:
-                    state = self._load(con, keys)
-                    for e in events:
-                        apply_event(state, e)
-                    self._replace(con, keys, state)
-                con.execute("COMMIT")
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    if erase:
+                        scrub(con, erase)
+                    self._insert(con, "events", _EVENT_FIELDS, [self._event_row(e) for e in events])
+                    if keys:
+                        state = self._load(con, keys)
+                        for e in events:
+                            apply_event(state, e)
+                        self._replace(con, keys, state)
+                    con.execute("COMMIT")
+                except BaseException:
+                    self._rollback()
+                    raise
             except BaseException:
-                con.execute("ROLLBACK")
+                if erase:
+                    clear_pending(self.path.parent)
                 raise
             self._next_seq = first + len(events)
-            if erase:
-                self._rewrite_file()
             return events
 
-    def _erase(self, con: duckdb.DuckDBPyConnection, keys: Sequence[Key]) -> None:
-        texts: set[str] = set()
-        for ns, memory_id in keys:
-            rows = con.execute(f"SELECT {_VERSION_COLS} FROM memory_versions WHERE namespace = ? AND id = ?",
-                               [ns, memory_id]).fetchall()
-            texts |= {_to_version(r).text for r in rows}
-            sources = con.execute("SELECT sources FROM memories WHERE namespace = ? AND id = ?",
-                                  [ns, memory_id]).fetchone()
-            for seq in (sources[0] if sources else []):
-                row = con.execute("SELECT payload FROM events WHERE seq = ? AND kind IN (?, ?)",
-                                  [seq, Kind.MESSAGE_USER.value, Kind.MESSAGE_ASSISTANT.value]).fetchone()
-                if row:
-                    texts.add(json.loads(row[0]).get("text", ""))
-        texts = {t for t in texts if t and t != ERASED}
-        for text in sorted(texts, key=len, reverse=True):
-            needle = json.dumps(text, ensure_ascii=False)[1:-1]
-            hits = con.execute("SELECT seq, payload FROM events WHERE contains(CAST(payload AS VARCHAR), ?)",
-                               [needle]).fetchall()
-            for seq, payload in hits:
-                cleaned = _scrub(json.loads(payload), text)
-                con.execute("UPDATE events SET payload = ? WHERE seq = ?",
-                            [json.dumps(cleaned, ensure_ascii=False), seq])
-
-    def _rewrite_file(self) -> None:
-        """Copy the live data into a fresh file and swap it in: freed blocks of a DuckDB file keep
-        their old bytes, so an erasure is only real once the file is rewritten."""
-        fresh = self.path.with_name(self.path.name + ".rewrite")
-        fresh.unlink(missing_ok=True)
-        con = self._con
-        con.execute("CHECKPOINT")
-        database = con.execute("SELECT current_database()").fetchone()[0]
-        con.execute(f"ATTACH '{fresh}' AS rewrite_target")
+    def _rollback(self) -> None:
+        """Undo the open transaction; if DuckDB already aborted it (a failed write), there is none to undo."""
         try:
-            con.execute(f"COPY FROM DATABASE \"{database}\" TO rewrite_target")
-        finally:
-            con.execute("DETACH rewrite_target")
-        con.close()
-        os.replace(fresh, self.path)
-        self._con = self._connect()
+            self._con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+
+    def finish_erase(self) -> None:
+        """Rewrite the file so no freed block keeps erased bytes (idempotent; see `append`).
+
+        The live data is copied into a fresh file that replaces the old one; a failure (full
+        disk) leaves the old file and connection as they were and removes the partial copy.
+        """
+        with self._lock:
+            for leftover in self.path.parent.glob(f"{self.path.name}.rewrite*"):
+                leftover.unlink()
+            fresh = self.path.with_name(self.path.name + ".rewrite")
+            con = self._con
+            try:
+                con.execute("CHECKPOINT")
+                database = con.execute("SELECT current_database()").fetchone()[0]
+                con.execute(f"ATTACH '{fresh}' AS rewrite_target")
+                try:
+                    con.execute(f"COPY FROM DATABASE \"{database}\" TO rewrite_target")
+                finally:
+                    con.execute("DETACH rewrite_target")
+                con.close()
+                os.replace(fresh, self.path)
+                self.path.with_name(self.path.name + ".wal").unlink(missing_ok=True)
+            except BaseException:
+                try:
+                    con.close()
+                except duckdb.Error:
+                    pass
+                raise
+            finally:
+                for leftover in self.path.parent.glob(f"{self.path.name}.rewrite*"):
+                    leftover.unlink()
+                self._con = self._connect()
 
     @staticmethod
     def _event_row(e: Event) -> dict[str, Any]:
@@ -520,7 +507,7 @@ class EventStore:
                 self._insert(con, "events", _EVENT_FIELDS, [self._event_row(e) for e in events])
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                self._rollback()
                 raise
             self._next_seq = (events[-1].seq if events else 0) + 1
 
@@ -536,7 +523,7 @@ class EventStore:
                 self._write_state(con, state, sorted(state.memories))
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                self._rollback()
                 raise
             return state
 
