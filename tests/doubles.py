@@ -40,3 +40,15 @@ class SlowScriptedModel:
             stats.finish_reason = "length"
 
         return Generation(run(), stats)
+
+
+class EchoModel(SlowScriptedModel):
+    """Replies "You said: <the user's words>" at once: a reply that echoes its turn (for erase tests)."""
+
+    def __init__(self) -> None:
+        super().__init__(pieces=0, delay=0.0)
+
+    def stream(self, messages, *, max_tokens=None, temperature=None, cancel: threading.Event | None = None):
+        stats = GenerationStats(self.model_id, prompt_tokens=self.count_message_tokens(messages))
+        said = messages[-1]["content"].split("\n\n")[-1]
+        return Generation(iter([f"You said: {said}"]), stats)
