@@ -43,7 +43,8 @@ class SlowScriptedModel:
 
 
 class EchoModel(SlowScriptedModel):
-    """Replies "You said: <the user's words>" at once: a reply that echoes its turn (for erase tests)."""
+    """Replies "Noted: <the user's last five words>" at once: a reply that echoes part of its turn, not all of
+    it (for erase tests: the echo is found by provenance and shared words, not by the whole text)."""
 
     def __init__(self) -> None:
         super().__init__(pieces=0, delay=0.0)
@@ -51,4 +52,4 @@ class EchoModel(SlowScriptedModel):
     def stream(self, messages, *, max_tokens=None, temperature=None, cancel: threading.Event | None = None):
         stats = GenerationStats(self.model_id, prompt_tokens=self.count_message_tokens(messages))
         said = messages[-1]["content"].split("\n\n")[-1]
-        return Generation(iter([f"You said: {said}"]), stats)
+        return Generation(iter([f"Noted: {' '.join(said.split()[-5:])}"]), stats)

@@ -554,6 +554,9 @@ class EventStore:
     def close(self) -> None:
         with self._lock:
             self._con.close()
+        wal = self.path.with_name(self.path.name + ".wal")
+        if not self.read_only and wal.is_file() and wal.stat().st_size == 0:
+            wal.unlink()  # left by a commit that failed (full disk): it holds nothing
         if self.snapshot is not None:
             import shutil
 
