@@ -27,46 +27,22 @@ from typing import Any, Callable
 from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
 from _common import save  # noqa: E402
+from reliability_helpers import replaced, value_paths  # noqa: E402  (the fuzz tests' own helpers)
 
 from memcli.cli.app import app  # noqa: E402
 
 runner = CliRunner()
 HOSTILE = [None, float("nan"), 1e20, -1, "", "x" * 100_000, [[[[[[[[[[]]]]]]]]]], {"a": None}, True,
            "9999-12-31T23:59:59Z", "../../x", "[red]m[/]"]
-OPENAI = [{"title": "Moving", "messages": [
-    {"role": "user", "content": "I live in Lisbon.", "create_time": 1700000000.5},
-    {"role": "assistant", "content": [{"type": "text", "text": "Noted."}], "name": "bot"},
-    {"role": "user", "content": "I moved to Porto.", "timestamp": "2024-02-01T10:00:00Z"}]}]
-LOCOMO = [{"sample_id": "conv-1", "conversation": {
-    "speaker_a": "Ann", "speaker_b": "Bob", "session_1_date_time": "1:56 pm on 8 May, 2023",
-    "session_1": [{"speaker": "Ann", "dia_id": "D1:1", "text": "I adopted a cat."},
-                  {"speaker": "Bob", "dia_id": "D1:2", "text": "Nice!", "blip_caption": "a cat"}]},
-    "qa": [{"question": "What did Ann adopt?", "answer": "a cat", "evidence": ["D1:1"], "category": 1}]}]
-SESSION = {"title": "t", "demonstrates": "d", "clock": {"start": "2026-01-05T09:00:00Z"},
-           "steps": [{"user": "I live in Lisbon.", "reply": "ok"}, {"advance": "3d"},
-                     {"expect": {"memory": {"match": "Lisbon"}}}]}
-
-
-def _leaves(value: Any, here: tuple = ()) -> list[tuple]:
-    if isinstance(value, dict):
-        return [p for k, v in value.items() for p in _leaves(v, here + (k,))] + [here]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in _leaves(v, here + (i,))] + [here]
-    return [here]
-
-
-def _replace(value: Any, path: tuple, new: Any) -> Any:
-    if not path:
-        return new
-    copy = dict(value) if isinstance(value, dict) else list(value)
-    copy[path[0]] = _replace(value[path[0]], path[1:], new)
-    return copy
+SEEDS = json.loads((Path(__file__).parent.parent / "tests" / "fixtures" / "bad_input_seeds.json").read_text())
+OPENAI, LOCOMO, SESSION = SEEDS["openai"], SEEDS["locomo"], SEEDS["session"]
 
 
 def variants(doc: Any) -> list[bytes]:
     """Each leaf replaced by each hostile value, then the whole file damaged in the usual ways."""
-    out = [json.dumps(_replace(doc, p, h), default=str).encode() for p in _leaves(doc) for h in HOSTILE]
+    out = [json.dumps(replaced(doc, p, h), default=str).encode() for p in value_paths(doc) for h in HOSTILE]
     raw = json.dumps(doc).encode()
     out += [raw[:n] for n in range(0, len(raw), max(1, len(raw) // 8))]
     out += [b"\xef\xbb\xbf" + raw, b"\xff\xfe" + raw, raw.decode().encode("utf-16"), b"[" * 5000 + b"]" * 5000,
@@ -145,7 +121,7 @@ def main() -> None:
         each("session files (replay)", [v for v in variants(SESSION)][::2], ".yaml",
              lambda p, d: ["replay", str(p), "-S", "full-context", "-d", str(d)], nowhere)
         event = json.loads(lines[2])
-        bad_events = [json.dumps(_replace(event, p, h), default=str) for p in _leaves(event) for h in HOSTILE[:6]]
+        bad_events = [json.dumps(replaced(event, p, h), default=str) for p in value_paths(event) for h in HOSTILE[:6]]
         exports = [("\n".join([*lines[:2], e, *lines[3:]])).encode() for e in bad_events]
         exports += ["\n".join(lines[:k]).encode() for k in range(1, len(lines))]
         exports += [b"5", b"\xff\xfe5", b'{"seq": 1, "batch": "x"}']

@@ -271,24 +271,28 @@ class Engine:
             index.rebuild([namespace])
             return index.search(namespace, query, k=k, mode=mode, depth=depth)
 
-    def finish_erase(self) -> None:
+    def finish_erase(self) -> dict[str, int]:
         """The physical part of a hard erase (see `memcli.core.erasure`): rewrite the DuckDB file,
         rebuild the vector tables keeping no old version, then drop the pending marker. Idempotent:
         after an interruption (full disk, a kill) the next writer or `memcli rebuild` runs it again."""
         try:
-            self.store.finish_erase()
-            self._rebuild(purge=True)
+            self.store.rewrite_file()
+            stats = self._rebuild(purge=True)
         except Exception as exc:
             reason = user_error_message(exc) or f"{type(exc).__name__}: {exc}"
             raise EraseUnfinished(f"the erase is recorded in the log but not yet finished on disk ({reason}); "
                                   "run `memcli rebuild` to finish it (searches are refused until then)") from exc
         erasure.clear_pending(self.data_dir)
+        return stats
 
     def rebuild(self, purge: bool = False) -> dict[str, int]:
-        """Rebuild the projection and every vector table from the log (`purge`: keep no old table versions);
-        an interrupted erase is finished first."""
+        """Rebuild the projection and every vector table from the log. `purge` also rewrites the
+        DuckDB file and keeps no old table version (no freed block or old version keeps old text);
+        an interrupted erase is finished in any case."""
         if erasure.pending(self.data_dir):
-            self.finish_erase()
+            return self.finish_erase()
+        if purge:
+            self.store.rewrite_file()
         return self._rebuild(purge)
 
     def _rebuild(self, purge: bool) -> dict[str, int]:

@@ -49,3 +49,21 @@ def refused(runner: CliRunner, app: Any, args: list[str], data: Path, *, contain
     line = assert_one_line_error(result, contains=contains)
     assert dir_state(data) == before, f"{args}: the data dir changed"
     return line
+
+
+def value_paths(value: Any, here: tuple = ()) -> list[tuple]:
+    """Every path (keys and indexes) inside a JSON value, the value itself included: where to put garbage."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in value_paths(v, here + (k,))] + [here]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in value_paths(v, here + (i,))] + [here]
+    return [here]
+
+
+def replaced(value: Any, path: tuple, new: Any) -> Any:
+    """A copy of a JSON value with the part at `path` replaced by `new`."""
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = replaced(value[path[0]], path[1:], new)
+    return copy

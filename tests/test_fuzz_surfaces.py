@@ -4,8 +4,8 @@ shaped like real garbage (truncated files, byte-order marks, NaN and 1e20, nulls
 deep nesting, huge values). Every case ends in exit 0, or in exit 1 with one line on stderr and the
 data dir byte-for-byte unchanged; never a traceback.
 
-Bounded: max_examples per surface below (~330 cases), no deadlines, well under two minutes.
-`Tally` counts cases and tracebacks for docs/reliability.md.
+Bounded: max_examples per surface below (~330 cases), no deadlines. The before/after counts in
+docs/reliability.md come from the fixed corpus of benchmarks/bad_inputs.py.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from typer.testing import CliRunner
 
 from memcli.cli.app import app
-from reliability_helpers import assert_one_line_error, dir_state
+from reliability_helpers import assert_one_line_error, dir_state, replaced, value_paths
 
 runner = CliRunner()
 SAMPLES = Path(__file__).parent.parent / "sample_sessions"
@@ -43,32 +43,13 @@ json_values = st.recursive(leaf, lambda c: st.lists(c, max_size=4) | st.dictiona
                                                                                       max_size=4), max_leaves=25)
 
 
-def _paths(value: Any, here: tuple = ()) -> list[tuple]:
-    out = [here]
-    if isinstance(value, dict):
-        for k, v in value.items():
-            out += _paths(v, here + (k,))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            out += _paths(v, here + (i,))
-    return out
-
-
-def _replace(value: Any, path: tuple, new: Any) -> Any:
-    if not path:
-        return new
-    copy = dict(value) if isinstance(value, dict) else list(value)
-    copy[path[0]] = _replace(value[path[0]], path[1:], new)
-    return copy
-
-
 @st.composite
 def mutated(draw: Any, original: Any) -> Any:
     """A valid document with one to three values replaced by hostile ones."""
     doc = original
     for _ in range(draw(st.integers(1, 3))):
-        paths = _paths(doc)
-        doc = _replace(doc, draw(st.sampled_from(paths)), draw(json_values))
+        paths = value_paths(doc)
+        doc = replaced(doc, draw(st.sampled_from(paths)), draw(json_values))
     return doc
 
 
@@ -98,19 +79,8 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, allow_nan=True, default=str)
 
 
-class Tally:
-    """Cases run per surface (read by docs/reliability.md's figures)."""
-
-    cases: dict[str, int] = {}
-
-    @classmethod
-    def add(cls, surface: str) -> None:
-        cls.cases[surface] = cls.cases.get(surface, 0) + 1
-
-
-def _check(result: Any, data: Path, before: dict[str, bytes], surface: str) -> None:
+def _check(result: Any, data: Path, before: dict[str, bytes]) -> None:
     """Exit 0, or a one-line error that left the data dir as it was."""
-    Tally.add(surface)
     if result.exit_code == 0:
         assert result.exception is None, repr(result.exception)
         return
@@ -122,16 +92,8 @@ def _check(result: Any, data: Path, before: dict[str, bytes], surface: str) -> N
 
 # -- fixtures ----------------------------------------------------------------------------------
 
-OPENAI = [{"title": "Moving", "messages": [
-    {"role": "system", "content": "be nice"},
-    {"role": "user", "content": "I live in Lisbon.", "create_time": 1700000000.5},
-    {"role": "assistant", "content": [{"type": "text", "text": "Noted."}], "name": "bot"},
-    {"role": "user", "content": "I moved to Porto.", "timestamp": "2024-02-01T10:00:00Z"}]}]
-LOCOMO = [{"sample_id": "conv-1", "conversation": {
-    "speaker_a": "Ann", "speaker_b": "Bob", "session_1_date_time": "1:56 pm on 8 May, 2023",
-    "session_1": [{"speaker": "Ann", "dia_id": "D1:1", "text": "I adopted a cat."},
-                  {"speaker": "Bob", "dia_id": "D1:2", "text": "Nice!", "blip_caption": "a cat"}]},
-    "qa": [{"question": "What did Ann adopt?", "answer": "a cat", "evidence": ["D1:1"], "category": 1}]}]
+SEEDS = json.loads((Path(__file__).parent / "fixtures" / "bad_input_seeds.json").read_text())
+OPENAI, LOCOMO, SESSION = SEEDS["openai"], SEEDS["locomo"], SEEDS["session"]
 
 
 @pytest.fixture(scope="module")
@@ -150,11 +112,6 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # -- session files -----------------------------------------------------------------------------
 
-SESSION = {"title": "t", "demonstrates": "d", "strategy": "rag-turns", "clock": {"start": "2026-01-05T09:00:00Z"},
-           "steps": [{"user": "I live in Lisbon.", "reply": "ok"}, {"advance": "3d"},
-                     {"expect": {"memory": {"match": "Lisbon", "status": "active"}}}]}
-
-
 @fuzz(60)
 @given(st.one_of(mutated(SESSION).map(_dumps).map(str.encode),  # JSON is YAML
                  damaged_bytes(json.dumps(SESSION).encode()),
@@ -167,7 +124,6 @@ def test_session_files(tmp_path_factory: pytest.TempPathFactory, raw: bytes) -> 
     data = tmp / "d"
     # --schema-free validation path: `replay` loads every file before running any; a valid one runs
     result = runner.invoke(app, ["replay", str(path), "-d", str(data), "-S", "full-context", "--fail-fast"])
-    Tally.add("session files")
     if result.exit_code == 1 and not result.stderr.strip():  # a valid file whose expectations failed
         return
     if result.exit_code != 0:
@@ -190,7 +146,7 @@ def test_importers(tmp_path_factory: pytest.TempPathFactory, case: tuple[str, by
     path.write_bytes(raw)
     out = tmp / "out"
     result = runner.invoke(app, ["convert", str(path), "-f", fmt, "-o", str(out)])
-    _check(result, tmp / "nothing", {}, f"{fmt} importer")
+    _check(result, tmp / "nothing", {})
     if result.exit_code == 0:
         assert all(p.parent == out for p in out.rglob("*")), "convert wrote outside -o"
         for written in out.iterdir():  # what convert writes, replay must read
@@ -208,7 +164,7 @@ def test_ingest_into_a_data_dir(seeded: Path, tmp_path_factory: pytest.TempPathF
     path.write_text(text)
     before = dir_state(data)
     _check(runner.invoke(app, ["ingest", str(path), "-f", "openai", "-S", "rag-turns", "-d", str(data)]), data,
-           before, "ingest")
+           before)
 
 
 # -- import --------------------------------------------------------------------------------------
@@ -237,7 +193,7 @@ def test_import(seeded: Path, tmp_path_factory: pytest.TempPathFactory, data_: s
     path.write_bytes(raw)
     data = tmp / "data"
     result = runner.invoke(app, ["import", str(path), "-d", str(data)])
-    _check(result, data, {}, "import")
+    _check(result, data, {})
     if result.exit_code == 0:  # what was accepted folds to the same memories a rebuild gives
         listed = runner.invoke(app, ["memories", "list", "-S", "rag-turns", "--status", "all", "--json",
                                      "-d", str(data)])
@@ -266,7 +222,7 @@ def test_cli_options(seeded: Path, tmp_path_factory: pytest.TempPathFactory, com
     before = dir_state(data)
     args = [a for a in args if a not in ("-d", "--data-dir", "-o", "--out")]  # stay inside the tmp dir
     result = runner.invoke(app, [*command, *args, "-d", str(data)], catch_exceptions=True)
-    _check(result, data, before, "CLI options")
+    _check(result, data, before)
 
 
 # -- the config file and the environment -----------------------------------------------------
@@ -302,7 +258,7 @@ def test_config_file(seeded: Path, tmp_path_factory: pytest.TempPathFactory, mon
     shutil.copytree(seeded / "data", data)
     before = dir_state(data)
     for command in (["config", "show"], ["memories", "list"], ["memories", "pin", "m1", "-S", "rag-turns"]):
-        _check(runner.invoke(app, [*command, "-d", str(data)]), data, before, "config file")
+        _check(runner.invoke(app, [*command, "-d", str(data)]), data, before)
         before = dir_state(data)
 
 
@@ -318,5 +274,5 @@ def test_environment(seeded: Path, tmp_path_factory: pytest.TempPathFactory, mon
         monkeypatch.setenv(key, value)
     before = dir_state(data)
     for command in (["config", "show"], ["memories", "list"], ["memories", "pin", "m1", "-S", "rag-turns"]):
-        _check(runner.invoke(app, [*command, "-d", str(data)]), data, before, "environment")
+        _check(runner.invoke(app, [*command, "-d", str(data)]), data, before)
         before = dir_state(data)

@@ -98,19 +98,19 @@ def test_interrupted_erase_is_refused_to_readers_and_finished_by_rebuild(tmp_pat
     with _reader(data) as store:
         assert store.cached_vectors("all-MiniLM-L6-v2", [text_hash("User: " + SECRET)])
 
-    real = EventStore.finish_erase
+    real = EventStore.rewrite_file
 
     def disk_full_mid_rewrite(self):  # the failure the issue saw: the copy runs out of space
         (self.path.parent / (self.path.name + ".rewrite")).write_bytes(b"partial copy")
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path) + ".rewrite")
 
-    monkeypatch.setattr(EventStore, "finish_erase", disk_full_mid_rewrite)
+    monkeypatch.setattr(EventStore, "rewrite_file", disk_full_mid_rewrite)
     result = runner.invoke(app, ["memories", "forget", "m1", "--hard", "-S", "rag-turns", "-d", str(data)])
     assert "memcli rebuild" in assert_one_line_error(result)
     assert erasure.pending(data)
     # until it is finished, nothing that could show the old text runs
     assert "interrupted" in assert_one_line_error(runner.invoke(app, search))
-    monkeypatch.setattr(EventStore, "finish_erase", real)
+    monkeypatch.setattr(EventStore, "rewrite_file", real)
     rebuilt = runner.invoke(app, ["rebuild", "-d", str(data)])
     assert rebuilt.exit_code == 0, rebuilt.output
     assert not erasure.pending(data)

@@ -12,12 +12,13 @@ from memcli.cli.options import DataDir, Json, print_json, require_empty, setting
 
 
 def rebuild(data_dir: DataDir = None, json_out: Json = False) -> None:
-    """Rebuild the memory tables and every vector table from the event log."""
+    """Rebuild the memory tables and every vector table from the event log, rewrite the database file
+    and drop old table versions (finishes an interrupted erase; removes leftover temporary files)."""
     from memcli.engine import Engine
 
     started = time.perf_counter()
     with Engine(settings_for(data_dir)) as engine:
-        stats = engine.rebuild()
+        stats = engine.rebuild(purge=True)
     stats["seconds"] = round(time.perf_counter() - started, 3)
     if json_out:
         print_json(stats)

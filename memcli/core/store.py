@@ -371,9 +371,9 @@ class EventStore:
         """Append a batch atomically: events and projection in one transaction.
 
         `erase` (hard deletes, see `memcli.core.erasure`): in the same transaction the erased texts
-        are removed from the log and the embedding cache. A marker file is written first and
-        stays until `finish_erase` has also rewritten the file (freed DuckDB blocks keep old bytes);
-        if the transaction fails, nothing changed and the marker goes.
+        are removed from the log and the embedding cache. A marker file is written first; it stays
+        until `Engine.finish_erase` has also rewritten the file (freed DuckDB blocks keep old bytes)
+        and the index; if the transaction fails, nothing changed and the marker goes.
         """
         if self.read_only:
             raise StoreError("this store was opened read-only")
@@ -419,8 +419,8 @@ class EventStore:
         except duckdb.Error:
             pass
 
-    def finish_erase(self) -> None:
-        """Rewrite the file so no freed block keeps erased bytes (idempotent; see `append`).
+    def rewrite_file(self) -> None:
+        """Rewrite the file so no freed block keeps old bytes (after an erase; idempotent, see `append`).
 
         The live data is copied into a fresh file that replaces the old one; a failure (full
         disk) leaves the old file and connection as they were and removes the partial copy.
