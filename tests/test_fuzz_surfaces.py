@@ -4,7 +4,7 @@ shaped like real garbage (truncated files, byte-order marks, NaN and 1e20, nulls
 deep nesting, huge values). Every case ends in exit 0, or in exit 1 with one line on stderr and the
 data dir byte-for-byte unchanged; never a traceback.
 
-Bounded: max_examples per surface below (~330 cases), no deadlines. The before/after counts in
+Bounded: max_examples per surface below (233 cases), no deadlines. The before/after counts in
 docs/reliability.md come from the fixed corpus of benchmarks/bad_inputs.py.
 """
 
@@ -112,13 +112,16 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # -- session files -----------------------------------------------------------------------------
 
-@fuzz(60)
+@fuzz(40)
 @given(st.one_of(mutated(SESSION).map(_dumps).map(str.encode),  # JSON is YAML
                  damaged_bytes(json.dumps(SESSION).encode()),
                  st.sampled_from(sorted(SAMPLES.glob("*.yaml"))).flatmap(
                      lambda p: damaged_bytes(p.read_bytes()))))
-def test_session_files(tmp_path_factory: pytest.TempPathFactory, raw: bytes) -> None:
+def test_session_files(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, raw: bytes) -> None:
     tmp = tmp_path_factory.mktemp("s")
+    # what is fuzzed is the file, not the model: a step that needs a reply from the model ends in the
+    # one-line "cannot load the model" error instead of minutes of generation
+    monkeypatch.setenv("MEMCLI_MODEL", str(tmp / "no-model.gguf"))
     path = tmp / "s.yaml"
     path.write_bytes(raw)
     data = tmp / "d"
@@ -134,7 +137,7 @@ def test_session_files(tmp_path_factory: pytest.TempPathFactory, raw: bytes) -> 
 # -- importers: convert (no data dir) and ingest (into one) -------------------------------------
 
 
-@fuzz(70)
+@fuzz(50)
 @given(st.sampled_from(["openai", "locomo"]).flatmap(lambda f: st.tuples(st.just(f), st.one_of(
     mutated(OPENAI if f == "openai" else LOCOMO).map(_dumps).map(str.encode),
     damaged_bytes(json.dumps(OPENAI if f == "openai" else LOCOMO).encode()),
@@ -154,7 +157,7 @@ def test_importers(tmp_path_factory: pytest.TempPathFactory, case: tuple[str, by
             assert "Traceback" not in replayed.stderr, replayed.stderr
 
 
-@fuzz(12)
+@fuzz(8)
 @given(st.one_of(mutated(OPENAI), json_values).map(_dumps))
 def test_ingest_into_a_data_dir(seeded: Path, tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
     tmp = tmp_path_factory.mktemp("g")
@@ -183,7 +186,7 @@ def damaged_export(draw: Any, lines: list[str]) -> bytes:
     return draw(damaged_bytes("\n".join(lines).encode()))
 
 
-@fuzz(60)
+@fuzz(40)
 @given(st.data())
 def test_import(seeded: Path, tmp_path_factory: pytest.TempPathFactory, data_: st.DataObject) -> None:
     lines = (seeded / "export.jsonl").read_text().splitlines()
@@ -212,7 +215,7 @@ WORDS = ["--json", "-k", "0", "-1", "999999999999999999999", "--status", "bogus"
          "../../x", "-f", "xml", "--kind", "memory."]
 
 
-@fuzz(80)
+@fuzz(60)
 @given(st.sampled_from(COMMANDS), st.lists(st.one_of(st.sampled_from(WORDS), st.text(max_size=12)), max_size=5))
 def test_cli_options(seeded: Path, tmp_path_factory: pytest.TempPathFactory, command: list[str],
                      args: list[str]) -> None:
@@ -243,7 +246,7 @@ def _toml(value: Any) -> str:
     return json.dumps(value)
 
 
-@fuzz(30)
+@fuzz(20)
 @given(st.one_of(
     st.dictionaries(st.sampled_from(KEYS), toml_values, max_size=4).map(
         lambda d: "\n".join(f"{k} = {_toml(v)}" for k, v in d.items() if k != "data_dir")).map(str.encode),
@@ -262,7 +265,7 @@ def test_config_file(seeded: Path, tmp_path_factory: pytest.TempPathFactory, mon
         before = dir_state(data)
 
 
-@fuzz(20)
+@fuzz(15)
 @given(st.dictionaries(st.sampled_from([f"MEMCLI_{k.upper()}" for k in KEYS if k != "data_dir"]),
                        toml_values.map(str).filter(lambda v: "\x00" not in v), min_size=1, max_size=3))
 def test_environment(seeded: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
