@@ -52,4 +52,7 @@ def parse_duration(text: str) -> timedelta:
     parts = _DURATION.findall(text)
     if not parts or _DURATION.sub("", text).strip():
         raise ValueError(f"not a duration: {text!r} (use e.g. '3d', '12h', '1w 2d')")
-    return sum((timedelta(**{_UNITS[unit]: float(n)}) for n, unit in parts), timedelta())
+    try:
+        return sum((timedelta(**{_UNITS[unit]: float(n)}) for n, unit in parts), timedelta())
+    except OverflowError:
+        raise ValueError(f"duration too long: {text!r}") from None

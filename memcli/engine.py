@@ -15,17 +15,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from memcli.clock import Clock, SystemClock
+from memcli.core import erasure
 from memcli.core import operations as ops
 from memcli.core.events import Event, Kind, NewEvent
 from memcli.core.lock import WriterLock
 from memcli.core.projection import ACTIVE, DELETED, Memory
 from memcli.core.store import EventStore
 from memcli.embed.embedder import Embedder, SentenceTransformerEmbedder
-from memcli.errors import MemcliError
+from memcli.errors import MemcliError, user_error_message
 from memcli.settings import Settings
 
 if TYPE_CHECKING:  # numpy and lancedb load with the index, not with the engine (start-up time)
     from memcli.index.vector_index import SearchHit, VectorIndex
+
+
+class EraseUnfinished(MemcliError):
+    """A hard erase committed to the log but its physical part (file rewrite, index purge) is pending."""
 
 
 class InvalidOperation(MemcliError):
@@ -61,6 +66,9 @@ class Engine:
             self._lock = WriterLock(settings.data_dir)
             self._lock.acquire()
         try:
+            if read_only and erasure.pending(settings.data_dir):
+                raise EraseUnfinished(f"an erase in {settings.data_dir} was interrupted: run `memcli rebuild` to "
+                                      "finish it (nothing is shown until then)")
             self.store = EventStore(settings.data_dir, read_only=read_only, clock=self.clock)
         except Exception:
             self._release()
@@ -68,6 +76,12 @@ class Engine:
         self.embedder: Embedder = embedder or SentenceTransformerEmbedder(settings.embedder)
         self._index: VectorIndex | None = None
         self._dirty: set[str] = set()
+        if not read_only and erasure.pending(settings.data_dir):  # an interrupted erase: finish it first
+            try:
+                self.finish_erase()
+            except BaseException:
+                self.close()
+                raise
 
     @property
     def data_dir(self) -> Path:
@@ -117,16 +131,15 @@ class Engine:
         `sync_index` syncs now. `ts` stamps the events with a given time (backfills).
         """
         new_events = list(extra) + self.plan(namespace, operations, actor)
-        erase = [(namespace, op.memory_id) for op in operations if isinstance(op, ops.Delete) and op.hard]
-        if erase:  # what came from the same turns, in any namespace, goes too
-            derived = [key for key in self.store.derived_from(erase) if key not in erase]
-            new_events += [NewEvent(Kind.MEMORY_DELETED, {"hard": True, "tombstone": f"erased with {erase[0][1]} "
+        asked = [(namespace, op.memory_id) for op in operations if isinstance(op, ops.Delete) and op.hard]
+        erasure = self.store.erasure_of(asked) if asked else None
+        if erasure is not None:  # what came from the same turns (or echoed them), in any namespace, goes too
+            new_events += [NewEvent(Kind.MEMORY_DELETED, {"hard": True, "tombstone": f"erased with {asked[0][1]} "
                                                           "(same source turns)"}, actor, ns, mid)
-                           for ns, mid in derived]
-            erase += derived
-        events = self.store.append(new_events, self.session_id, ts=ts, erase=erase)
-        if erase:
-            self.rebuild(purge=True)  # other namespaces' memories may have held the erased turns
+                           for ns, mid in sorted(erasure.keys - set(asked))]
+        events = self.store.append(new_events, self.session_id, ts=ts, erase=erasure)
+        if erasure is not None:
+            self.finish_erase()
         if any(e.namespace == namespace and e.memory_id for e in events):
             self._dirty.add(namespace)
             if sync_index:
@@ -246,8 +259,31 @@ class Engine:
             index.rebuild([namespace])
             return index.search(namespace, query, k=k, mode=mode, depth=depth)
 
+    def finish_erase(self) -> dict[str, int]:
+        """The physical part of a hard erase (see `memcli.core.erasure`): rewrite the DuckDB file,
+        rebuild the vector tables keeping no old version, then drop the pending marker. Idempotent:
+        after an interruption (full disk, a kill) the next writer or `memcli rebuild` runs it again."""
+        try:
+            self.store.rewrite_file()
+            stats = self._rebuild(purge=True)
+        except Exception as exc:
+            reason = user_error_message(exc) or f"{type(exc).__name__}: {exc}"
+            raise EraseUnfinished(f"the erase is recorded in the log but not yet finished on disk ({reason}); "
+                                  "run `memcli rebuild` to finish it (searches are refused until then)") from exc
+        erasure.clear_pending(self.data_dir)
+        return stats
+
     def rebuild(self, purge: bool = False) -> dict[str, int]:
-        """Rebuild the projection and every vector table from the log (`purge`: keep no old table versions)."""
+        """Rebuild the projection and every vector table from the log. `purge` also rewrites the
+        DuckDB file and keeps no old table version (no freed block or old version keeps old text);
+        an interrupted erase is finished in any case."""
+        if erasure.pending(self.data_dir):
+            return self.finish_erase()
+        if purge:
+            self.store.rewrite_file()
+        return self._rebuild(purge)
+
+    def _rebuild(self, purge: bool) -> dict[str, int]:
         state = self.store.rebuild()
         namespaces = sorted({ns for ns, _ in state.memories})
         self.index.rebuild(namespaces)

@@ -17,6 +17,8 @@ from typing import Any, Callable
 
 from memcli.context import DEFAULT_SYSTEM, ContextReport
 from memcli.core.events import Event, Kind, NewEvent
+from memcli.core.operations import Delete
+from memcli.core.projection import ACTIVE, ARCHIVED, QUARANTINED
 from memcli.engine import Engine, InvalidOperation
 from memcli.model.base import ChatModel, Generation, Message
 from memcli.model.gguf import DEFAULT_MODEL_FILE
@@ -160,6 +162,7 @@ class ChatSession:
         retrieval = self._call(s, "retrieve", Retrieval([]), query, self.view(s, now=at, upto=upto), k)
         retrieved = NewEvent(Kind.MEMORY_RETRIEVED, {
             "query": query, "k": k, "cutoff": retrieval.cutoff, "note": retrieval.note,
+            **({"turn": upto} if upto is not None else {}),  # the turn it serves (a hard erase finds it by this)
             "hits": [h.as_dict() for h in retrieval.hits],
             "near_misses": [h.as_dict() for h in retrieval.near_misses],
         }, f"strategy:{s.name}", s.namespace)
@@ -281,17 +284,25 @@ class ChatSession:
         return new
 
     def backfill(self, name: str | None = None, params: dict[str, Any] | None = None, *, k: int = 8,
-                 namespace: str | None = None, progress: Callable[[int, int], None] | None = None) -> int:
+                 namespace: str | None = None, progress: Callable[[int, int], None] | None = None,
+                 restart: bool = False) -> int:
         """Replay the stored conversation through a strategy into its (empty) namespace.
 
         Each turn is processed at its own logged time, so the memories come out as if
-        the strategy had been used from the start.
+        the strategy had been used from the start. `restart` first deletes the namespace's
+        memories, in one batch of events (restorable, never erased), so an interrupted backfill
+        can always be run again.
         """
         strategy = self.registry.create(name, params, namespace=namespace) if name else self.strategy
-        if self.engine.store.count_added(strategy.namespace):
+        live = self.engine.store.memories(strategy.namespace, statuses=[ACTIVE, ARCHIVED, QUARANTINED])
+        if live and not restart:
             raise InvalidOperation(
-                f"namespace {strategy.namespace!r} already has memories; backfill needs an empty one")
+                f"namespace {strategy.namespace!r} already has {len(live)} memories; backfill needs an empty one "
+                "(--restart deletes them, as restorable events, and backfills again)")
         self.drain()
+        if live:
+            self.engine.apply(strategy.namespace, [Delete(memory_id=m.id, reason="backfill restarted") for m in live],
+                              actor="user")
         turns = [turn_from_event(e) for e in self.engine.store.events(kinds=MESSAGE_KINDS)]
         for i, turn in enumerate(turns, 1):
             if turn.role == "user" and not turn.metadata.get("ingested"):

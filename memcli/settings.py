@@ -110,6 +110,9 @@ class Settings(BaseSettings):
 def load_settings(**overrides: Any) -> Settings:
     """Load settings; flags given as keyword overrides win. Errors become SettingsError."""
     overrides = {k: v for k, v in overrides.items() if v is not None}
+    path = config_file_path()
+    if path.exists() and not path.is_file():
+        raise SettingsError(f"config file {path} is not a file (MEMCLI_CONFIG names a file, not a folder)")
     try:
         return Settings(**overrides)
     except ValidationError as exc:
@@ -117,8 +120,8 @@ def load_settings(**overrides: Any) -> Settings:
             f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
         )
         raise SettingsError(f"invalid settings ({config_file_path()} or MEMCLI_*): {problems}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"config file {config_file_path()} is not valid TOML: {exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
 
 
 def describe_settings() -> list[tuple[str, str]]:

@@ -43,10 +43,23 @@ class SlowScriptedModel:
 
 
 class EchoModel(SlowScriptedModel):
+    """Replies "Noted: <the user's last five words>" at once: a reply that echoes part of its turn, not all of
+    it (for erase tests: the echo is found by provenance and shared words, not by the whole text)."""
+
+    def __init__(self) -> None:
+        super().__init__(pieces=0, delay=0.0)
+
+    def stream(self, messages, *, max_tokens=None, temperature=None, cancel: threading.Event | None = None):
+        stats = GenerationStats(self.model_id, prompt_tokens=self.count_message_tokens(messages))
+        said = messages[-1]["content"].split("\n\n")[-1]
+        return Generation(iter([f"Noted: {' '.join(said.split()[-5:])}"]), stats)
+
+
+class ParrotModel(SlowScriptedModel):
     """A chat model that repeats the user's whole last message at once: the worst case for a secret
     echoed into `message.assistant` (a test double, never a default)."""
 
-    model_id = "echo"
+    model_id = "parrot"
 
     def stream(self, messages, *, max_tokens=None, temperature=None, cancel: threading.Event | None = None):
         stats = GenerationStats(self.model_id, prompt_tokens=self.count_message_tokens(messages))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from doubles import EchoModel
+from doubles import ParrotModel
 from memcli.clock import SimulatedClock
 from memcli.core import operations as ops
 from memcli.core.events import Kind
@@ -29,7 +29,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "secrets_eval"
 
 def _session(settings, embedder, strategy: str) -> ChatSession:
     engine = Engine(settings, clock=SimulatedClock(), embedder=embedder)
-    return ChatSession(engine, StrategyRegistry(settings.data_dir.parent / "no-dropins"), model=EchoModel(),
+    return ChatSession(engine, StrategyRegistry(settings.data_dir.parent / "no-dropins"), model=ParrotModel(),
                        strategy=strategy, background=False)
 
 

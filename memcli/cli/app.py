@@ -10,21 +10,53 @@ import typer
 from typer.core import TyperGroup
 
 from memcli import __version__
-from memcli.errors import MemcliError
+from memcli.errors import user_error_message
+
+
+# Typer ≥ 0.16 carries its own copy of click; older versions raise click's own exceptions.
+_USAGE_ERRORS = (click.ClickException, getattr(typer, "TyperException", click.ClickException))
 
 
 class MemcliGroup(TyperGroup):
-    """Turns a MemcliError anywhere below into one line on stderr and exit code 1."""
+    """The one place where expected errors become one line on stderr and exit code 1.
 
-    def invoke(self, ctx: click.Context) -> Any:
+    Expected: a MemcliError anywhere below, a usage error (unknown option, bad value), and
+    the machine's own failures (full disk, read-only or forbidden folder; see
+    `memcli.errors.user_error_message`). Anything else is a bug and keeps its traceback.
+    """
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
         try:
-            return super().invoke(ctx)
-        except MemcliError as exc:
-            click.echo(f"memcli: error: {exc}", err=True)
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt:
+            code = super().main(args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False,
+                                **extra)
+        except (KeyboardInterrupt, typer.Abort):
             click.echo("memcli: interrupted", err=True)
-            raise typer.Exit(130) from None
+            code = 130
+        except _USAGE_ERRORS as exc:  # unknown option, bad value, missing argument
+            ctx = getattr(exc, "ctx", None)
+            if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:  # `memcli memories`: its help
+                click.echo(ctx.get_help())
+                code = 2
+            else:
+                hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+                _fail(exc.format_message() + hint)  # type: ignore[attr-defined]
+                code = 1
+        except Exception as exc:
+            message = user_error_message(exc)
+            if message is None:
+                raise
+            _fail(message)
+            code = 1
+        code = code if isinstance(code, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _fail(message: str) -> None:
+    one_line = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    click.echo(f"memcli: error: {one_line}", err=True)
 
 
 app = typer.Typer(

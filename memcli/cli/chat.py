@@ -42,11 +42,12 @@ def chat(
 
 
 def _plain_chat(settings, strategy, params, cassette, mode) -> None:
+    from memcli.cli.render import escape
     from memcli.workbench import close_session, open_session
 
     console = Console(stderr=True)
     session = open_session(settings, strategy=strategy, params=params, cassette=cassette, cassette_mode=mode)
-    console.print(f"[dim]memcli chat · strategy {session.namespace} · {settings.data_dir} · "
+    console.print(f"[dim]memcli chat · strategy {escape(session.namespace)} · {escape(str(settings.data_dir))} · "
                   f"an empty line or Ctrl-D ends[/]")
     try:
         for line in sys.stdin:

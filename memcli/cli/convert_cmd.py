@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +24,23 @@ def _read(path: Path, fmt: str):
     return read_locomo(path) if fmt == "locomo" else read_openai(path)
 
 
+def file_name(title: str, n: int, taken: set[str]) -> str:
+    """A safe file name for a conversation: a slug of its title, always inside the output folder.
+
+    Titles come from the export (anyone's text): slashes, `..`, control characters and the like
+    are never part of a path. Two titles with the same slug get -2, -3, … (hand-written: three
+    lines did not justify a slug library).
+    """
+    slug = re.sub(r"[^a-z0-9]+", "-", unicodedata.normalize("NFKD", title).encode("ascii", "ignore")
+                  .decode().lower()).strip("-")[:80] or f"conversation-{n}"
+    name, i = slug, 1
+    while name in taken:
+        i += 1
+        name = f"{slug}-{i}"
+    taken.add(name)
+    return f"{name}.yaml"
+
+
 def convert(
     source: Source,
     fmt: Format = "locomo",
@@ -32,10 +51,12 @@ def convert(
     """Turn a conversation export into session files (one per conversation, dates kept)."""
     from memcli.replay.importers import to_session_yaml
 
+    conversations = _read(source, fmt)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for conv in _read(source, fmt):
-        path = out / f"{conv.id}.yaml"
+    taken: set[str] = set()
+    for n, conv in enumerate(conversations, 1):
+        path = out / file_name(conv.id, n, taken)
         path.write_text(to_session_yaml(conv, strategy), encoding="utf-8")
         written.append({"file": str(path), "turns": conv.turn_count})
     if json_out:

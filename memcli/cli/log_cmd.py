@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from memcli.cli.options import DataDir, Json, print_json, settings_for
+from memcli.cli.options import DataDir, Json, known_namespace, print_json, settings_for
+from memcli.cli.render import add_row, escape
 
 
 def _since(value: str | None, store) -> int:
@@ -47,14 +48,16 @@ def log(
 
     store = EventStore(settings_for(data_dir).data_dir, read_only=True)
     try:
+        if namespace is not None:
+            known_namespace(store, namespace)
         if sql is not None:
             cols, rows = store.query(sql)
             if json_out:
                 print_json([dict(zip(cols, r)) for r in rows])
             else:
-                table = Table(*cols)
+                table = Table(*(escape(c) for c in cols))
                 for r in rows[:limit]:
-                    table.add_row(*(str(v) for v in r))
+                    add_row(table, *r)
                 Console().print(table)
             return
         if as_of is not None:
@@ -66,7 +69,7 @@ def log(
             else:
                 table = Table("namespace", "id", "status", "text", title=f"memories as of event #{as_of}")
                 for r in rows:
-                    table.add_row(r["namespace"], r["id"], r["status"], r["text"])
+                    add_row(table, r["namespace"], r["id"], r["status"], r["text"])
                 Console().print(table)
             return
         events = store.events(since=_since(since, store), namespace=namespace)
@@ -84,6 +87,6 @@ def log(
     for e in events:
         p = e.payload
         detail = p.get("text") or p.get("query") or p.get("reason") or p.get("error") or ""
-        table.add_row(str(e.seq), e.ts.isoformat()[:19], e.kind.value, e.actor, e.namespace or "",
-                      e.memory_id or "", str(detail)[:120])
+        add_row(table, e.seq, e.ts.isoformat()[:19], e.kind.value, e.actor, e.namespace or "", e.memory_id or "",
+                str(detail)[:120])
     Console().print(table)

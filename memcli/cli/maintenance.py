@@ -8,16 +8,17 @@ from typing import Annotated
 
 import typer
 
-from memcli.cli.options import DataDir, Json, print_json, settings_for
+from memcli.cli.options import DataDir, Json, print_json, require_empty, settings_for
 
 
 def rebuild(data_dir: DataDir = None, json_out: Json = False) -> None:
-    """Rebuild the memory tables and every vector table from the event log."""
+    """Rebuild the memory tables and every vector table from the event log, rewrite the database file
+    and drop old table versions (finishes an interrupted erase; removes leftover temporary files)."""
     from memcli.engine import Engine
 
     started = time.perf_counter()
     with Engine(settings_for(data_dir)) as engine:
-        stats = engine.rebuild()
+        stats = engine.rebuild(purge=True)
     stats["seconds"] = round(time.perf_counter() - started, 3)
     if json_out:
         print_json(stats)
@@ -48,11 +49,14 @@ def import_(
     json_out: Json = False,
 ) -> None:
     """Load an export into an empty data dir and rebuild the memories and the index from it."""
-    from memcli.core.transfer import import_events
+    from memcli.core.transfer import import_events, read_export
     from memcli.engine import Engine
 
-    with Engine(settings_for(data_dir)) as engine:
-        n = import_events(engine.store, path)
+    events = read_export(path)  # the whole file is checked before the data dir is touched
+    settings = settings_for(data_dir)
+    require_empty(settings.data_dir)
+    with Engine(settings) as engine:
+        n = import_events(engine.store, events)
         stats = engine.rebuild()
     out = {"events": n, "memories": stats["memories"]}
     print_json(out) if json_out else typer.echo(f"imported {n} events, {stats['memories']} memories")

@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from memcli.cli.options import DataDir, Json, print_json, settings_for
+from memcli.cli.options import DataDir, Json, known_namespace, print_json, require_data, settings_for
+from memcli.cli.render import add_row, escape
 from memcli.core import operations as ops
 from memcli.core.projection import Memory
 
@@ -22,15 +23,21 @@ MemoryId = Annotated[str, typer.Argument(help="Memory id, e.g. m12.")]
 def _engine(data_dir, write: bool) -> Iterator:
     from memcli.engine import Engine
 
-    engine = Engine(settings_for(data_dir), read_only=not write)
+    settings = settings_for(data_dir)
+    if write:
+        require_data(settings.data_dir)
+    engine = Engine(settings, read_only=not write)
     try:
         yield engine
     finally:
         engine.close()
 
 
+STATUSES = ("active", "archived", "deleted", "quarantined")
+
+
 def _ns(engine, strategy: str | None) -> str:
-    return strategy or engine.settings.strategy
+    return known_namespace(engine.store, strategy or engine.settings.strategy)
 
 
 def _row(m: Memory) -> dict:
@@ -45,8 +52,7 @@ def _table(memories: list[Memory], title: str) -> None:
     for col in ("id", "status", "kind", "S", "used", "text"):
         table.add_column(col, overflow="fold")
     for m in memories:
-        table.add_row(m.id + (" 📌" if m.pinned else ""), m.status, m.kind, f"{m.strength:g}", str(m.access_count),
-                      m.text)
+        add_row(table, m.id + (" 📌" if m.pinned else ""), m.status, m.kind, f"{m.strength:g}", m.access_count, m.text)
     Console().print(table)
 
 
@@ -58,6 +64,8 @@ def list_(
     json_out: Json = False,
 ) -> None:
     """The memories of a namespace."""
+    if status not in (*STATUSES, "all"):
+        raise typer.BadParameter(f"--status is one of {', '.join(STATUSES)} or all, not {status!r}")
     with _engine(data_dir, write=False) as engine:
         ns = _ns(engine, strategy)
         mems = engine.store.memories(ns, None if status == "all" else [status])
@@ -82,11 +90,11 @@ def search(
     if json_out:
         print_json([{"id": h.id, "text": h.text, "score": h.score, "parts": h.parts} for h in hits])
         return
-    table = Table(title=f"{mode} search: {query}")
+    table = Table(title=f"{mode} search: {escape(query)}")
     for col in ("id", "score", "parts", "text"):
         table.add_column(col, overflow="fold")
     for h in hits:
-        table.add_row(h.id, f"{h.score:.4f}", " ".join(f"{k}={v:.3f}" for k, v in h.parts.items()), h.text)
+        add_row(table, h.id, f"{h.score:.4f}", " ".join(f"{k}={v:.3f}" for k, v in h.parts.items()), h.text)
     Console().print(table)
 
 
@@ -111,12 +119,12 @@ def show(memory_id: MemoryId, strategy: Strategy = None, data_dir: DataDir = Non
         print_json(out)
         return
     console = Console()
-    console.print(f"[bold]{m.id}[/] ({ns}, {m.status}, {m.kind}, strength {m.strength:g}, "
-                  f"used {m.access_count}×){' 📌' if m.pinned else ''}\n{m.text}")
+    console.print(f"[bold]{escape(m.id)}[/] ({escape(ns)}, {m.status}, {m.kind}, strength {m.strength:g}, "
+                  f"used {m.access_count}×){' 📌' if m.pinned else ''}\n{escape(m.text)}")
     for v in out["versions"]:
-        console.print(f"  v{v['version']} {v['valid_from']} → {v['valid_to'] or 'now'}: {v['text']}")
+        console.print(f"  v{v['version']} {v['valid_from']} → {v['valid_to'] or 'now'}: {escape(v['text'])}")
     for t in out["source_turns"]:
-        console.print(f"  [dim]from #{t['seq']} ({t['ts']}): {t['text']}[/]")
+        console.print(f"  [dim]from #{t['seq']} ({t['ts']}): {escape(t['text'])}[/]")
 
 
 @app.command("history")
@@ -131,13 +139,13 @@ def history(memory_id: MemoryId, strategy: Strategy = None, data_dir: DataDir = 
     if json_out:
         print_json(rows)
         return
-    table = Table(title=f"history of {memory_id} ({ns})")
+    table = Table(title=escape(f"history of {memory_id} ({ns})"))
     for col in ("seq", "time", "kind", "actor", "detail"):
         table.add_column(col, overflow="fold")
     for r in rows:
         p = r["payload"]
         detail = p.get("text") or p.get("reason") or p.get("query") or ""
-        table.add_row(str(r["seq"]), r["ts"][:19], r["kind"], r["actor"], str(detail))
+        add_row(table, r["seq"], r["ts"][:19], r["kind"], r["actor"], detail)
     Console().print(table)
 
 

@@ -11,8 +11,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from memcli.cli.options import DataDir, Json, print_json, settings_for
+from memcli.cli.render import escape
 
 
 def replay(
@@ -84,12 +86,12 @@ def _report(reports) -> None:
     console = Console()
     for r in reports:
         mark = "[green]✓[/]" if r.passed else "[red]✗[/]"
-        console.print(f"{mark} [bold]{r.title}[/] [dim]({Path(r.path).name}, {r.strategy}, {r.turns} turns, "
+        console.print(f"{mark} [bold]{escape(r.title)}[/] [dim]({escape(Path(r.path).name)}, {r.strategy}, {r.turns} turns, "
                       f"{r.memories_kept} memories, {r.seconds:.1f} s)[/]")
         if r.error:
-            console.print(f"    [red]error: {r.error}[/]")
+            console.print(f"    [red]error: {escape(r.error)}[/]")
         for c in r.checks:
-            console.print(f"    {'[green]pass[/]' if c.passed else '[red]FAIL[/]'} step {c.step} {c.kind}: {c.detail}")
+            console.print(f"    {'[green]pass[/]' if c.passed else '[red]FAIL[/]'} step {c.step} {c.kind}: {escape(c.detail)}")
     ok = sum(r.passed for r in reports)
     console.print(f"\n{ok}/{len(reports)} sessions met every expectation")
 
@@ -111,5 +113,5 @@ def _compare_table(reports, strategies) -> None:
             color = "green" if r.passed else "red"
             cells.append(f"[{color}]{r.met}[/] · {r.memories_kept} · {r.retrieval_hits} · {r.context_tokens} · "
                          f"{r.seconds:.1f}" + (" [red]error[/]" if r.error else ""))
-        table.add_row(file, *cells)
+        table.add_row(Text(file), *cells)
     Console().print(table)

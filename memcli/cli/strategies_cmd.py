@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from memcli.cli.options import DataDir, Json, print_json, settings_for
+from memcli.cli.options import DataDir, Json, print_json, require_data, settings_for
 from memcli.strategy.registry import StrategyLoadError, StrategyRegistry, parse_settings
 
 app = typer.Typer(help="The memory strategies: list them, show their parameters, backfill one.",
@@ -69,6 +69,8 @@ def show(name: Annotated[str, typer.Argument(help="Strategy name.")], json_out: 
 def backfill(
     name: Annotated[str, typer.Argument(help="Strategy whose (empty) namespace is filled.")],
     set_: Set = None,
+    restart: Annotated[bool, typer.Option("--restart", help="Delete the namespace's memories first (as events, "
+                                          "restorable): finishes an interrupted backfill.")] = False,
     data_dir: DataDir = None,
     json_out: Json = False,
 ) -> None:
@@ -77,15 +79,17 @@ def backfill(
     from memcli.session import ChatSession
 
     settings = settings_for(data_dir)
+    require_data(settings.data_dir)
+    StrategyRegistry().load(name)  # an unknown name is refused before the data dir is opened
     with Engine(settings) as engine:
         session = ChatSession(engine, StrategyRegistry(), model=None, strategy=name,
                               params=parse_settings(set_ or []), background=False)
         with Progress(TextColumn("backfill {task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), transient=json_out) as progress:
             task = progress.add_task(name, total=None)
-            turns = session.backfill(k=settings.top_k,
+            turns = session.backfill(k=settings.top_k, restart=restart,
                                      progress=lambda i, n: progress.update(task, completed=i, total=n))
-        count = len(engine.store.memories(name))
+        count = len(engine.store.memories(name, ["active"]))
         session.close()
     if json_out:
         print_json({"strategy": name, "turns": turns, "memories": count})

@@ -163,6 +163,48 @@ def apply_event(state: ProjectionState, event: Event) -> None:
         mem.pinned = False
 
 
+_TEXT_KINDS = (Kind.MEMORY_ADDED, Kind.MEMORY_UPDATED, Kind.MEMORY_EDITED, Kind.MEMORY_MERGED)
+_NUMBER = (int, float)
+
+
+def fold_problem(state: ProjectionState, event: Event) -> str | None:
+    """Why `event` cannot be folded into `state` as the engine would have written it, or None.
+
+    The engine never writes such events; an imported file can hold them (hand-edited or damaged),
+    and `apply_event` would then ignore or crash on them.
+    """
+    kind, p = event.kind, event.payload
+    if kind not in MEMORY_STATE_KINDS or event.namespace is None:
+        return None
+    if kind is Kind.MEMORY_RETRIEVED:
+        hits = p.get("hits", [])
+        if not isinstance(hits, list) or not all(isinstance(h, dict) and isinstance(h.get("id"), str) for h in hits):
+            return "hits must be a list of objects with an id"
+        return None
+    if not event.memory_id:
+        return "no memory_id"
+    key = (event.namespace, event.memory_id)
+    if kind is Kind.MEMORY_ADDED:
+        if key in state.memories:
+            return f"memory {event.memory_id} was already added"
+    elif key not in state.memories:
+        return f"memory {event.memory_id} was never added in {event.namespace!r}"
+    if kind in _TEXT_KINDS and not isinstance(p.get("text"), str):
+        return "text is missing or not text"
+    if kind in (Kind.MEMORY_DECAYED, Kind.MEMORY_REINFORCED) and (
+            not isinstance(p.get("strength"), _NUMBER) or isinstance(p.get("strength"), bool)):
+        return "strength must be a number"
+    for name in ("strength", "importance"):
+        if name in p and (not isinstance(p[name], _NUMBER) or isinstance(p[name], bool)):
+            return f"{name} must be a number"
+    if not isinstance(p.get("sources", []), list) or not all(
+            isinstance(x, int) and not isinstance(x, bool) for x in p.get("sources", [])):
+        return "sources must be a list of event numbers"
+    if not isinstance(p.get("metadata", {}), dict):
+        return "metadata must be an object"
+    return None
+
+
 def fold(events: Iterable[Event], state: ProjectionState | None = None) -> ProjectionState:
     state = state or ProjectionState()
     for event in events:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import threading
 from dataclasses import asdict, replace
 from datetime import datetime, timezone
@@ -21,6 +22,7 @@ import duckdb
 
 from memcli.clock import Clock, SystemClock
 from memcli.core.events import MEMORY_STATE_KINDS, Event, Kind, NewEvent
+from memcli.core.erasure import Erasure, clear_pending, closure, mark_pending, scrub
 from memcli.core.migrations import migrate
 from memcli.core.privacy import Redactor
 from memcli.core.projection import (
@@ -45,17 +47,29 @@ class StoreBusyError(StoreError):
     """Another process has the database open for writing."""
 
 
+# A reader's connection reaches memcli's tables and nothing else: no files, no network, no
+# extensions, and the settings cannot be changed back (DuckDB's own sandbox, see "Securing DuckDB").
+SANDBOX = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "lock_configuration": True,
+}
+
+
 def snapshot_copy(path: Path, *, read_only: bool) -> tuple[Path, duckdb.DuckDBPyConnection]:
     """Copy a database file and then its WAL into a temporary folder and open the copy.
 
     The writer never checkpoints while it runs (see EventStore._connect), so the main file is
     stable and the WAL only grows; a transaction being written during the copy is a torn WAL
     tail, which DuckDB drops on replay. Only a writer closing at that very instant can spoil a
-    copy, which is then detected and taken again.
+    copy, which is then detected and taken again. A read-only copy is opened sandboxed.
     """
     import shutil
     import tempfile
 
+    last: Exception | None = None
     for _ in range(3):
         tmp = Path(tempfile.mkdtemp(prefix="memcli-snapshot-"))
         copy = tmp / DB_FILE
@@ -64,12 +78,22 @@ def snapshot_copy(path: Path, *, read_only: bool) -> tuple[Path, duckdb.DuckDBPy
             wal = path.with_name(path.name + ".wal")
             if wal.exists():
                 shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
-            con = duckdb.connect(str(copy), read_only=read_only)
+            con = duckdb.connect(str(copy), read_only=read_only, config=dict(SANDBOX) if read_only else {})
             con.execute("SELECT count(*) FROM events").fetchone()
             return tmp, con
-        except (OSError, duckdb.Error):
+        except OSError:
             shutil.rmtree(tmp, ignore_errors=True)
-    raise StoreBusyError(f"{path} is being written and no consistent snapshot could be read; try again")
+            raise  # no room for the copy, or no right to read: the CLI says which in one line
+        except duckdb.Error as exc:
+            last = exc
+            shutil.rmtree(tmp, ignore_errors=True)
+    raise StoreError(corrupt_advice(path, last))
+
+
+def corrupt_advice(path: Path, exc: Exception | None) -> str:
+    first = (str(exc).splitlines() or [type(exc).__name__])[0] if exc is not None else "unreadable"
+    return (f"cannot open {path}: {first}. If the file is damaged, restore it from a backup "
+            f"(`memcli backup` makes one) or move it aside and re-import an export.")
 
 
 def backup_database(data_dir: Path, target: Path) -> int:
@@ -91,20 +115,6 @@ def backup_database(data_dir: Path, target: Path) -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return events
-
-
-ERASED = "[erased]"
-
-
-def _scrub(value: Any, text: str) -> Any:
-    """Replace `text` inside every string of a JSON value."""
-    if isinstance(value, str):
-        return value.replace(text, ERASED)
-    if isinstance(value, list):
-        return [_scrub(v, text) for v in value]
-    if isinstance(value, dict):
-        return {k: _scrub(v, text) for k, v in value.items()}
-    return value
 
 
 def _naive_utc(ts: datetime) -> datetime:
@@ -198,39 +208,28 @@ class EventStore:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.snapshot: Path | None = None
         self.redactor = Redactor()  # every appended payload passes through it: no secret at rest
-        try:
-            self._con = self._connect(read_only)
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
-                raise StoreError(self._corrupt_advice(exc)) from None
-            if not read_only:
-                raise StoreBusyError(f"{self.path} is open for writing by another process ({exc})") from None
-            self._con = self._open_snapshot()
-        except duckdb.Error as exc:
-            raise StoreError(self._corrupt_advice(exc)) from None
+        if read_only:  # a reader never holds the file: it reads a sandboxed copy (file + WAL)
+            self.snapshot, self._con = snapshot_copy(self.path, read_only=True)
+        else:
+            try:
+                self._con = self._connect()
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise StoreError(corrupt_advice(self.path, exc)) from None
+                holder = re.search(r"PID (\d+)", str(exc))
+                raise StoreBusyError(f"{self.path} is locked by {'pid ' + holder.group(1) if holder else 'another process'}"
+                                     " (not a memcli writer): close it first") from None
+            except duckdb.Error as exc:
+                raise StoreError(corrupt_advice(self.path, exc)) from None
         self._next_seq = self._scalar("SELECT coalesce(max(seq), 0) FROM events") + 1
 
-    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
-        con = duckdb.connect(str(self.path), read_only=read_only)
-        if not read_only:
-            # No automatic checkpoints while this writer runs: the main file then only changes at
-            # close, so a reader can copy it and the append-only WAL for a consistent snapshot.
-            con.execute("SET checkpoint_threshold = '1TB'")
-            migrate(con)
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(str(self.path))
+        # No automatic checkpoints while this writer runs: the main file then only changes at
+        # close, so a reader can copy it and the append-only WAL for a consistent snapshot.
+        con.execute("SET checkpoint_threshold = '1TB'")
+        migrate(con)
         return con
-
-    def _open_snapshot(self) -> duckdb.DuckDBPyConnection:
-        """A writer holds the file: read a consistent copy of the database and its WAL."""
-        tmp, con = snapshot_copy(self.path, read_only=True)
-        self.snapshot = tmp
-        return con
-
-    def _corrupt_advice(self, exc: Exception) -> str:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return (
-            f"cannot open {self.path}: {first}. If the file is damaged, restore it from a backup "
-            f"(`memcli backup` makes one) or move it aside and re-import an export."
-        )
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -311,17 +310,11 @@ class EventStore:
                           [namespace, *ids])
         return {m.id: m for m in map(_to_memory, rows)}
 
-    def derived_from(self, keys: Sequence[Key]) -> list[Key]:
-        """Every memory (any namespace, not yet erased) sharing a source turn with one of `keys`."""
-        seqs: set[int] = set()
-        for ns, memory_id in keys:
-            m = self.memory(ns, memory_id)
-            seqs |= set(m.sources) if m else set()
-        if not seqs:
-            return []
-        rows = self._rows("SELECT namespace, id FROM memories WHERE list_has_any(sources, ?) AND text <> '' "
-                          "ORDER BY namespace, created_seq", [sorted(seqs)])
-        return [(r[0], r[1]) for r in rows]
+    def erasure_of(self, keys: Sequence[Key]) -> Erasure:
+        """What a hard erase of `keys` removes: those memories, the turns they came from, and what
+        was derived from those (see `memcli.core.erasure`)."""
+        with self._lock:
+            return closure(self._con, keys)
 
     def with_metadata(self, namespace: str, key: str, value: str, statuses: Iterable[str] = ("active",)) -> list[Memory]:
         """Memories whose metadata[key] == value (e.g. the current holder of a fact slot)."""
@@ -375,13 +368,14 @@ class EventStore:
 
     def append(
         self, new_events: Sequence[NewEvent], session_id: str | None = None, ts: datetime | None = None,
-        erase: Sequence[Key] = (),
+        erase: Erasure | None = None,
     ) -> list[Event]:
         """Append a batch atomically: events and projection in one transaction.
 
-        `erase` (hard deletes): in the same transaction, every text of those memories and of
-        the turns they came from is replaced by [erased] wherever it appears in the log; then
-        the file is rewritten so the old bytes are gone from disk too.
+        `erase` (hard deletes, see `memcli.core.erasure`): in the same transaction the erased texts
+        are removed from the log and the embedding cache. A marker file is written first; it stays
+        until `Engine.finish_erase` has also rewritten the file (freed DuckDB blocks keep old bytes)
+        and the index; if the transaction fails, nothing changed and the marker goes.
         Secrets are redacted from every payload first (see privacy.py).
         """
         if self.read_only:
@@ -398,64 +392,69 @@ class EventStore:
             ]
             keys = sorted({k for e in events for k in touched_keys(e)})
             con = self._con
-            con.execute("BEGIN TRANSACTION")
+            if erase:
+                mark_pending(self.path.parent)
             try:
-                if erase:
-                    self._erase(con, erase)
-                self._insert(con, "events", _EVENT_FIELDS, [self._event_row(e) for e in events])
-                if keys:
-                    state = self._load(con, keys)
-                    for e in events:
-                        apply_event(state, e)
-                    self._replace(con, keys, state)
-                con.execute("COMMIT")
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    if erase:
+                        scrub(con, erase)
+                    self._insert(con, "events", _EVENT_FIELDS, [self._event_row(e) for e in events])
+                    if keys:
+                        state = self._load(con, keys)
+                        for e in events:
+                            apply_event(state, e)
+                        self._replace(con, keys, state)
+                    con.execute("COMMIT")
+                except BaseException:
+                    self._rollback()
+                    raise
             except BaseException:
-                con.execute("ROLLBACK")
+                if erase:
+                    clear_pending(self.path.parent)
                 raise
             self._next_seq = first + len(events)
-            if erase:
-                self._rewrite_file()
             return events
 
-    def _erase(self, con: duckdb.DuckDBPyConnection, keys: Sequence[Key]) -> None:
-        texts: set[str] = set()
-        for ns, memory_id in keys:
-            rows = con.execute(f"SELECT {_VERSION_COLS} FROM memory_versions WHERE namespace = ? AND id = ?",
-                               [ns, memory_id]).fetchall()
-            texts |= {_to_version(r).text for r in rows}
-            sources = con.execute("SELECT sources FROM memories WHERE namespace = ? AND id = ?",
-                                  [ns, memory_id]).fetchone()
-            for seq in (sources[0] if sources else []):
-                row = con.execute("SELECT payload FROM events WHERE seq = ? AND kind IN (?, ?)",
-                                  [seq, Kind.MESSAGE_USER.value, Kind.MESSAGE_ASSISTANT.value]).fetchone()
-                if row:
-                    texts.add(json.loads(row[0]).get("text", ""))
-        texts = {t for t in texts if t and t != ERASED}
-        for text in sorted(texts, key=len, reverse=True):
-            needle = json.dumps(text, ensure_ascii=False)[1:-1]
-            hits = con.execute("SELECT seq, payload FROM events WHERE contains(CAST(payload AS VARCHAR), ?)",
-                               [needle]).fetchall()
-            for seq, payload in hits:
-                cleaned = _scrub(json.loads(payload), text)
-                con.execute("UPDATE events SET payload = ? WHERE seq = ?",
-                            [json.dumps(cleaned, ensure_ascii=False), seq])
-
-    def _rewrite_file(self) -> None:
-        """Copy the live data into a fresh file and swap it in: freed blocks of a DuckDB file keep
-        their old bytes, so an erasure is only real once the file is rewritten."""
-        fresh = self.path.with_name(self.path.name + ".rewrite")
-        fresh.unlink(missing_ok=True)
-        con = self._con
-        con.execute("CHECKPOINT")
-        database = con.execute("SELECT current_database()").fetchone()[0]
-        con.execute(f"ATTACH '{fresh}' AS rewrite_target")
+    def _rollback(self) -> None:
+        """Undo the open transaction; if DuckDB already aborted it (a failed write), there is none to undo."""
         try:
-            con.execute(f"COPY FROM DATABASE \"{database}\" TO rewrite_target")
-        finally:
-            con.execute("DETACH rewrite_target")
-        con.close()
-        os.replace(fresh, self.path)
-        self._con = self._connect(read_only=False)
+            self._con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+
+    def rewrite_file(self) -> None:
+        """Rewrite the file so no freed block keeps old bytes (after an erase; idempotent, see `append`).
+
+        The live data is copied into a fresh file that replaces the old one; a failure (full
+        disk) leaves the old file and connection as they were and removes the partial copy.
+        """
+        with self._lock:
+            for leftover in self.path.parent.glob(f"{self.path.name}.rewrite*"):
+                leftover.unlink()
+            fresh = self.path.with_name(self.path.name + ".rewrite")
+            con = self._con
+            try:
+                con.execute("CHECKPOINT")
+                database = con.execute("SELECT current_database()").fetchone()[0]
+                con.execute(f"ATTACH '{fresh}' AS rewrite_target")
+                try:
+                    con.execute(f"COPY FROM DATABASE \"{database}\" TO rewrite_target")
+                finally:
+                    con.execute("DETACH rewrite_target")
+                con.close()
+                os.replace(fresh, self.path)
+                self.path.with_name(self.path.name + ".wal").unlink(missing_ok=True)
+            except BaseException:
+                try:
+                    con.close()
+                except duckdb.Error:
+                    pass
+                raise
+            finally:
+                for leftover in self.path.parent.glob(f"{self.path.name}.rewrite*"):
+                    leftover.unlink()
+                self._con = self._connect()
 
     @staticmethod
     def _event_row(e: Event) -> dict[str, Any]:
@@ -514,7 +513,7 @@ class EventStore:
                 self._insert(con, "events", _EVENT_FIELDS, [self._event_row(e) for e in events])
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                self._rollback()
                 raise
             self._next_seq = (events[-1].seq if events else 0) + 1
 
@@ -530,7 +529,7 @@ class EventStore:
                 self._write_state(con, state, sorted(state.memories))
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                self._rollback()
                 raise
             return state
 
@@ -561,6 +560,9 @@ class EventStore:
     def close(self) -> None:
         with self._lock:
             self._con.close()
+        wal = self.path.with_name(self.path.name + ".wal")
+        if not self.read_only and wal.is_file() and wal.stat().st_size == 0:
+            wal.unlink()  # left by a commit that failed (full disk): it holds nothing
         if self.snapshot is not None:
             import shutil
 

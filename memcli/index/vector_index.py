@@ -35,6 +35,7 @@ import numpy as np
 from memcli.core.events import Kind
 from memcli.core.projection import ACTIVE
 from memcli.embed.embedder import Embedder, text_hash
+from memcli.errors import MemcliError
 
 if TYPE_CHECKING:
     from memcli.core.store import EventStore
@@ -48,6 +49,10 @@ INDEXED_KINDS = [
     )
 ]
 SEARCH_MODES = ("hybrid", "vector", "keyword")
+
+
+class SearchModeError(MemcliError, ValueError):
+    """An unknown search mode (a user's --mode)."""
 
 
 @dataclass(frozen=True)
@@ -306,7 +311,7 @@ class VectorIndex:
         LoCoMo reference does — slower on large tables, since every matching row is scored).
         """
         if mode not in SEARCH_MODES:
-            raise ValueError(f"search mode must be one of {', '.join(SEARCH_MODES)}")
+            raise SearchModeError(f"search mode must be one of {', '.join(SEARCH_MODES)}, not {mode!r}")
         table = self._table(namespace)
         if table is None or not query.strip():
             return []

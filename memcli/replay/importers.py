@@ -58,14 +58,21 @@ class Conversation:
 
 
 def _load_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
+    try:  # utf-8-sig: exports saved by Windows tools start with a byte-order mark
+        return json.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise ImportFormatError(f"{path}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ImportFormatError(f"{path}: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise ImportFormatError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise ImportFormatError(f"{path}: nested too deeply to be a conversation export") from None
+
+
+def _text_or_none(value: Any) -> str | None:
+    """An optional text field: kept when it is text (or a number), dropped when it is anything else."""
+    return str(value) if isinstance(value, (str, int, float)) and not isinstance(value, bool) else None
 
 
 _LOCOMO_DATE = re.compile(r"(\d{1,2}):(\d{2})\s*([ap]m)\s+on\s+(\d{1,2})\s+([A-Za-z]+),?\s+(\d{4})", re.I)
@@ -111,7 +118,8 @@ def read_locomo(path: Path) -> list[Conversation]:
                 if not isinstance(t, dict) or not isinstance(t.get("text"), str) or not t.get("speaker"):
                     raise ImportFormatError(f"{where}: session_{i} turn {j + 1} needs 'speaker' and 'text'")
                 role = "user" if t["speaker"] == speakers[0] else "assistant"
-                turns.append(TurnIn(str(t["speaker"]), t["text"], role, t.get("dia_id"), t.get("blip_caption")))
+                turns.append(TurnIn(str(t["speaker"]), t["text"], role, _text_or_none(t.get("dia_id")),
+                                    _text_or_none(t.get("blip_caption"))))
             sessions.append(SessionIn(date, turns))
         questions = []
         qa = sample.get("qa") or []
@@ -123,7 +131,7 @@ def read_locomo(path: Path) -> list[Conversation]:
                                                         else [raw_evidence])))
             try:
                 category = int(q.get("category", 0))
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise ImportFormatError(f"{where}: qa {j + 1}: category must be a number") from None
             questions.append(Question(str(q["question"]), str(q.get("answer", q.get("adversarial_answer", ""))),
                                       category, evidence))
@@ -131,15 +139,16 @@ def read_locomo(path: Path) -> list[Conversation]:
     return out
 
 
-def _timestamp(value: Any) -> datetime | None:
+def _timestamp(value: Any, where: str) -> datetime | None:
+    """A message time (epoch seconds or ISO text); absent → None; impossible → an error naming it."""
     if value is None:
         return None
-    if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, tz=timezone.utc)
     try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, tz=timezone.utc)
         ts = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
+    except (ValueError, OverflowError, OSError):  # NaN, 1e20, year 0, "yesterday"
+        raise ImportFormatError(f"{where}: timestamp {value!r} is not a time memcli can use") from None
     return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
 
 
@@ -159,15 +168,16 @@ def read_openai(path: Path, start: datetime | None = None) -> list[Conversation]
             if not isinstance(m, dict) or m.get("role") not in ("user", "assistant", "system", "tool"):
                 raise ImportFormatError(f"{path}: conversation {n + 1} message {i + 1}: needs a role "
                                         "(user, assistant, system)")
+            where = f"{path}: conversation {n + 1} message {i + 1}"
             content = m.get("content")
-            if isinstance(content, list):  # content parts
-                content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+            if isinstance(content, list):  # content parts: the text ones are kept, images and the like skipped
+                content = " ".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
             if not isinstance(content, str):
-                raise ImportFormatError(f"{path}: conversation {n + 1} message {i + 1}: content is not text")
+                raise ImportFormatError(f"{where}: content is not text")
             if m["role"] in ("system", "tool") or not content.strip():
                 continue
-            first = first or _timestamp(m.get("timestamp") or m.get("created_at") or m.get("create_time"))
-            turns.append(TurnIn(m.get("name") or "", content, m["role"]))
+            first = first or _timestamp(m.get("timestamp") or m.get("created_at") or m.get("create_time"), where)
+            turns.append(TurnIn(_text_or_none(m.get("name")) or "", content, m["role"]))
         title = conv.get("title") if isinstance(conv, dict) else None
         out.append(Conversation(str(title or f"chat-{n + 1}"), ["User", "Assistant"],
                                 [SessionIn(first or default, turns)]))

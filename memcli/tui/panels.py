@@ -40,7 +40,7 @@ class Feed(DataTable):
         glyph, style = STYLE[event.kind]
         at_bottom = self.scroll_y >= self.max_scroll_y - 1
         self.add_row(str(event.seq), Text(glyph, style=style), Text(event.kind.value.split(".")[-1], style=style),
-                     event.memory_id or "", describe(event), key=f"{event.seq}")
+                     event.memory_id or "", Text(describe(event)), key=f"{event.seq}")
         if at_bottom:  # follow the feed only when the reader is at the bottom
             self.scroll_end(animate=False)
 
@@ -89,7 +89,7 @@ class MemoriesView(Vertical):
         table.clear()
         for m in sorted(shown, key=order, reverse=reverse):
             text = m.text if len(m.text) <= 60 else m.text[:59] + "…"
-            table.add_row(m.id + (" ★" if m.pinned else ""), text, m.status, m.kind, retention_bar(m, self._now),
+            table.add_row(Text(m.id + (" ★" if m.pinned else "")), Text(text), m.status, m.kind, retention_bar(m, self._now),
                           m.last_access.strftime("%m-%d %H:%M"), str(len(m.sources)), key=m.id)
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -112,12 +112,12 @@ class RetrievalView(VerticalScroll):
 
     def show(self, event: Event) -> None:
         p = event.payload
-        table = Table(title=f"retrieval for: {p.get('query', '')}", expand=True, title_justify="left")
+        table = Table(title=Text(f"retrieval for: {p.get('query', '')}"), expand=True, title_justify="left")
         for col in ("#", "memory", "score", "parts", "text"):
             table.add_column(col, overflow="fold")
         parts_of = lambda h: "  ".join(f"{k} {v:.3f}" for k, v in h.get("parts", {}).items())  # noqa: E731
         for i, h in enumerate(p.get("hits", []), 1):
-            table.add_row(str(i), h["id"], f"{h['score']:.4f}", parts_of(h), h["text"])
+            table.add_row(str(i), Text(h["id"]), f"{h['score']:.4f}", parts_of(h), Text(h["text"]))
         cutoff = p.get("cutoff")
         table.add_row("", "", "", Text(f"── cutoff {cutoff:.4f} ──" if isinstance(cutoff, float) else "── cutoff ──",
                                        style="bold"), Text(p.get("note", ""), style="italic"))

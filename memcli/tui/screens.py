@@ -77,17 +77,17 @@ class MemoryScreen(ModalScreen[MemoryAction | None]):
                                  title_justify="left")
                 for v in self.versions:
                     versions.add_row(str(v.version), v.valid_from.strftime("%Y-%m-%d %H:%M"),
-                                     v.valid_to.strftime("%Y-%m-%d %H:%M") if v.valid_to else "now", v.text)
+                                     v.valid_to.strftime("%Y-%m-%d %H:%M") if v.valid_to else "now", Text(v.text))
                 yield Static(versions)
                 sources = Table("#", "when", "turn", title="source turns", expand=True, title_justify="left")
                 for e in self.sources:
-                    sources.add_row(str(e.seq), e.ts.strftime("%Y-%m-%d %H:%M"), e.payload.get("text", ""))
+                    sources.add_row(str(e.seq), e.ts.strftime("%Y-%m-%d %H:%M"), Text(e.payload.get("text", "")))
                 yield Static(sources)
                 history = Table("#", "event", "by", "detail", title="history", expand=True, title_justify="left")
                 for e in self.events:
                     p = e.payload
                     history.add_row(str(e.seq), e.kind.value, e.actor,
-                                    str(p.get("text") or p.get("reason") or p.get("query") or ""))
+                                    Text(str(p.get("text") or p.get("reason") or p.get("query") or "")))
                 yield Static(history, id="memory-history")
             with Horizontal(classes="buttons"):
                 yield Button("Edit", id="edit", variant="primary")
