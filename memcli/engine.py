@@ -21,7 +21,8 @@ from memcli.core.lock import WriterLock
 from memcli.core.privacy import redact
 from memcli.core.projection import ACTIVE, DELETED, Memory
 from memcli.core.store import EventStore
-from memcli.embed.embedder import Embedder, SentenceTransformerEmbedder
+from memcli.embed.embedder import Embedder
+from memcli.embed.factory import build_embedder
 from memcli.errors import MemcliError
 from memcli.settings import Settings
 
@@ -66,7 +67,7 @@ class Engine:
         except Exception:
             self._release()
             raise
-        self.embedder: Embedder = embedder or SentenceTransformerEmbedder(settings.embedder)
+        self.embedder: Embedder = embedder or build_embedder(settings)
         self._index: VectorIndex | None = None
         self._dirty: set[str] = set()
 
