@@ -35,8 +35,6 @@ def locomo(
     workers: Annotated[int | None, typer.Option("--workers", "-j", min=1, help="Parallel processes, one unit "
                                                 "(conversation × strategy) each. Default: the number of cores.")]
     = None,
-    ray: Annotated[str | None, typer.Option("--ray", metavar="ADDRESS", help="Run the units as tasks on the Ray "
-                                            "cluster at ADDRESS (host:port or auto; needs memcli[ray]).")] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Ingest each conversation with its dates, then measure evidence recall@k per strategy and category."""
@@ -69,12 +67,7 @@ def locomo(
         def step(label: str, done: int, total: int) -> None:
             progress.update(task, description=label, completed=done, total=total)
 
-        if ray:
-            from memcli.eval.ray_runner import evaluate_on_ray
-
-            results = evaluate_on_ray(conversations, specs, Job(settings, tuple(ks), qa=qa), address=ray,
-                                      progress=step)
-        elif workers == 1:
+        if workers == 1:
             results = evaluate(conversations, specs, settings, ks=ks, embedder=embedder,
                                count_tokens=model.count_tokens, registry=registry, progress=step,
                                qa_model=model if qa else None)

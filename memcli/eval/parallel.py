@@ -7,8 +7,8 @@ each turn at its logged time, and memory ids are numbered per namespace), so the
 results equal the serial run's except for the timings (tests/test_parallel_eval.py).
 
 Units run in worker processes (`spawn`: LanceDB and ONNX Runtime keep threads, which do
-not survive a fork), each worker building its embedder and tokenizer once. The same
-`run_unit` is what a Ray task runs (memcli.eval.ray_runner).
+not survive a fork), each worker building its embedder and tokenizer once; `run_unit` needs
+nothing from the parent process, so another executor can run the same units.
 """
 
 from __future__ import annotations
