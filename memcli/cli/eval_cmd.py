@@ -67,7 +67,7 @@ def locomo(
         def step(label: str, done: int, total: int) -> None:
             progress.update(task, description=label, completed=done, total=total)
 
-        if workers == 1:
+        if workers == 1 or len(conversations) * len(specs) == 1:  # one unit: no process to spawn
             results = evaluate(conversations, specs, settings, ks=ks, embedder=embedder,
                                count_tokens=model.count_tokens, registry=registry, progress=step,
                                qa_model=model if qa else None)
