@@ -21,7 +21,8 @@ from memcli.core.events import Event, Kind, NewEvent
 from memcli.core.lock import WriterLock
 from memcli.core.projection import ACTIVE, DELETED, Memory
 from memcli.core.store import EventStore
-from memcli.embed.embedder import Embedder, SentenceTransformerEmbedder
+from memcli.embed.embedder import Embedder
+from memcli.embed.factory import build_embedder
 from memcli.errors import MemcliError, user_error_message
 from memcli.settings import Settings
 
@@ -73,7 +74,7 @@ class Engine:
         except Exception:
             self._release()
             raise
-        self.embedder: Embedder = embedder or SentenceTransformerEmbedder(settings.embedder)
+        self.embedder: Embedder = embedder or build_embedder(settings)
         self._index: VectorIndex | None = None
         self._dirty: set[str] = set()
         if not read_only and erasure.pending(settings.data_dir):  # an interrupted erase: finish it first

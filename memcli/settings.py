@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     embedder: str = "all-MiniLM-L6-v2"
     """Sentence-transformers model: the name of the embedded default or a local model folder."""
 
+    embedder_backend: str = Field("onnx", pattern="^(onnx|torch)$")
+    """How the default embedder runs: onnx (ONNX Runtime, no torch import on the query path; exported once
+    from the shipped weights) or torch (sentence-transformers). A local model folder always runs on torch."""
+
+    embedder_cache: Path | None = None
+    """Folder holding the ONNX export of the default embedder. Empty: `embedder/` in the data dir."""
+
     strategy: str = "rag-turns"
     """Memory strategy used when none is named."""
 
@@ -90,7 +97,7 @@ class Settings(BaseSettings):
     compact_every: int = Field(64, ge=1)
     """Compact a vector table once it has this many small fragments from appends."""
 
-    @field_validator("data_dir", "model", mode="after")
+    @field_validator("data_dir", "model", "embedder_cache", mode="after")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None

@@ -6,23 +6,31 @@ from pathlib import Path
 import pytest
 
 from memcli.clock import SimulatedClock
-from memcli.embed.embedder import SentenceTransformerEmbedder
+from memcli.embed.onnx_embedder import OnnxEmbedder
 from memcli.settings import Settings, load_settings
 
 
+@pytest.fixture(scope="session")
+def embedder_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ONNX export of the default embedder for the whole run (every data dir would otherwise export)."""
+    return tmp_path_factory.mktemp("embedder")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
+                     embedder_cache: Path) -> None:
     """No test reads the developer's own config file or MEMCLI_* variables."""
     for key in list(os.environ):
         if key.startswith("MEMCLI_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("MEMCLI_CONFIG", str(tmp_path_factory.mktemp("cfg") / "config.toml"))
+    monkeypatch.setenv("MEMCLI_EMBEDDER_CACHE", str(embedder_cache))
 
 
 @pytest.fixture(scope="session")
-def embedder() -> SentenceTransformerEmbedder:
-    """The real default embedder, loaded once per test run (~5 s: torch import)."""
-    emb = SentenceTransformerEmbedder()
+def embedder(embedder_cache: Path) -> OnnxEmbedder:
+    """The real default embedder (ONNX Runtime), exported and loaded once per test run."""
+    emb = OnnxEmbedder(embedder_cache)
     emb.load()
     return emb
 

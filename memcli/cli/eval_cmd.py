@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -31,11 +32,15 @@ def locomo(
     qa: Annotated[bool, typer.Option("--qa", help="Also answer each question with the configured model from the "
                                      "memories retrieved at the middle k; report token F1 (LoCoMo's metric).")]
     = False,
+    workers: Annotated[int | None, typer.Option("--workers", "-j", min=1, help="Parallel processes, one unit "
+                                                "(conversation × strategy) each. Default: the number of cores.")]
+    = None,
     data_dir: DataDir = None,
 ) -> None:
     """Ingest each conversation with its dates, then measure evidence recall@k per strategy and category."""
-    from memcli.embed.embedder import SentenceTransformerEmbedder
+    from memcli.embed.factory import build_embedder
     from memcli.eval.locomo import StrategySpec, evaluate
+    from memcli.eval.parallel import Job, evaluate_parallel, threads_per_worker
     from memcli.eval.report import print_table, write_csv, write_json, write_svg
     from memcli.model.factory import build_chat_model
     from memcli.replay.importers import read_locomo
@@ -50,7 +55,8 @@ def locomo(
     for spec in specs:
         registry.create(spec.name, spec.params)  # unknown names and bad parameters fail before any work
     conversations = read_locomo(file)[:limit_convs]
-    embedder = SentenceTransformerEmbedder(settings.embedder)
+    workers = workers or os.cpu_count() or 1
+    embedder = build_embedder(settings)
     model = build_chat_model(settings)
     console = Console(stderr=True)
     started = time.perf_counter()
@@ -61,9 +67,14 @@ def locomo(
         def step(label: str, done: int, total: int) -> None:
             progress.update(task, description=label, completed=done, total=total)
 
-        results = evaluate(conversations, specs, settings, ks=ks, embedder=embedder,
-                           count_tokens=model.count_tokens, registry=registry, progress=step,
-                           qa_model=model if qa else None)
+        if workers == 1 or len(conversations) * len(specs) == 1:  # one unit: no process to spawn
+            results = evaluate(conversations, specs, settings, ks=ks, embedder=embedder,
+                               count_tokens=model.count_tokens, registry=registry, progress=step,
+                               qa_model=model if qa else None)
+        else:
+            embedder.load()  # the ONNX export, if one is due, happens once here rather than in every worker
+            job = Job(settings, tuple(ks), qa=qa, threads=threads_per_worker(workers))
+            results = evaluate_parallel(conversations, specs, job, workers=workers, progress=step)
     seconds = time.perf_counter() - started
     print_table(results, ks)
     console.print(f"{len(conversations)} conversations, {seconds:.0f} s "

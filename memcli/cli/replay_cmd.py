@@ -35,7 +35,7 @@ def replay(
         return
     if target is None:
         raise typer.BadParameter("give a session file or folder (or --schema)")
-    from memcli.embed.embedder import SentenceTransformerEmbedder
+    from memcli.embed.factory import build_embedder
     from memcli.model.factory import build_chat_model
     from memcli.replay.runner import run_session
     from memcli.strategy.registry import StrategyRegistry
@@ -49,7 +49,7 @@ def replay(
             registry.load(name)
     else:
         strategies = [strategy]
-    embedder = SentenceTransformerEmbedder(settings.embedder)
+    embedder = build_embedder(settings)
 
     def model(spec, path: Path):
         cassette = path.parent / spec.cassette if spec.cassette else None

@@ -65,7 +65,7 @@ class SentenceTransformerEmbedder:
 
     SMALL_BATCH = 8
 
-    def __init__(self, name_or_path: str = DEFAULT_EMBEDDER, device: str = "cpu") -> None:
+    def __init__(self, name_or_path: str = DEFAULT_EMBEDDER, device: str = "cpu", *, threads: int | None = None) -> None:
         self.model_id = name_or_path
         self.dim = 384
         self.load_seconds: float | None = None
@@ -73,7 +73,7 @@ class SentenceTransformerEmbedder:
         self._model = None
         self._lock = threading.Lock()
         self._load_lock = threading.Lock()
-        self._threads = max(1, os.cpu_count() or 1)
+        self._threads = threads or max(1, os.cpu_count() or 1)
 
     def _resolve(self) -> Path:
         if self.model_id == DEFAULT_EMBEDDER:

@@ -182,7 +182,7 @@ class MemcliApp(App[None]):
 
     @work(thread=True, exclusive=True, group="warm-up", exit_on_error=False)
     def _warm_up(self) -> None:
-        """Import torch and load the embedder, load the model, bring the index up to the log."""
+        """Load the embedder (ONNX Runtime, or torch for a model folder), load the model, bring the index up to the log."""
         started = time.perf_counter()
         self.session.engine.embedder.load()  # type: ignore[attr-defined]
         self.session.engine.reconcile()

@@ -1,0 +1,173 @@
+"""Embedder backends, ingest and eval wall time: torch vs ONNX Runtime, serial vs --workers.
+
+Every comparison is made inside one run, the two sides interleaved where they can be, so the
+ratios hold on a machine whose speed drifts (the reference machine is shared: quote medians
+and ratios).
+
+- embed: one query text, torch vs ONNX fp32, alternating (p50/p95 and the ratio).
+- retrieval: query embedding + hybrid top-10 on synthetic tables of 10k and 100k memories
+  (as in bench_core.py), torch and ONNX queries alternating on the same table.
+- ready: a fresh process imports and loads the embedder and embeds one query (median of runs).
+- ingest: live ingest of one LoCoMo conversation, turns/s, per strategy and backend.
+- eval: `memcli eval locomo` wall time with --workers 1 and --workers N (needs --locomo).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import percentiles, save  # noqa: E402
+from bench_core import QUERIES, HashVectors, MixedEmbedder, _sentence  # noqa: E402
+
+from memcli.embed.embedder import SentenceTransformerEmbedder  # noqa: E402
+from memcli.embed.onnx_embedder import OnnxEmbedder  # noqa: E402
+from memcli.settings import load_settings  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "tests" / "fixtures" / "locomo_tiny.json"
+
+
+def _ratio(a: dict, b: dict) -> dict:
+    return {"p50": round(a["p50_ms"] / b["p50_ms"], 2), "p95": round(a["p95_ms"] / b["p95_ms"], 2)}
+
+
+def bench_embed(backends: dict, repeat: int) -> dict:
+    samples: dict[str, list[float]] = {name: [] for name in backends}
+    for i in range(repeat):
+        for name, emb in backends.items():
+            text = f"{QUERIES[i % len(QUERIES)]} {i}"
+            t = time.perf_counter()
+            emb.embed([text])
+            samples[name].append(time.perf_counter() - t)
+    out = {name: percentiles(s) for name, s in samples.items()}
+    texts = [_sentence(random.Random(i)) for i in range(512)]
+    for name, emb in backends.items():
+        t = time.perf_counter()
+        emb.embed(texts)
+        out[name]["batch_512_texts_per_s"] = round(len(texts) / (time.perf_counter() - t))
+    return out | {"torch/onnx": _ratio(out["torch"], out["onnx"])}
+
+
+def bench_retrieval(backends: dict, sizes: list[int], repeat: int) -> dict:
+    from memcli.core.store import EventStore
+    from memcli.index.vector_index import VectorIndex
+
+    rng = random.Random(0)
+    out = {}
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            store = EventStore(Path(tmp))
+            index = VectorIndex(Path(tmp) / "index", store, HashVectors())
+            texts = [_sentence(rng) for _ in range(n)]
+            index._create("bench", [{"id": f"m{i}", "text": t, "key": t, "vector": v}
+                                    for i, (t, v) in enumerate(zip(texts, HashVectors().embed(texts)))])
+            queries = {name: MixedEmbedder(emb) for name, emb in backends.items()}
+            index.search("bench", "warm up", k=10, query_vector=HashVectors().embed(["w"])[0])  # loads the mirror
+            samples: dict[str, list[float]] = {name: [] for name in backends}
+            for i in range(repeat):
+                for name, query_embedder in queries.items():
+                    index.embedder = query_embedder
+                    t = time.perf_counter()
+                    index.search("bench", f"Q: {QUERIES[i % len(QUERIES)]} {i}", k=10, mode="hybrid")
+                    samples[name].append(time.perf_counter() - t)
+            store.close()
+        res = {name: percentiles(s) for name, s in samples.items()}
+        out[str(n)] = res | {"torch/onnx": _ratio(res["torch"], res["onnx"])}
+    return out
+
+
+def bench_ready(cache: Path, runs: int) -> dict:
+    """A fresh process: import, load, embed one query (the embedder's start-up)."""
+    code = {
+        "torch": "from memcli.embed.embedder import SentenceTransformerEmbedder as E; E().embed(['hello'])",
+        "onnx": f"from memcli.embed.onnx_embedder import OnnxEmbedder as E; E({str(cache)!r}).embed(['hello'])",
+    }
+    samples: dict[str, list[float]] = {name: [] for name in code}
+    for _ in range(runs):
+        for name, line in code.items():
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-c", line], check=True, capture_output=True)
+            samples[name].append(time.perf_counter() - t)
+    out = {name: {"median_s": round(statistics.median(s), 2), "max_s": round(max(s), 2)} for name, s in samples.items()}
+    return out | {"torch/onnx": round(out["torch"]["median_s"] / out["onnx"]["median_s"], 2)}
+
+
+def bench_ingest(backends: dict, locomo: Path, strategies: list[str]) -> dict:
+    """Live ingest (no questions) of the first conversation: turns/s per strategy and backend."""
+    from memcli.eval.locomo import StrategySpec, evaluate
+    from memcli.replay.importers import read_locomo
+
+    conv = dataclasses.replace(read_locomo(locomo)[0], questions=[])
+    out: dict = {"turns": conv.turn_count}
+    for name in strategies:
+        for backend, emb in backends.items():
+            with tempfile.TemporaryDirectory() as tmp:
+                result = evaluate([conv], [StrategySpec.parse(name)], load_settings(data_dir=Path(tmp)), ks=[10],
+                                  embedder=emb, count_tokens=lambda s: len(s.split()))[name]
+            out[f"{name} {backend}"] = round(result.turns / result.ingest_seconds, 1)
+    return out
+
+
+def bench_eval(locomo: Path, convs: int, strategies: str, workers: int) -> dict:
+    out = {}
+    for n in (1, workers):
+        with tempfile.TemporaryDirectory() as tmp:
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "memcli", "eval", "locomo", str(locomo), "-S", strategies,
+                            "--limit-convs", str(convs), "--workers", str(n), "--json", f"{tmp}/r.json",
+                            "--data-dir", f"{tmp}/d"], check=True, capture_output=True)
+            out[f"workers_{n}_s"] = round(time.perf_counter() - t, 1)
+    return out | {"speed_up": round(out["workers_1_s"] / out[f"workers_{workers}_s"], 2),
+                  "units": convs * len(strategies.split(","))}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", default="embed,retrieval,ready,ingest,eval")
+    ap.add_argument("--sizes", default="10000,100000")
+    ap.add_argument("--repeat", type=int, default=200)
+    ap.add_argument("--ready-runs", type=int, default=5)
+    ap.add_argument("--locomo", type=Path, default=FIXTURE, help="a LoCoMo file (ingest: its first conversation)")
+    ap.add_argument("--ingest-strategies", default="rag-turns,longmemeval")
+    ap.add_argument("--eval-convs", type=int, default=2)
+    ap.add_argument("--eval-strategies", default="rag-turns,longmemeval")
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    only = set(args.only.split(","))
+    console = Console()
+    cache = Path(tempfile.mkdtemp(prefix="memcli-bench-onnx-"))
+    backends = {"torch": SentenceTransformerEmbedder(), "onnx": OnnxEmbedder(cache)}
+    for emb in backends.values():
+        emb.embed(["warm up"])
+    results: dict = {}
+    if "embed" in only:
+        results["embed"] = bench_embed(backends, args.repeat)
+        console.print("embed", results["embed"])
+    if "retrieval" in only:
+        results["retrieval"] = bench_retrieval(backends, [int(s) for s in args.sizes.split(",")], args.repeat)
+        console.print("retrieval", results["retrieval"])
+    if "ready" in only:
+        results["ready"] = bench_ready(cache, args.ready_runs)
+        console.print("ready", results["ready"])
+    if "ingest" in only:
+        results["ingest"] = bench_ingest(backends, args.locomo, args.ingest_strategies.split(","))
+        console.print("ingest", results["ingest"])
+    if "eval" in only:
+        results["eval"] = bench_eval(args.locomo, args.eval_convs, args.eval_strategies, args.workers)
+        console.print("eval", results["eval"])
+    console.print(f"saved {save('speed', results)}")
+
+
+if __name__ == "__main__":
+    main()
