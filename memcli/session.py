@@ -93,12 +93,12 @@ class ChatSession:
         return self._emit([self.engine.record(kind, payload, **kw)])[0]
 
     def _apply(self, strategy: Strategy, operations: list, *, at: datetime | None = None,
-               extra: list[NewEvent] | None = None, hook: str = "") -> list[Event]:
+               extra: list[NewEvent] | None = None, hook: str = "", turn: int | None = None) -> list[Event]:
         if not operations and not extra:
             return []
         try:
             return self._emit(self.engine.apply(strategy.namespace, operations, actor=f"strategy:{strategy.name}",
-                                                extra=extra or [], ts=at))
+                                                extra=extra or [], ts=at, turn=turn))
         except InvalidOperation as exc:
             self._strategy_error(strategy, hook, str(exc))
             return []
@@ -165,8 +165,8 @@ class ChatSession:
             "near_misses": [h.as_dict() for h in retrieval.near_misses],
         }, f"strategy:{s.name}", s.namespace)
         recalled = self._call(s, "recalled", [], retrieval, self.view(s, now=at, upto=upto))
-        if not self._apply(s, recalled, at=at, extra=[retrieved], hook="recalled"):
-            self._apply(s, [], at=at, extra=[retrieved], hook="retrieve")
+        if not self._apply(s, recalled, at=at, extra=[retrieved], hook="recalled", turn=upto):
+            self._apply(s, [], at=at, extra=[retrieved], hook="retrieve", turn=upto)
         return retrieval
 
     def send(
@@ -234,9 +234,10 @@ class ChatSession:
                             "metadata": c.metadata} for c in candidates],
         }, f"strategy:{strategy.name}", strategy.namespace)
         operations = self._call(strategy, "consolidate", [], candidates, view) if candidates else []
-        self._apply(strategy, operations, at=at, extra=[extracted] if candidates else None, hook="consolidate")
+        self._apply(strategy, operations, at=at, extra=[extracted] if candidates else None, hook="consolidate",
+                    turn=turn.seq)
         self._apply(strategy, self._call(strategy, "decay", [], self.view(strategy, now=view.now, upto=turn.seq)),
-                    at=at, hook="decay")
+                    at=at, hook="decay", turn=turn.seq)
 
     def _work(self) -> None:
         assert self._queue is not None

@@ -28,7 +28,7 @@ from memcli.errors import MemcliError
 from memcli.session import ChatSession
 from memcli.settings import Settings
 from memcli.tui.chat import Bubble, ChatLog, PromptInput
-from memcli.tui.panels import ContextView, Feed, MemoriesView, OpenMemory, RetrievalView
+from memcli.tui.panels import ContextView, Feed, FeedPane, MemoriesView, OpenMemory, RetrievalView
 from memcli.tui.screens import (
     BackfillScreen, HelpScreen, MemoryAction, MemoryScreen, StrategyChoice, StrategyScreen, TimeTravelScreen,
     memory_events, source_events,
@@ -48,12 +48,19 @@ ChatLog { height: 1fr; padding: 0 1; }
 .bubble.streaming { border: round $warning 60%; }
 PromptInput { dock: bottom; margin: 0 1; }
 #status { height: 1; background: $boost; color: $text-muted; padding: 0 1; }
+#side ContentSwitcher, #side TabPane, FeedPane, MemoriesView { height: 1fr; }
+#side TabPane { padding: 0; }
+Feed, #memory-table { height: 1fr; }
+#feed-unseen { height: 1; background: $warning 30%; display: none; }
 #dialog { width: 90%; height: 85%; border: thick $primary 60%; background: $surface; padding: 1 2; }
 #memory-body { height: 1fr; }
 #edit-text { height: 1fr; }
 #strategy-body { height: 1fr; }
 #strategy-list { width: 28; }
 #strategy-info { padding: 0 1; }
+#strategy-params { height: auto; }
+StrategyScreen.-narrow #strategy-list { width: 18; }
+StrategyScreen.-narrow #dialog { width: 100%; height: 100%; padding: 0 1; }
 #tt-table { height: 1fr; }
 .buttons { height: auto; align-horizontal: right; margin-top: 1; }
 .buttons Button { margin-left: 2; }
@@ -71,13 +78,14 @@ class MemcliApp(App[None]):
     CSS = CSS
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
-        Binding("f1", "help", "help", id="app.help"),
-        Binding("f2", "view('feed')", "feed", id="app.feed"),
-        Binding("f3", "view('memories')", "memories", id="app.memories"),
-        Binding("f4", "view('retrieval')", "retrieval", id="app.retrieval"),
-        Binding("f5", "view('context')", "context", id="app.context"),
-        Binding("ctrl+s", "strategy", "strategy", id="app.strategy"),
-        Binding("ctrl+t", "timetravel", "time travel", id="app.timetravel"),
+        # priority: the view keys work from every focus (an input must not swallow them)
+        Binding("f1", "help", "help", id="app.help", priority=True),
+        Binding("f2", "view('feed')", "feed", id="app.feed", priority=True),
+        Binding("f3", "view('memories')", "memories", id="app.memories", priority=True),
+        Binding("f4", "view('retrieval')", "retrieval", id="app.retrieval", priority=True),
+        Binding("f5", "view('context')", "context", id="app.context", priority=True),
+        Binding("ctrl+s", "strategy", "strategy", id="app.strategy", priority=True),
+        Binding("ctrl+t", "timetravel", "time travel", id="app.timetravel", priority=True),
         Binding("escape", "cancel_reply", "stop reply", show=False, id="app.cancel"),
         Binding("f6", "pause", "pause replay", show=False, id="app.replay_pause"),
         Binding("f7", "speed(0.5)", "slower", show=False, id="app.replay_slower"),
@@ -113,7 +121,7 @@ class MemcliApp(App[None]):
                 yield PromptInput(id="prompt")
             with TabbedContent(id="side", initial="feed"):
                 with TabPane("Feed", id="feed"):
-                    yield Feed(id="feed-table")
+                    yield FeedPane()
                 with TabPane("Memories", id="memories"):
                     yield MemoriesView(id="memories-view")
                 with TabPane("Retrieval", id="retrieval"):
@@ -160,7 +168,8 @@ class MemcliApp(App[None]):
 
     def _engine_event(self, event: Event) -> None:
         if threading.get_ident() == self._ui_thread:
-            self._on_event(event)
+            if self.is_running:  # before the app runs, _load_history shows what is logged
+                self.call_next(self._on_event, event)
         else:
             self.call_from_thread(self._on_event, event)
 
@@ -230,7 +239,7 @@ class MemcliApp(App[None]):
 
     # -- chatting --------------------------------------------------------------------------
 
-    @on(PromptInput.Submitted)
+    @on(PromptInput.Submitted, "#prompt")  # only the chat prompt: a dialog's Input.Submitted bubbles here too
     def _submit(self, event: PromptInput.Submitted) -> None:
         text = event.value.strip()
         if not text:
@@ -305,17 +314,20 @@ class MemcliApp(App[None]):
 
     def action_view(self, view: str) -> None:
         self.query_one(TabbedContent).active = view
+        target = {"feed": Feed, "memories": "#memory-filter"}.get(view)
+        if target is not None:  # typing on the memories view goes to its filter
+            self.query_one(target).focus()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
     @on(OpenMemory)
     def _open_memory(self, message: OpenMemory) -> None:
-        self._load_memory(message.memory_id)
+        self._load_memory(message.memory_id, message.namespace or self.session.namespace)
 
     @work(thread=True, exclusive=True, group="memory", exit_on_error=False)
-    def _load_memory(self, memory_id: str) -> None:
-        store, ns = self.session.engine.store, self.session.namespace
+    def _load_memory(self, memory_id: str, ns: str) -> None:
+        store = self.session.engine.store
         memory = store.memory(ns, memory_id)
         if memory is None:
             self.call_from_thread(self.notify, f"{memory_id} is not in {ns}", severity="warning")
@@ -343,15 +355,21 @@ class MemcliApp(App[None]):
         self.call_from_thread(self.notify, f"{action.memory_id}: {action.action}", timeout=2)
 
     def action_strategy(self) -> None:
-        registry = self.session.registry
+        self._open_strategies()
+
+    @work(thread=True, exclusive=True, group="strategies", exit_on_error=False)
+    def _open_strategies(self) -> None:
+        """Load the strategies (plugin imports) and which of them are still empty, off the UI thread."""
+        registry, store = self.session.registry, self.session.engine.store
         strategies = {}
         for name in registry.names():
             try:
                 strategies[name] = registry.load(name)
             except MemcliError:
                 pass
-        self.push_screen(StrategyScreen(strategies, self.session.namespace, dict(registry.problems)),
-                         self._strategy_chosen)
+        empty = {name for name in strategies if not store.count_added(name)}
+        self.call_from_thread(self.push_screen, StrategyScreen(strategies, self.session.namespace,
+                                                               dict(registry.problems), empty), self._strategy_chosen)
 
     def _strategy_chosen(self, choice: StrategyChoice | None) -> None:
         if choice is not None:
@@ -379,12 +397,8 @@ class MemcliApp(App[None]):
         self.call_from_thread(self.refresh_memories)
 
     def action_timetravel(self) -> None:
-        store, ns = self.session.engine.store, self.session.namespace
-        seqs = [e.seq for e in store.events(namespace=ns) if e.memory_id]
-        if not seqs:
-            self.notify("No memory events in this strategy yet.", severity="warning")
-            return
-        self.push_screen(TimeTravelScreen(store, ns, seqs))
+        self.push_screen(TimeTravelScreen(self.session.engine.store, self.session.namespace,
+                                          self.session.engine.clock.now()))
 
     # -- watching a replay -----------------------------------------------------------------
 
