@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 from textual.widgets import Checkbox, DataTable, Input, OptionList
 
 from doubles import SlowScriptedModel
+from test_tui import settle
 from memcli.clock import SimulatedClock
 from memcli.engine import Engine
 from memcli.session import ChatSession
@@ -41,12 +41,11 @@ def close(app: MemcliApp) -> None:
     app.session.engine.close()
 
 
-async def settle(pilot) -> None:
-    app = pilot.app
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await asyncio.to_thread(app.session.drain)
-        await pilot.pause()
+async def choose(pilot, name: str) -> None:
+    """Highlight a strategy in the open strategy dialog."""
+    options = pilot.app.screen.query_one(OptionList)
+    options.highlighted = [options.get_option_at_index(i).id for i in range(options.option_count)].index(name)
+    await settle(pilot)
 
 
 def user_messages(app: MemcliApp) -> list[str]:
@@ -80,10 +79,7 @@ async def test_enter_in_a_dialog_field_does_not_send_a_chat_message(tmp_path, em
             await pilot.press("ctrl+s")
             await settle(pilot)
             assert isinstance(app.screen, StrategyScreen)
-            options = app.screen.query_one(OptionList)
-            options.highlighted = [options.get_option_at_index(i).id for i in range(options.option_count)
-                                   ].index("rag-turns")
-            await settle(pilot)
+            await choose(pilot, "rag-turns")
             field = app.screen.query_one("#param-mode", Input)
             field.focus()
             field.value = ""
@@ -245,11 +241,8 @@ async def test_every_strategy_parameter_is_reachable(tmp_path, embedder, size) -
             await pilot.press("ctrl+s")
             await settle(pilot)
             screen = app.screen
-            options = screen.query_one(OptionList)
-            ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
             for name in ("memorybank", "mem0"):
-                options.highlighted = ids.index(name)
-                await settle(pilot)
+                await choose(pilot, name)
                 fields = list(screen.query("#strategy-params Input")) + [screen.query_one("#backfill")]
                 assert len(fields) > 1
                 for widget in fields:
@@ -270,10 +263,7 @@ async def test_backfill_is_on_for_an_empty_strategy_and_reads_without_colour(tmp
             await pilot.press("ctrl+s")
             await settle(pilot)
             screen = app.screen
-            options = screen.query_one(OptionList)
-            ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
-            options.highlighted = ids.index("memorybank")
-            await settle(pilot)
+            await choose(pilot, "memorybank")
             box = screen.query_one("#backfill", Checkbox)
             assert box.value, "an empty namespace is backfilled by default"
             assert "X" in str(box._button)

@@ -5,8 +5,9 @@ sequence numbers, so "as of event 50" cannot mean "seq <= 50" for it. Every memo
 is keyed on the *turn* it belongs to instead (the message seq it was processed for: the
 `turn` the session stamps on it, else its newest source turn, else the last message
 logged before it), and a point in the conversation is turned into a turn: an event
-number (the turn that event belongs to), "turn N" (the N-th user message and its reply),
-or a time (an ISO date, "2 days ago").
+number (its turn, up to that event: the events of earlier turns, and of its own turn
+those logged before it), "turn N" (the N-th user message and its reply), or a time (an
+ISO date, "2 days ago": the last message said by then).
 """
 
 from __future__ import annotations
@@ -20,22 +21,32 @@ from typing import Any
 from memcli.clock import parse_duration
 from memcli.core.events import MEMORY_STATE_KINDS, Event, Kind
 from memcli.core.projection import ProjectionState, fold
+from memcli.errors import MemcliError
 
 MESSAGES = (Kind.MESSAGE_USER.value, Kind.MESSAGE_ASSISTANT.value)
 _TURN = re.compile(r"^(?:turn\s*|t)(\d+)$")
 _AGO = re.compile(r"^(.+?)\s+ago$")
 
 
-class AsOfError(ValueError):
+class AsOfError(MemcliError):
     """A point in the conversation that cannot be read (the message is the one line to show)."""
 
 
 @dataclass(frozen=True)
 class Point:
-    """A resolved point: the last message seq it includes, and how it was read."""
+    """A resolved point: the last turn (message seq) it includes, and how it was read.
+    For an event number (`seq`), the events of that same turn in the event's own namespace
+    count only up to it (other namespaces, a backfilled one, get the whole turn)."""
 
     turn: int
     label: str
+    seq: int | None = None
+    namespace: str | None = None
+
+    def includes(self, event: Event, message_seqs: list[int]) -> bool:
+        turn = event_turn(event, message_seqs)
+        return turn < self.turn or (turn == self.turn and (
+            self.seq is None or event.namespace != self.namespace or event.seq <= self.seq))
 
 
 def event_turn(event: Event, message_seqs: list[int]) -> int:
@@ -62,7 +73,9 @@ def resolve(store: Any, text: str, now: datetime) -> Point:
         if not found:
             raise AsOfError(f"there is no event #{seq} (the log ends at #{store.last_seq})")
         turn = event_turn(found[0], seqs)
-        return Point(turn, f"event #{seq}" + (f" (turn of message #{turn})" if turn != seq else ""))
+        if turn == seq:  # a message: its turn, whole
+            return Point(turn, f"event #{seq}")
+        return Point(turn, f"event #{seq} (in the turn of message #{turn})", seq, found[0].namespace)
     match = _TURN.match(value)
     if match:
         n = int(match.group(1))
@@ -102,7 +115,7 @@ def memory_events(store: Any, namespace: str | None = None) -> tuple[list[Event]
     return store.events(kinds=kinds, namespace=namespace), [m.seq for m in store.events(kinds=MESSAGES)]
 
 
-def state_as_of(store: Any, turn: int, namespace: str | None = None) -> ProjectionState:
-    """The memories after every event belonging to a turn <= `turn`, folded in log order."""
+def state_as_of(store: Any, point: Point, namespace: str | None = None) -> ProjectionState:
+    """The memories after every event the point includes, folded in log order."""
     events, seqs = memory_events(store, namespace)
-    return fold(e for e in events if event_turn(e, seqs) <= turn)
+    return fold(e for e in events if point.includes(e, seqs))

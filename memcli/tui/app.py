@@ -28,6 +28,7 @@ from memcli.errors import MemcliError
 from memcli.session import ChatSession
 from memcli.settings import Settings
 from memcli.tui.chat import Bubble, ChatLog, PromptInput
+from memcli.tui.glyphs import plural
 from memcli.tui.panels import ContextView, Feed, FeedPane, MemoriesView, OpenMemory, RetrievalView
 from memcli.tui.screens import (
     BackfillScreen, HelpScreen, MemoryAction, MemoryScreen, StrategyChoice, StrategyScreen, TimeTravelScreen,
@@ -147,7 +148,7 @@ class MemcliApp(App[None]):
     def _status(self) -> None:
         model = getattr(self.session.model, "model_id", "no model")
         count = getattr(self, "_memory_count", 0)
-        parts = [f"model {model}", f"strategy {self.session.namespace}", f"{count} memories"]
+        parts = [f"model {model}", f"strategy {self.session.namespace}", plural(count, "memory", "memories")]
         if self._tps:
             parts.append(f"{self._tps:.0f} tok/s")
         if self.replay is not None:
@@ -198,8 +199,10 @@ class MemcliApp(App[None]):
         if self.session.model is not None:
             self._set_loading("loading the model…")
             self.session.model.load()  # type: ignore[attr-defined]
+        # in the status bar, not a toast: a toast would cover it
+        self._set_loading(f"ready in {time.perf_counter() - started:.1f} s")
+        time.sleep(5)
         self._set_loading("")
-        self.call_from_thread(self.notify, f"ready in {time.perf_counter() - started:.1f} s", timeout=3)
 
     def _set_loading(self, text: str) -> None:
         self._loading = text
@@ -439,6 +442,17 @@ class MemcliApp(App[None]):
                         severity="error", timeout=10)
 
 
+def resume_last_strategy(session: ChatSession) -> None:
+    """Resume the strategy in use when the workbench last closed (the last switch in the log)."""
+    switches = session.engine.store.events(kinds=[Kind.STRATEGY_SWITCHED.value], newest=1)
+    name = switches[0].payload.get("to") if switches else None
+    if name and name != session.namespace:
+        try:
+            session.strategy = session.registry.create(name, switches[0].payload.get("params"))
+        except Exception:  # noqa: BLE001 - a plugin since removed or broken: the configured strategy stays
+            pass
+
+
 def run_workbench(settings: Settings, *, strategy: str | None = None, params: dict | None = None,
                   cassette: Path | None = None, cassette_mode: str = "auto", replay: Path | None = None,
                   open_session: Callable[..., ChatSession] | None = None) -> None:
@@ -465,6 +479,8 @@ def run_workbench(settings: Settings, *, strategy: str | None = None, params: di
         replay_state = (spec, clock)
     else:
         session = opener(settings, strategy=strategy, params=params, cassette=cassette, cassette_mode=cassette_mode)
+        if strategy is None:
+            resume_last_strategy(session)
     try:
         MemcliApp(session, settings, replay=replay_state).run()
     finally:

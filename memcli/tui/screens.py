@@ -290,14 +290,14 @@ class TimeTravelScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="timetravel", exit_on_error=False)
     def _resolve(self, text: str) -> None:
-        from memcli.core.asof import AsOfError, event_turn, resolve
+        from memcli.core.asof import AsOfError, resolve
 
         try:
             point = resolve(self.store, text, self.now)
         except AsOfError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="warning")
             return
-        earlier = [i for i, e in enumerate(self.events) if event_turn(e, self.message_seqs) <= point.turn]
+        earlier = [i for i, e in enumerate(self.events) if point.includes(e, self.message_seqs)]
         if not earlier:
             self.app.call_from_thread(self.notify, f"{self.namespace} had no memory yet at {point.label}",
                                       severity="warning")
