@@ -19,7 +19,7 @@ from memcli.context import DEFAULT_SYSTEM, ContextReport
 from memcli.core.events import Event, Kind, NewEvent
 from memcli.core.privacy import redact
 from memcli.engine import Engine, InvalidOperation
-from memcli.model.base import ChatModel, Generation, Message
+from memcli.model.base import ChatModel, ContextOverflowError, Generation, Message
 from memcli.model.gguf import DEFAULT_MODEL_FILE
 from memcli.strategy.api import Candidate, Retrieval, Strategy, Turn
 from memcli.strategy.registry import StrategyLoadError, StrategyRegistry
@@ -184,6 +184,8 @@ class ChatSession:
         `reply` fixes the assistant's words (scripted sessions); otherwise the model streams.
         """
         self.drain()  # retrieval sees the memories of every earlier turn
+        if reply is None and self.model is not None:
+            self._fits(text, max_tokens)  # before anything is logged: a turn that fails logs nothing
         history = self.history()
         user = self.add_message("user", text)
         retrieval = self.retrieve(text, k, at=user.ts, upto=user.seq)
@@ -200,10 +202,18 @@ class ChatSession:
             self._record(Kind.CONTEXT_BUILT, {"messages": context.messages, "tokens": context.tokens,
                                               "budget": context.budget, "cut": context.cut},
                          namespace=self.namespace)
-            generation = self.model.stream(context.messages, max_tokens=max_tokens, cancel=cancel)
-            for piece in generation:
-                if on_piece is not None:
-                    on_piece(piece)
+            try:
+                generation = self.model.stream(context.messages, max_tokens=max_tokens, cancel=cancel)
+                for piece in generation:
+                    if on_piece is not None:
+                        on_piece(piece)
+            except Exception as exc:
+                # the user message is logged: finish the turn (an empty reply marked as an error) so that
+                # live memory work and a later backfill both process it, then report the failure
+                failed = self.add_message("assistant", "", stats={"finish_reason": "error", "error": str(exc)})
+                self.submit(user)
+                self.submit(failed)
+                raise
             reply = generation.text
             stats = generation.stats.as_dict()
         else:
@@ -212,6 +222,16 @@ class ChatSession:
         self.submit(user)
         self.submit(answer)
         return TurnResult(user, retrieval, context, answer, generation)
+
+    def _fits(self, text: str, max_tokens: int | None) -> None:
+        """Raise ContextOverflowError when the message alone (with the system prompt) cannot fit:
+        build_context cuts memories and history to the budget, never the message."""
+        assert self.model is not None
+        room = self.model.n_ctx - (max_tokens or 256)
+        need = self.model.count_message_tokens([{"role": "system", "content": self.system},
+                                                {"role": "user", "content": text}])
+        if need > room:
+            raise ContextOverflowError(need, room)
 
     # -- memory work -----------------------------------------------------------------------
 

@@ -298,3 +298,59 @@ def test_replay_edits_go_through_the_session(tmp_path, settings, embedder) -> No
     finally:
         session.close()
         engine.close()
+
+
+# -- 10. A failed turn leaves no orphan user message ---------------------------------------
+
+def test_a_failed_turn_logs_nothing_or_a_finished_turn(tmp_path, settings, embedder) -> None:
+    from memcli.model.base import ContextOverflowError
+
+    class Failing(SlowScriptedModel):
+        def stream(self, messages, **kwargs):
+            raise RuntimeError("the model crashed")
+
+    engine = Engine(settings, clock=SimulatedClock(), embedder=embedder)
+    session = ChatSession(engine, StrategyRegistry(tmp_path / "none"), model=quick_model(), strategy="mem0",
+                          llm_memory="off", background=False)
+    try:
+        with pytest.raises(ContextOverflowError):
+            session.send("word " * 5000)
+        assert engine.store.events() == [], "a message that cannot fit is not logged"
+        session.model = Failing()
+        with pytest.raises(RuntimeError):
+            session.send("I am allergic to peanuts.")
+        messages = engine.store.events(kinds=["message.user", "message.assistant"])
+        assert [m.payload["stats"]["finish_reason"] for m in messages[1:]] == ["error"]
+        live = [m.text for m in engine.store.memories("mem0")]
+        assert live == ["User: I am allergic to peanuts"], "the turn was processed for memory"
+        session.backfill("mem0", namespace="mem0-again")
+        assert [m.text for m in engine.store.memories("mem0-again")] == live
+    finally:
+        session.close()
+        engine.close()
+
+
+# -- 12. Smaller ones: user text is never markup; the footer keeps ^s ^t at 80 columns ------
+
+async def test_user_text_is_shown_literally_and_the_footer_fits_80_columns(tmp_path, embedder) -> None:
+    from textual.widgets._footer import FooterKey
+
+    app = make_app(tmp_path / "d", embedder)
+    app.session.send("I keep notes like [/oops] and [b]this[/b].", reply="Noted [red]ok[/].")
+    app.session.drain()
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            feed = app.query_one(Feed)
+            details = [str(feed.get_row_at(i)[5]) for i in range(feed.row_count)]
+            assert any("[/oops]" in d for d in details)
+            await pilot.press("f3")
+            await pilot.pause()
+            table = app.query_one(MemoriesView).query_one(DataTable)
+            assert any("[b]this[/b]" in str(table.get_row_at(i)[-1]) for i in range(table.row_count))
+            keys = {k.key: k for k in app.screen.query(FooterKey)}
+            for key in ("ctrl+s", "ctrl+t"):
+                assert key in keys and keys[key].region.right <= 80 and keys[key].region.width > 0, key
+            assert "1 memory" in str(app.query_one("#status").render())
+    finally:
+        close(app)

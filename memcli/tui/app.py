@@ -79,14 +79,15 @@ class MemcliApp(App[None]):
     CSS = CSS
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
-        # priority: the view keys work from every focus (an input must not swallow them)
+        # priority: the view keys work from every focus (an input must not swallow them);
+        # the dialogs first, so that a narrow footer cuts a view key rather than them
+        Binding("ctrl+s", "strategy", "strategy", id="app.strategy", priority=True),
+        Binding("ctrl+t", "timetravel", "time travel", id="app.timetravel", priority=True),
         Binding("f1", "help", "help", id="app.help", priority=True),
         Binding("f2", "view('feed')", "feed", id="app.feed", priority=True),
         Binding("f3", "view('memories')", "memories", id="app.memories", priority=True),
         Binding("f4", "view('retrieval')", "retrieval", id="app.retrieval", priority=True),
         Binding("f5", "view('context')", "context", id="app.context", priority=True),
-        Binding("ctrl+s", "strategy", "strategy", id="app.strategy", priority=True),
-        Binding("ctrl+t", "timetravel", "time travel", id="app.timetravel", priority=True),
         Binding("escape", "cancel_reply", "stop reply", show=False, id="app.cancel"),
         Binding("f6", "pause", "pause replay", show=False, id="app.replay_pause"),
         Binding("f7", "speed(0.5)", "slower", show=False, id="app.replay_slower"),
@@ -130,7 +131,7 @@ class MemcliApp(App[None]):
                 with TabPane("Context", id="context"):
                     yield ContextView()
         yield Static("", id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._ui_thread = threading.get_ident()
@@ -307,7 +308,7 @@ class MemcliApp(App[None]):
         if self._stream_bubble is not None:
             self._stream_bubble.remove()
             self._stream_bubble = None
-        self.notify(error, title="The turn failed", severity="error", timeout=8)
+        self.notify(error, title="The turn failed", severity="error", timeout=8, markup=False)
 
     def action_cancel_reply(self) -> None:
         if self._cancel is not None and self._busy:
@@ -353,7 +354,7 @@ class MemcliApp(App[None]):
         try:
             self.session.edit(op)
         except MemcliError as exc:
-            self.call_from_thread(self.notify, str(exc), severity="error")
+            self.call_from_thread(self.notify, str(exc), severity="error", markup=False)
             return
         self.call_from_thread(self.notify, f"{action.memory_id}: {action.action}", timeout=2)
 
@@ -393,7 +394,8 @@ class MemcliApp(App[None]):
                     self.session.backfill(k=self.settings.top_k,
                                           progress=lambda i, n: self.call_from_thread(screen.progress, i, n))
         except MemcliError as exc:
-            self.call_from_thread(self.notify, str(exc), title="Switch failed", severity="error", timeout=8)
+            self.call_from_thread(self.notify, str(exc), title="Switch failed", severity="error", timeout=8,
+                                  markup=False)
         finally:
             if screen is not None:
                 self.call_from_thread(screen.dismiss)
@@ -428,7 +430,7 @@ class MemcliApp(App[None]):
             if isinstance(outcome, Check):
                 self.call_from_thread(self.notify, f"step {i} {outcome.kind}: {outcome.detail}",
                                       title="expectation met" if outcome.passed else "expectation FAILED",
-                                      severity="information" if outcome.passed else "error", timeout=6)
+                                      severity="information" if outcome.passed else "error", timeout=6, markup=False)
             self.call_from_thread(self._status)
             time.sleep(0.8 / self._speed)
         self.call_from_thread(self.notify, f"Replay of {spec.title!r} finished.", timeout=8)
@@ -439,7 +441,7 @@ class MemcliApp(App[None]):
             error = event.worker.error
             self._busy = False
             self.notify(f"{type(error).__name__}: {error}", title=f"{event.worker.group} failed",
-                        severity="error", timeout=10)
+                        severity="error", timeout=10, markup=False)
 
 
 def resume_last_strategy(session: ChatSession) -> None:

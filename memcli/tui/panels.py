@@ -55,7 +55,7 @@ class Feed(DataTable):
         glyph, style = STYLE[event.kind]
         follow = self._at_bottom() and not self.unseen
         self.add_row(str(event.seq), Text(glyph, style=style), Text(event.kind.value.split(".")[-1], style=style),
-                     event.namespace or "", event.memory_id or "", describe(event), key=f"{event.seq}")
+                     event.namespace or "", event.memory_id or "", Text(describe(event)), key=f"{event.seq}")
         if follow:  # the table's height is known only after the next refresh
             self.call_after_refresh(self._follow)
         else:
@@ -138,7 +138,7 @@ class MemoriesView(Vertical):
             text = m.text if len(m.text) <= 60 else m.text[:59] + "…"
             table.add_row(m.id + (" ★" if m.pinned else ""), STATUS_WORD.get(m.status, m.status), m.kind,
                           retention_bar(m, self._now), m.last_access.strftime("%m-%d %H:%M"), str(len(m.sources)),
-                          text, key=m.id)
+                          Text(text), key=m.id)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._fill()
@@ -168,12 +168,12 @@ class RetrievalView(VerticalScroll):
 
     def show(self, event: Event) -> None:
         p = event.payload
-        table = Table(title=f"retrieval for: {p.get('query', '')}", expand=True, title_justify="left")
+        table = Table(title=Text(f"retrieval for: {p.get('query', '')}"), expand=True, title_justify="left")
         for col in ("#", "memory", "score", "parts", "text"):
             table.add_column(col, overflow="fold")
         parts_of = lambda h: "  ".join(f"{k} {v:.3f}" for k, v in h.get("parts", {}).items())  # noqa: E731
         for i, h in enumerate(p.get("hits", []), 1):
-            table.add_row(str(i), h["id"], f"{h['score']:.4f}", parts_of(h), h["text"])
+            table.add_row(str(i), h["id"], f"{h['score']:.4f}", parts_of(h), Text(h["text"]))
         cutoff = p.get("cutoff")
         table.add_row("", "", "", Text(f"── cutoff {cutoff:.4f} ──" if isinstance(cutoff, float) else "── cutoff ──",
                                        style="bold"), Text(p.get("note", ""), style="italic"))

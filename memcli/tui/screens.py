@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 
 from memcli.core.events import Kind
 from memcli.core.projection import Memory
+from memcli.tui.glyphs import plural
 
 
 class EditScreen(ModalScreen[str | None]):
@@ -77,17 +78,17 @@ class MemoryScreen(ModalScreen[MemoryAction | None]):
                                  title_justify="left")
                 for v in self.versions:
                     versions.add_row(str(v.version), v.valid_from.strftime("%Y-%m-%d %H:%M"),
-                                     v.valid_to.strftime("%Y-%m-%d %H:%M") if v.valid_to else "now", v.text)
+                                     v.valid_to.strftime("%Y-%m-%d %H:%M") if v.valid_to else "now", Text(v.text))
                 yield Static(versions)
                 sources = Table("#", "when", "turn", title="source turns", expand=True, title_justify="left")
                 for e in self.sources:
-                    sources.add_row(str(e.seq), e.ts.strftime("%Y-%m-%d %H:%M"), e.payload.get("text", ""))
+                    sources.add_row(str(e.seq), e.ts.strftime("%Y-%m-%d %H:%M"), Text(e.payload.get("text", "")))
                 yield Static(sources)
                 history = Table("#", "event", "by", "detail", title="history", expand=True, title_justify="left")
                 for e in self.events:
                     p = e.payload
                     history.add_row(str(e.seq), e.kind.value, e.actor,
-                                    str(p.get("text") or p.get("reason") or p.get("query") or ""))
+                                    Text(str(p.get("text") or p.get("reason") or p.get("query") or "")))
                 yield Static(history, id="memory-history")
             with Horizontal(classes="buttons"):
                 yield Button("Edit", id="edit", variant="primary")
@@ -295,7 +296,7 @@ class TimeTravelScreen(ModalScreen[None]):
         try:
             point = resolve(self.store, text, self.now)
         except AsOfError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="warning")
+            self.app.call_from_thread(self.notify, str(exc), severity="warning", markup=False)
             return
         earlier = [i for i, e in enumerate(self.events) if point.includes(e, self.message_seqs)]
         if not earlier:
@@ -328,7 +329,7 @@ class TimeTravelScreen(ModalScreen[None]):
     def _show(self, seq: int, rows: list) -> None:
         changed = sum(1 for r in rows if str(r[0]) != " ")
         title = (f"{self.namespace} as of event #{seq} ({self.index + 1} of {len(self.events)}) · "
-                 f"{changed} memories changed or added since" if seq else f"{self.namespace}: no memory events yet")
+                 f"{plural(changed, 'memory', 'memories')} changed or added since" if seq else f"{self.namespace}: no memory events yet")
         self.query_one("#tt-title", Label).update(Text(title + (f"\n{self.note}" if self.note else "")))
         table = self.query_one(DataTable)
         table.clear()
