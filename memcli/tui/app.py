@@ -60,6 +60,7 @@ Feed, #memory-table { height: 1fr; }
 #strategy-list { width: 28; }
 #strategy-info { padding: 0 1; }
 #strategy-params { height: auto; }
+#strategy-params Label { width: 1fr; }
 StrategyScreen.-narrow #strategy-list { width: 18; }
 StrategyScreen.-narrow #dialog { width: 100%; height: 100%; padding: 0 1; }
 #tt-table { height: 1fr; }

@@ -107,7 +107,8 @@ class MemoriesView(Vertical):
     """A filterable, sortable table of the current strategy's memories."""
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter memories (text, kind or status)…", id="memory-filter")
+        yield Input(placeholder="filter memories (text, kind or status)…", id="memory-filter",
+                    select_on_focus=False)  # a key typed on the table must not be selected and replaced
         yield DataTable(id="memory-table", cursor_type="row")
 
     def on_mount(self) -> None:

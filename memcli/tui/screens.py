@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -253,7 +253,8 @@ class TimeTravelScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label("", id="tt-title")
-            yield Input(placeholder="event number, turn 12, 2026-01-03 or 2 days ago; Enter", id="tt-seq")
+            yield Input(placeholder="event number, turn 12, 2026-01-03 or 2 days ago; Enter", id="tt-seq",
+                        select_on_focus=False)  # a key typed on the table must not be selected and replaced
             yield DataTable(id="tt-table", cursor_type="row")
             yield Label("← → step through memory events · Esc closes", classes="hint")
 
@@ -269,6 +270,14 @@ class TimeTravelScreen(ModalScreen[None]):
         self.events, self.message_seqs = memory_events(self.store, self.namespace)
         self.index = max(0, len(self.events) - 2)
         self._load()
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing anywhere in the dialog goes to the input."""
+        box = self.query_one("#tt-seq", Input)
+        if event.is_printable and event.character and not box.has_focus:
+            box.focus()
+            box.insert_text_at_cursor(event.character)
+            event.stop()
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         # in the input, ← → move the cursor
