@@ -64,3 +64,19 @@ def test_as_of_a_turn_a_time_or_an_event_works_for_a_backfilled_strategy(tmp_pat
 def test_chat_has_one_replay_option_and_watch_takes_the_file(tmp_path) -> None:
     text = runner.invoke(app, ["chat", "--help"], env={"COLUMNS": "200"}).output
     assert text.count("--replay") == 1 and "--watch" in text
+
+
+def test_memories_diff_aligns_two_strategies_by_source_turn(tmp_path, settings, embedder) -> None:
+    d = backfilled(tmp_path, settings, embedder)
+    result = runner.invoke(app, ["memories", "diff", "-S", "memorybank", "-S", "mem0", "--json", "--data-dir", str(d)])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [r["turn"] for r in rows] == sorted(r["turn"] for r in rows)
+    peanuts = next(r for r in rows if "peanuts" in r["message"])
+    assert peanuts["mem0"] and peanuts["memorybank"] and peanuts["verdict"] == "both"
+    assert all(r["verdict"] in ("both", "only A", "only B", "neither") for r in rows)
+    text = runner.invoke(app, ["memories", "diff", "-S", "memorybank", "-S", "mem0", "--data-dir", str(d)],
+                         env={"COLUMNS": "120"}).output
+    assert "memorybank vs mem0" in text and "peanuts" in text
+    one = runner.invoke(app, ["memories", "diff", "-S", "mem0", "--data-dir", str(d)])
+    assert one.exit_code != 0
