@@ -210,5 +210,6 @@ def diff(
         table.add_column(col, overflow="fold")
     side = lambda ms: Text("\n".join(f"{m['id']} [{m['status']}] {m['text']}" for m in ms) or "—")  # noqa: E731
     for r in rows:
-        table.add_row(str(r["turn"]), r["verdict"], side(r[a]), side(r[b]))
+        keeps = {"only A": f"only {a}", "only B": f"only {b}"}.get(r["verdict"], r["verdict"])
+        table.add_row(str(r["turn"]), keeps, side(r[a]), side(r[b]))
     Console().print(table)
