@@ -144,9 +144,10 @@ class ChatSession:
             payload["stats"] = stats
         return turn_from_event(self._record(kind, payload, actor=role))
 
-    def edit(self, operation: Any) -> list[Event]:
-        """A change made by the person (edit, pin, forget, restore): an event like any other."""
-        return self._emit(self.engine.apply(self.namespace, [operation], actor="editor"))
+    def edit(self, operation: Any, namespace: str | None = None) -> list[Event]:
+        """A change made by the person (edit, pin, forget, restore): an event like any other.
+        `namespace`: another strategy's memory (opened from the feed); default the current one."""
+        return self._emit(self.engine.apply(namespace or self.namespace, [operation], actor="editor"))
 
     def ingest(self, role: str, text: str, *, speaker: str = "", metadata: dict | None = None) -> Turn:
         """Log a message without a model call or a retrieval (imports, scripted history) and queue it."""

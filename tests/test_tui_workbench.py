@@ -161,6 +161,10 @@ async def test_feed_row_opens_the_memory_of_its_namespace(tmp_path, embedder) ->
             assert isinstance(app.screen, MemoryScreen)
             assert app.screen.memory.namespace == "memorybank"
             assert app.screen.memory.id == str(rows[row][4])
+            await pilot.click("#pin")  # the change goes to that namespace's memory, not mem0's of the same id
+            await settle(pilot)
+            assert app.session.engine.store.memory("memorybank", str(rows[row][4])).pinned
+            assert not app.session.engine.store.memory("mem0", str(rows[row][4])).pinned
     finally:
         close(app)
 

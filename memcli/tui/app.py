@@ -353,7 +353,7 @@ class MemcliApp(App[None]):
               "forget": lambda: ops.Delete(memory_id=action.memory_id, reason="forgotten by hand"),
               "restore": lambda: ops.Restore(memory_id=action.memory_id, reason="restored by hand")}[action.action]()
         try:
-            self.session.edit(op)
+            self.session.edit(op, action.namespace)
         except MemcliError as exc:
             self.call_from_thread(self.notify, str(exc), severity="error", markup=False)
             return

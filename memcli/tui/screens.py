@@ -54,6 +54,7 @@ class MemoryAction:
     action: str  # "edit", "pin", "unpin", "forget", "restore"
     memory_id: str
     text: str | None = None
+    namespace: str | None = None
 
 
 class MemoryScreen(ModalScreen[MemoryAction | None]):
@@ -102,12 +103,13 @@ class MemoryScreen(ModalScreen[MemoryAction | None]):
     def action_edit(self) -> None:
         def done(text: str | None) -> None:
             if text:
-                self.dismiss(MemoryAction("edit", self.memory.id, text))
+                self.dismiss(MemoryAction("edit", self.memory.id, text, self.memory.namespace))
 
         self.app.push_screen(EditScreen(self.memory), done)
 
     def action_pin(self) -> None:
-        self.dismiss(MemoryAction("unpin" if self.memory.pinned else "pin", self.memory.id))
+        self.dismiss(MemoryAction("unpin" if self.memory.pinned else "pin", self.memory.id,
+                                  namespace=self.memory.namespace))
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
@@ -117,7 +119,7 @@ class MemoryScreen(ModalScreen[MemoryAction | None]):
             case "pin":
                 self.action_pin()
             case "forget" | "restore":
-                self.dismiss(MemoryAction(event.button.id, self.memory.id))
+                self.dismiss(MemoryAction(event.button.id, self.memory.id, namespace=self.memory.namespace))
             case _:
                 self.dismiss(None)
 
