@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -124,14 +124,18 @@ class Engine:
         extra: Sequence[NewEvent] = (),
         sync_index: bool = False,
         ts: datetime | None = None,
+        turn: int | None = None,
     ) -> list[Event]:
         """Validate and apply a batch of operations atomically; returns the events written.
 
         The vector index follows lazily: the namespace is marked and synced before its next
         search, so a run of appends (an import, a backfill) is embedded in one batch.
-        `sync_index` syncs now. `ts` stamps the events with a given time (backfills).
+        `sync_index` syncs now. `ts` stamps the events with a given time (backfills), `turn`
+        with the message they were made for (as-of keys on it: see core/asof.py).
         """
         new_events = list(extra) + self.plan(namespace, operations, actor)
+        if turn is not None:
+            new_events = [replace(e, payload={**e.payload, "turn": turn}) for e in new_events]
         asked = [(namespace, op.memory_id) for op in operations if isinstance(op, ops.Delete) and op.hard]
         erasure = self.store.erasure_of(asked) if asked else None
         if erasure is not None:  # what came from the same turns (or echoed them), in any namespace, goes too

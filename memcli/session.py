@@ -20,7 +20,7 @@ from memcli.core.events import Event, Kind, NewEvent
 from memcli.core.operations import Delete
 from memcli.core.projection import ACTIVE, ARCHIVED, QUARANTINED
 from memcli.engine import Engine, InvalidOperation
-from memcli.model.base import ChatModel, Generation, Message
+from memcli.model.base import ChatModel, ContextOverflowError, Generation, Message
 from memcli.model.gguf import DEFAULT_MODEL_FILE
 from memcli.strategy.api import Candidate, Retrieval, Strategy, Turn
 from memcli.strategy.registry import StrategyLoadError, StrategyRegistry
@@ -94,12 +94,12 @@ class ChatSession:
         return self._emit([self.engine.record(kind, payload, **kw)])[0]
 
     def _apply(self, strategy: Strategy, operations: list, *, at: datetime | None = None,
-               extra: list[NewEvent] | None = None, hook: str = "") -> list[Event]:
+               extra: list[NewEvent] | None = None, hook: str = "", turn: int | None = None) -> list[Event]:
         if not operations and not extra:
             return []
         try:
             return self._emit(self.engine.apply(strategy.namespace, operations, actor=f"strategy:{strategy.name}",
-                                                extra=extra or [], ts=at))
+                                                extra=extra or [], ts=at, turn=turn))
         except InvalidOperation as exc:
             self._strategy_error(strategy, hook, str(exc))
             return []
@@ -145,9 +145,10 @@ class ChatSession:
             payload["stats"] = stats
         return turn_from_event(self._record(kind, payload, actor=role))
 
-    def edit(self, operation: Any) -> list[Event]:
-        """A change made by the person (edit, pin, forget, restore): an event like any other."""
-        return self._emit(self.engine.apply(self.namespace, [operation], actor="editor"))
+    def edit(self, operation: Any, namespace: str | None = None) -> list[Event]:
+        """A change made by the person (edit, pin, forget, restore): an event like any other.
+        `namespace`: another strategy's memory (opened from the feed); default the current one."""
+        return self._emit(self.engine.apply(namespace or self.namespace, [operation], actor="editor"))
 
     def ingest(self, role: str, text: str, *, speaker: str = "", metadata: dict | None = None) -> Turn:
         """Log a message without a model call or a retrieval (imports, scripted history) and queue it."""
@@ -167,8 +168,8 @@ class ChatSession:
             "near_misses": [h.as_dict() for h in retrieval.near_misses],
         }, f"strategy:{s.name}", s.namespace)
         recalled = self._call(s, "recalled", [], retrieval, self.view(s, now=at, upto=upto))
-        if not self._apply(s, recalled, at=at, extra=[retrieved], hook="recalled"):
-            self._apply(s, [], at=at, extra=[retrieved], hook="retrieve")
+        if not self._apply(s, recalled, at=at, extra=[retrieved], hook="recalled", turn=upto):
+            self._apply(s, [], at=at, extra=[retrieved], hook="retrieve", turn=upto)
         return retrieval
 
     def send(
@@ -186,6 +187,8 @@ class ChatSession:
         `reply` fixes the assistant's words (scripted sessions); otherwise the model streams.
         """
         self.drain()  # retrieval sees the memories of every earlier turn
+        if reply is None and self.model is not None:
+            self._fits(text, max_tokens)  # before anything is logged: a turn that fails logs nothing
         history = self.history()
         user = self.add_message("user", text)
         text = user.text  # as logged (secrets redacted): the model is shown what the log holds
@@ -203,10 +206,18 @@ class ChatSession:
             self._record(Kind.CONTEXT_BUILT, {"messages": context.messages, "tokens": context.tokens,
                                               "budget": context.budget, "cut": context.cut},
                          namespace=self.namespace)
-            generation = self.model.stream(context.messages, max_tokens=max_tokens, cancel=cancel)
-            for piece in generation:
-                if on_piece is not None:
-                    on_piece(piece)
+            try:
+                generation = self.model.stream(context.messages, max_tokens=max_tokens, cancel=cancel)
+                for piece in generation:
+                    if on_piece is not None:
+                        on_piece(piece)
+            except Exception as exc:
+                # the user message is logged: finish the turn (an empty reply marked as an error) so that
+                # live memory work and a later backfill both process it, then report the failure
+                failed = self.add_message("assistant", "", stats={"finish_reason": "error", "error": str(exc)})
+                self.submit(user)
+                self.submit(failed)
+                raise
             reply = generation.text
             stats = generation.stats.as_dict()
         else:
@@ -215,6 +226,16 @@ class ChatSession:
         self.submit(user)
         self.submit(answer)
         return TurnResult(user, retrieval, context, answer, generation)
+
+    def _fits(self, text: str, max_tokens: int | None) -> None:
+        """Raise ContextOverflowError when the message alone (with the system prompt) cannot fit:
+        build_context cuts memories and history to the budget, never the message."""
+        assert self.model is not None
+        room = self.model.n_ctx - (max_tokens or 256)
+        need = self.model.count_message_tokens([{"role": "system", "content": self.system},
+                                                {"role": "user", "content": text}])
+        if need > room:
+            raise ContextOverflowError(need, room)
 
     # -- memory work -----------------------------------------------------------------------
 
@@ -237,9 +258,10 @@ class ChatSession:
                             "metadata": c.metadata} for c in candidates],
         }, f"strategy:{strategy.name}", strategy.namespace)
         operations = self._call(strategy, "consolidate", [], candidates, view) if candidates else []
-        self._apply(strategy, operations, at=at, extra=[extracted] if candidates else None, hook="consolidate")
+        self._apply(strategy, operations, at=at, extra=[extracted] if candidates else None, hook="consolidate",
+                    turn=turn.seq)
         self._apply(strategy, self._call(strategy, "decay", [], self.view(strategy, now=view.now, upto=turn.seq)),
-                    at=at, hook="decay")
+                    at=at, hook="decay", turn=turn.seq)
 
     def _work(self) -> None:
         assert self._queue is not None

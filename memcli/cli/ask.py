@@ -54,6 +54,7 @@ def ask(
     sys.stdout.write("\n")
     typer.secho(
         f"[{stats.model_id} · {stats.prompt_tokens}+{stats.completion_tokens} tokens · "
-        f"first token {stats.ttft_s * 1000:.0f} ms · {stats.tokens_per_s:.0f} tok/s]",
+        f"first token {stats.ttft_s * 1000:.0f} ms"
+        + (f" · {stats.tokens_per_s:.0f} tok/s]" if stats.tokens_per_s >= 1 else "]"),  # a replayed call has no rate
         dim=True, err=True,
     )

@@ -24,8 +24,8 @@ def chat(
     cassette: Cassette = None,
     record: Record = False,
     replay_calls: Replay = False,
-    replay: Annotated[Path | None, typer.Option("--replay", help="Watch a sample session play in the TUI.",
-                                                exists=True, dir_okay=False)] = None,
+    watch: Annotated[Path | None, typer.Option("--watch", help="Watch a sample session (FILE) play in the TUI.",
+                                               exists=True, dir_okay=False)] = None,
     plain: Annotated[bool, typer.Option("--plain", help="No TUI: read lines from stdin, print replies.")] = False,
     data_dir: DataDir = None,
 ) -> None:
@@ -38,7 +38,7 @@ def chat(
         return
     from memcli.tui.app import run_workbench
 
-    run_workbench(settings, strategy=strategy, params=params, cassette=cassette, cassette_mode=mode, replay=replay)
+    run_workbench(settings, strategy=strategy, params=params, cassette=cassette, cassette_mode=mode, replay=watch)
 
 
 def _plain_chat(settings, strategy, params, cassette, mode) -> None:

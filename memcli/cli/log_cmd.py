@@ -35,7 +35,9 @@ def log(
     kind: Annotated[list[str] | None, typer.Option("--kind", "-k", help="Only these kinds (repeatable; "
                                                    "a prefix such as 'memory.' works).")] = None,
     since: Annotated[str | None, typer.Option(help="After this event number or ISO time.")] = None,
-    as_of: Annotated[int | None, typer.Option("--as-of", help="Show the memories as they were after event SEQ.")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Show the memories as they were after a point: an "
+                                              "event number, 'turn N', an ISO date or '2 days ago' (keyed on "
+                                              "the turn, so backfilled strategies work too).")] = None,
     sql: Annotated[str | None, typer.Option("--sql", help="Run a read-only SQL query (tables: events, memories, "
                                             "memory_versions).")] = None,
     namespace: Annotated[str | None, typer.Option("--strategy", "-S", help="Only this namespace.")] = None,
@@ -61,13 +63,17 @@ def log(
                 Console().print(table)
             return
         if as_of is not None:
-            state = store.state_as_of(as_of)
-            mems = [m for (ns, _), m in sorted(state.memories.items()) if namespace in (None, ns)]
+            from memcli.clock import SystemClock
+            from memcli.core.asof import resolve, state_as_of
+
+            point = resolve(store, as_of, SystemClock().now())
+            state = state_as_of(store, point, namespace)
+            mems = sorted(state.memories.values(), key=lambda m: (m.namespace, m.created_seq))
             rows = [{"namespace": m.namespace, "id": m.id, "status": m.status, "text": m.text} for m in mems]
             if json_out:
                 print_json(rows)
             else:
-                table = Table("namespace", "id", "status", "text", title=f"memories as of event #{as_of}")
+                table = Table("namespace", "id", "status", "text", title=f"memories as of {point.label}")
                 for r in rows:
                     add_row(table, r["namespace"], r["id"], r["status"], r["text"])
                 Console().print(table)

@@ -191,3 +191,33 @@ def forget(
 def restore(memory_id: MemoryId, strategy: Strategy = None, data_dir: DataDir = None, json_out: Json = False) -> None:
     """Bring an archived, deleted or quarantined memory back."""
     _apply(data_dir, strategy, ops.Restore(memory_id=memory_id, reason="restored by the user"), json_out)
+
+
+@app.command("diff")
+def diff(
+    strategies: Annotated[list[str], typer.Option("--strategy", "-S", help="The two namespaces to compare "
+                                                  "(give -S twice).")],
+    data_dir: DataDir = None,
+    json_out: Json = False,
+) -> None:
+    """Two strategies' memories of the same conversation, side by side by source turn."""
+    from rich.text import Text
+
+    from memcli.core.compare import diff as compare
+
+    if len(strategies) != 2:
+        raise typer.BadParameter("give exactly two strategies: -S A -S B", param_hint="--strategy")
+    a, b = strategies
+    with _engine(data_dir, write=False) as engine:
+        rows = compare(engine.store, a, b)
+    if json_out:
+        print_json(rows)
+        return
+    table = Table(title=f"{a} vs {b}: memories by source turn", expand=True)
+    for col in ("turn", "keeps", a, b):
+        table.add_column(col, overflow="fold")
+    side = lambda ms: Text("\n".join(f"{m['id']} [{m['status']}] {m['text']}" for m in ms) or "—")  # noqa: E731
+    for r in rows:
+        keeps = {"only A": f"only {a}", "only B": f"only {b}"}.get(r["verdict"], r["verdict"])
+        table.add_row(str(r["turn"]), keeps, side(r[a]), side(r[b]))
+    Console().print(table)

@@ -119,7 +119,7 @@ def _edit(session: ChatSession, step: Any) -> None:
     memory = _find(session, target, any_status=isinstance(step, f.RestoreStep))
     if memory is None:
         raise InvalidOperation(f"no memory matches /{target.match}/ to {type(step).__name__[:-4].lower()}")
-    session.engine.apply(session.namespace, [op(memory)], actor="editor")
+    session.edit(op(memory))  # through the session, so a watching TUI sees the change
 
 
 @dataclass

@@ -28,7 +28,8 @@ from memcli.errors import MemcliError
 from memcli.session import ChatSession
 from memcli.settings import Settings
 from memcli.tui.chat import Bubble, ChatLog, PromptInput
-from memcli.tui.panels import ContextView, Feed, MemoriesView, OpenMemory, RetrievalView
+from memcli.tui.glyphs import plural
+from memcli.tui.panels import ContextView, Feed, FeedPane, MemoriesView, OpenMemory, RetrievalView
 from memcli.tui.screens import (
     BackfillScreen, HelpScreen, MemoryAction, MemoryScreen, StrategyChoice, StrategyScreen, TimeTravelScreen,
     memory_events, source_events,
@@ -48,12 +49,20 @@ ChatLog { height: 1fr; padding: 0 1; }
 .bubble.streaming { border: round $warning 60%; }
 PromptInput { dock: bottom; margin: 0 1; }
 #status { height: 1; background: $boost; color: $text-muted; padding: 0 1; }
+#side ContentSwitcher, #side TabPane, FeedPane, MemoriesView { height: 1fr; }
+#side TabPane { padding: 0; }
+Feed, #memory-table { height: 1fr; }
+#feed-unseen { height: 1; background: $warning 30%; display: none; }
 #dialog { width: 90%; height: 85%; border: thick $primary 60%; background: $surface; padding: 1 2; }
 #memory-body { height: 1fr; }
 #edit-text { height: 1fr; }
 #strategy-body { height: 1fr; }
 #strategy-list { width: 28; }
 #strategy-info { padding: 0 1; }
+#strategy-params { height: auto; }
+#strategy-params Label { width: 1fr; }
+StrategyScreen.-narrow #strategy-list { width: 18; }
+StrategyScreen.-narrow #dialog { width: 100%; height: 100%; padding: 0 1; }
 #tt-table { height: 1fr; }
 .buttons { height: auto; align-horizontal: right; margin-top: 1; }
 .buttons Button { margin-left: 2; }
@@ -71,13 +80,15 @@ class MemcliApp(App[None]):
     CSS = CSS
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
-        Binding("f1", "help", "help", id="app.help"),
-        Binding("f2", "view('feed')", "feed", id="app.feed"),
-        Binding("f3", "view('memories')", "memories", id="app.memories"),
-        Binding("f4", "view('retrieval')", "retrieval", id="app.retrieval"),
-        Binding("f5", "view('context')", "context", id="app.context"),
-        Binding("ctrl+s", "strategy", "strategy", id="app.strategy"),
-        Binding("ctrl+t", "timetravel", "time travel", id="app.timetravel"),
+        # priority: the view keys work from every focus (an input must not swallow them);
+        # the dialogs first, so that a narrow footer cuts a view key rather than them
+        Binding("ctrl+s", "strategy", "strategy", id="app.strategy", priority=True),
+        Binding("ctrl+t", "timetravel", "time travel", id="app.timetravel", priority=True),
+        Binding("f1", "help", "help", id="app.help", priority=True),
+        Binding("f2", "view('feed')", "feed", id="app.feed", priority=True),
+        Binding("f3", "view('memories')", "memories", id="app.memories", priority=True),
+        Binding("f4", "view('retrieval')", "retrieval", id="app.retrieval", priority=True),
+        Binding("f5", "view('context')", "context", id="app.context", priority=True),
         Binding("escape", "cancel_reply", "stop reply", show=False, id="app.cancel"),
         Binding("f6", "pause", "pause replay", show=False, id="app.replay_pause"),
         Binding("f7", "speed(0.5)", "slower", show=False, id="app.replay_slower"),
@@ -113,7 +124,7 @@ class MemcliApp(App[None]):
                 yield PromptInput(id="prompt")
             with TabbedContent(id="side", initial="feed"):
                 with TabPane("Feed", id="feed"):
-                    yield Feed(id="feed-table")
+                    yield FeedPane()
                 with TabPane("Memories", id="memories"):
                     yield MemoriesView(id="memories-view")
                 with TabPane("Retrieval", id="retrieval"):
@@ -121,7 +132,7 @@ class MemcliApp(App[None]):
                 with TabPane("Context", id="context"):
                     yield ContextView()
         yield Static("", id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._ui_thread = threading.get_ident()
@@ -139,7 +150,7 @@ class MemcliApp(App[None]):
     def _status(self) -> None:
         model = getattr(self.session.model, "model_id", "no model")
         count = getattr(self, "_memory_count", 0)
-        parts = [f"model {model}", f"strategy {self.session.namespace}", f"{count} memories"]
+        parts = [f"model {model}", f"strategy {self.session.namespace}", plural(count, "memory", "memories")]
         if self._tps:
             parts.append(f"{self._tps:.0f} tok/s")
         if self.replay is not None:
@@ -160,7 +171,8 @@ class MemcliApp(App[None]):
 
     def _engine_event(self, event: Event) -> None:
         if threading.get_ident() == self._ui_thread:
-            self._on_event(event)
+            if self.is_running:  # before the app runs, _load_history shows what is logged
+                self.call_next(self._on_event, event)
         else:
             self.call_from_thread(self._on_event, event)
 
@@ -189,8 +201,10 @@ class MemcliApp(App[None]):
         if self.session.model is not None:
             self._set_loading("loading the model…")
             self.session.model.load()  # type: ignore[attr-defined]
+        # in the status bar, not a toast: a toast would cover it
+        self._set_loading(f"ready in {time.perf_counter() - started:.1f} s")
+        time.sleep(5)
         self._set_loading("")
-        self.call_from_thread(self.notify, f"ready in {time.perf_counter() - started:.1f} s", timeout=3)
 
     def _set_loading(self, text: str) -> None:
         self._loading = text
@@ -230,7 +244,7 @@ class MemcliApp(App[None]):
 
     # -- chatting --------------------------------------------------------------------------
 
-    @on(PromptInput.Submitted)
+    @on(PromptInput.Submitted, "#prompt")  # only the chat prompt: a dialog's Input.Submitted bubbles here too
     def _submit(self, event: PromptInput.Submitted) -> None:
         text = event.value.strip()
         if not text:
@@ -295,7 +309,7 @@ class MemcliApp(App[None]):
         if self._stream_bubble is not None:
             self._stream_bubble.remove()
             self._stream_bubble = None
-        self.notify(error, title="The turn failed", severity="error", timeout=8)
+        self.notify(error, title="The turn failed", severity="error", timeout=8, markup=False)
 
     def action_cancel_reply(self) -> None:
         if self._cancel is not None and self._busy:
@@ -305,17 +319,20 @@ class MemcliApp(App[None]):
 
     def action_view(self, view: str) -> None:
         self.query_one(TabbedContent).active = view
+        target = {"feed": Feed, "memories": "#memory-filter"}.get(view)
+        if target is not None:  # typing on the memories view goes to its filter
+            self.query_one(target).focus()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
     @on(OpenMemory)
     def _open_memory(self, message: OpenMemory) -> None:
-        self._load_memory(message.memory_id)
+        self._load_memory(message.memory_id, message.namespace or self.session.namespace)
 
     @work(thread=True, exclusive=True, group="memory", exit_on_error=False)
-    def _load_memory(self, memory_id: str) -> None:
-        store, ns = self.session.engine.store, self.session.namespace
+    def _load_memory(self, memory_id: str, ns: str) -> None:
+        store = self.session.engine.store
         memory = store.memory(ns, memory_id)
         if memory is None:
             self.call_from_thread(self.notify, f"{memory_id} is not in {ns}", severity="warning")
@@ -336,22 +353,28 @@ class MemcliApp(App[None]):
               "forget": lambda: ops.Delete(memory_id=action.memory_id, reason="forgotten by hand"),
               "restore": lambda: ops.Restore(memory_id=action.memory_id, reason="restored by hand")}[action.action]()
         try:
-            self.session.edit(op)
+            self.session.edit(op, action.namespace)
         except MemcliError as exc:
-            self.call_from_thread(self.notify, str(exc), severity="error")
+            self.call_from_thread(self.notify, str(exc), severity="error", markup=False)
             return
         self.call_from_thread(self.notify, f"{action.memory_id}: {action.action}", timeout=2)
 
     def action_strategy(self) -> None:
-        registry = self.session.registry
+        self._open_strategies()
+
+    @work(thread=True, exclusive=True, group="strategies", exit_on_error=False)
+    def _open_strategies(self) -> None:
+        """Load the strategies (plugin imports) and which of them are still empty, off the UI thread."""
+        registry, store = self.session.registry, self.session.engine.store
         strategies = {}
         for name in registry.names():
             try:
                 strategies[name] = registry.load(name)
             except MemcliError:
                 pass
-        self.push_screen(StrategyScreen(strategies, self.session.namespace, dict(registry.problems)),
-                         self._strategy_chosen)
+        empty = {name for name in strategies if not store.count_added(name)}
+        self.call_from_thread(self.push_screen, StrategyScreen(strategies, self.session.namespace,
+                                                               dict(registry.problems), empty), self._strategy_chosen)
 
     def _strategy_chosen(self, choice: StrategyChoice | None) -> None:
         if choice is not None:
@@ -372,19 +395,16 @@ class MemcliApp(App[None]):
                     self.session.backfill(k=self.settings.top_k,
                                           progress=lambda i, n: self.call_from_thread(screen.progress, i, n))
         except MemcliError as exc:
-            self.call_from_thread(self.notify, str(exc), title="Switch failed", severity="error", timeout=8)
+            self.call_from_thread(self.notify, str(exc), title="Switch failed", severity="error", timeout=8,
+                                  markup=False)
         finally:
             if screen is not None:
                 self.call_from_thread(screen.dismiss)
         self.call_from_thread(self.refresh_memories)
 
     def action_timetravel(self) -> None:
-        store, ns = self.session.engine.store, self.session.namespace
-        seqs = [e.seq for e in store.events(namespace=ns) if e.memory_id]
-        if not seqs:
-            self.notify("No memory events in this strategy yet.", severity="warning")
-            return
-        self.push_screen(TimeTravelScreen(store, ns, seqs))
+        self.push_screen(TimeTravelScreen(self.session.engine.store, self.session.namespace,
+                                          self.session.engine.clock.now()))
 
     # -- watching a replay -----------------------------------------------------------------
 
@@ -411,7 +431,7 @@ class MemcliApp(App[None]):
             if isinstance(outcome, Check):
                 self.call_from_thread(self.notify, f"step {i} {outcome.kind}: {outcome.detail}",
                                       title="expectation met" if outcome.passed else "expectation FAILED",
-                                      severity="information" if outcome.passed else "error", timeout=6)
+                                      severity="information" if outcome.passed else "error", timeout=6, markup=False)
             self.call_from_thread(self._status)
             time.sleep(0.8 / self._speed)
         self.call_from_thread(self.notify, f"Replay of {spec.title!r} finished.", timeout=8)
@@ -422,7 +442,18 @@ class MemcliApp(App[None]):
             error = event.worker.error
             self._busy = False
             self.notify(f"{type(error).__name__}: {error}", title=f"{event.worker.group} failed",
-                        severity="error", timeout=10)
+                        severity="error", timeout=10, markup=False)
+
+
+def resume_last_strategy(session: ChatSession) -> None:
+    """Resume the strategy in use when the workbench last closed (the last switch in the log)."""
+    switches = session.engine.store.events(kinds=[Kind.STRATEGY_SWITCHED.value], newest=1)
+    name = switches[0].payload.get("to") if switches else None
+    if name and name != session.namespace:
+        try:
+            session.strategy = session.registry.create(name, switches[0].payload.get("params"))
+        except Exception:  # noqa: BLE001 - a plugin since removed or broken: the configured strategy stays
+            pass
 
 
 def run_workbench(settings: Settings, *, strategy: str | None = None, params: dict | None = None,
@@ -451,6 +482,8 @@ def run_workbench(settings: Settings, *, strategy: str | None = None, params: di
         replay_state = (spec, clock)
     else:
         session = opener(settings, strategy=strategy, params=params, cassette=cassette, cassette_mode=cassette_mode)
+        if strategy is None:
+            resume_last_strategy(session)
     try:
         MemcliApp(session, settings, replay=replay_state).run()
     finally:

@@ -17,16 +17,16 @@ class Bubble(Markdown):
 
 
 class ChatLog(VerticalScroll):
-    """The conversation. New text scrolls into view only when the reader is at the bottom."""
+    """The conversation. Anchored: new text (a new bubble, a reply growing as it streams) stays in
+    view while the reader is at the bottom; scrolling up releases the anchor, scrolling back
+    down restores it."""
 
-    def _follow(self) -> None:
-        if self.scroll_y >= self.max_scroll_y - 2:
-            self.scroll_end(animate=False)
+    def on_mount(self) -> None:
+        self.anchor()
 
     async def add(self, text: str, role: str) -> Bubble:
         bubble = Bubble(text, role)
         await self.mount(bubble)
-        self.scroll_end(animate=False)
         return bubble
 
     async def start_reply(self) -> tuple[Bubble, MarkdownStream]:
@@ -37,7 +37,6 @@ class ChatLog(VerticalScroll):
 
     async def append(self, stream: MarkdownStream, piece: str) -> None:
         await stream.write(piece)
-        self._follow()
 
 
 class PromptInput(Input):

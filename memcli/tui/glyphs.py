@@ -26,15 +26,21 @@ STYLE: dict[Kind, tuple[str, str]] = {
 }
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 candidate', '2 candidates', '1 memory' / '3 memories' (with `many`)."""
+    return f"{n} {word if n == 1 else many or word + 's'}"
+
+
 def describe(event: Event) -> str:
     """One line about an event for the feed."""
     p = event.payload
     if event.kind is Kind.MEMORY_RETRIEVED:
         hits = p.get("hits", [])
         top = f" top {hits[0]['id']} {hits[0]['score']:.3f}" if hits else ""
-        return f"{len(hits)} hits, {len(p.get('near_misses', []))} near misses{top} · {p.get('query', '')[:40]}"
+        return (f"{plural(len(hits), 'hit')}, {plural(len(p.get('near_misses', [])), 'near miss', 'near misses')}"
+                f"{top} · {p.get('query', '')[:40]}")
     if event.kind is Kind.MEMORY_EXTRACTED:
-        return f"{len(p.get('candidates', []))} candidates ({p.get('path', 'rules')})"
+        return f"{plural(len(p.get('candidates', [])), 'candidate')} ({p.get('path', 'rules')})"
     if event.kind is Kind.CONTEXT_BUILT:
         tokens = p.get("tokens", {})
         return " ".join(f"{k} {v}" for k, v in tokens.items()) + (f" · cut {len(p['cut'])}" if p.get("cut") else "")

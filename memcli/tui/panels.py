@@ -6,9 +6,12 @@ from datetime import datetime
 
 from rich.table import Table
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import DataTable, Input, Static
 
 from memcli.core.events import Event
@@ -18,36 +21,79 @@ from memcli.tui.glyphs import STYLE, describe
 
 
 class OpenMemory(Message):
-    """Ask the app to open a memory's detail screen."""
+    """Ask the app to open a memory's detail screen (of `namespace`; None: the current strategy's)."""
 
-    def __init__(self, memory_id: str) -> None:
+    def __init__(self, memory_id: str, namespace: str | None = None) -> None:
         super().__init__()
         self.memory_id = memory_id
+        self.namespace = namespace
 
 
 class Feed(DataTable):
     """Every memory event as it happens. DataTable renders only the visible rows (line API),
-    so a feed of tens of thousands of events stays fast."""
+    so a feed of tens of thousands of events stays fast.
+
+    It follows new rows while the reader is at the bottom; scrolled up, it stays put and
+    counts what arrived below (`unseen`, shown by FeedPane)."""
+
+    BINDINGS = [Binding("end", "scroll_bottom", "newest", show=False, id="feed.newest"),
+                Binding("home", "scroll_top", "oldest", show=False, id="feed.oldest")]
+
+    unseen: reactive[int] = reactive(0)
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = False
-        self.add_columns("#", "", "op", "mem", "detail")
+        self.add_columns("#", "", "op", "ns", "mem", "detail")
+
+    def _at_bottom(self) -> bool:
+        return self.scroll_y >= self.max_scroll_y - 1
 
     def add_event(self, event: Event) -> None:
         if event.kind not in STYLE:
             return
         glyph, style = STYLE[event.kind]
-        at_bottom = self.scroll_y >= self.max_scroll_y - 1
+        follow = self._at_bottom() and not self.unseen
         self.add_row(str(event.seq), Text(glyph, style=style), Text(event.kind.value.split(".")[-1], style=style),
-                     event.memory_id or "", Text(describe(event)), key=f"{event.seq}")
-        if at_bottom:  # follow the feed only when the reader is at the bottom
-            self.scroll_end(animate=False)
+                     event.namespace or "", event.memory_id or "", Text(describe(event)), key=f"{event.seq}")
+        if follow:  # the table's height is known only after the next refresh
+            self.call_after_refresh(self._follow)
+        else:
+            self.unseen += 1
+
+    def _follow(self) -> None:
+        self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1, animate=False, scroll=False)
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if self.unseen and self._at_bottom():
+            self.unseen = 0
 
     def on_data_table_row_selected(self, message: DataTable.RowSelected) -> None:
-        memory_id = self.get_row(message.row_key)[3]
-        if memory_id:
-            self.post_message(OpenMemory(str(memory_id)))
+        row = self.get_row(message.row_key)
+        if row[4]:
+            self.post_message(OpenMemory(str(row[4]), str(row[3]) or None))
+
+
+class FeedPane(Vertical):
+    """The feed with a line under it saying how many new events arrived while scrolled up."""
+
+    def compose(self) -> ComposeResult:
+        yield Feed(id="feed-table")
+        yield Static("", id="feed-unseen")
+
+    def on_mount(self) -> None:
+        self.watch(self.query_one(Feed), "unseen", self._unseen)
+
+    def _unseen(self, count: int) -> None:
+        marker = self.query_one("#feed-unseen", Static)
+        marker.update(f"↓ {count} new (End to follow)" if count else "")
+        marker.display = bool(count)
+
+
+STATUS_WORD = {"deleted": "forgotten"}  # what the person did (the log's word is memory.deleted)
 
 
 def retention_bar(m: Memory, now: datetime, width: int = 8) -> Text:
@@ -61,13 +107,15 @@ class MemoriesView(Vertical):
     """A filterable, sortable table of the current strategy's memories."""
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter memories (text, kind or status)…", id="memory-filter")
+        yield Input(placeholder="filter memories (text, kind or status)…", id="memory-filter",
+                    select_on_focus=False)  # a key typed on the table must not be selected and replaced
         yield DataTable(id="memory-table", cursor_type="row")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key, label in (("id", "id"), ("text", "text"), ("status", "status"), ("kind", "kind"),
-                           ("R", "retention"), ("last", "last use"), ("src", "src")):
+        # the text last: a narrow pane cuts the text, never the status
+        for key, label in (("id", "id"), ("status", "status"), ("kind", "kind"), ("R", "retention"),
+                           ("last", "last use"), ("src", "src"), ("text", "text")):
             table.add_column(label, key=key)
         self._memories: list[Memory] = []
         self._now = datetime.now()
@@ -80,8 +128,8 @@ class MemoriesView(Vertical):
     def _fill(self) -> None:
         table = self.query_one(DataTable)
         needle = self.query_one(Input).value.strip().lower()
-        shown = [m for m in self._memories
-                 if not needle or needle in m.text.lower() or needle in m.kind or needle in m.status]
+        shown = [m for m in self._memories if not needle or needle in m.text.lower() or needle in m.kind
+                 or needle in STATUS_WORD.get(m.status, m.status)]
         key, reverse = self._sort
         order = {"id": lambda m: m.created_seq, "status": lambda m: m.status, "kind": lambda m: m.kind,
                  "R": lambda m: retention(m, self._now), "last": lambda m: m.last_access,
@@ -89,11 +137,20 @@ class MemoriesView(Vertical):
         table.clear()
         for m in sorted(shown, key=order, reverse=reverse):
             text = m.text if len(m.text) <= 60 else m.text[:59] + "…"
-            table.add_row(Text(m.id + (" ★" if m.pinned else "")), Text(text), m.status, m.kind, retention_bar(m, self._now),
-                          m.last_access.strftime("%m-%d %H:%M"), str(len(m.sources)), key=m.id)
+            table.add_row(Text(m.id + (" ★" if m.pinned else "")), STATUS_WORD.get(m.status, m.status), m.kind,
+                          retention_bar(m, self._now), m.last_access.strftime("%m-%d %H:%M"), str(len(m.sources)),
+                          Text(text), key=m.id)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._fill()
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing on the table goes to the filter."""
+        box = self.query_one(Input)
+        if event.is_printable and event.character and not box.has_focus:
+            box.focus()
+            box.insert_text_at_cursor(event.character)
+            event.stop()
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         key = str(event.column_key.value)

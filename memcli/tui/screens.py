@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 
 from memcli.core.events import Kind
 from memcli.core.projection import Memory
+from memcli.tui.glyphs import plural
 
 
 class EditScreen(ModalScreen[str | None]):
@@ -53,6 +54,7 @@ class MemoryAction:
     action: str  # "edit", "pin", "unpin", "forget", "restore"
     memory_id: str
     text: str | None = None
+    namespace: str | None = None
 
 
 class MemoryScreen(ModalScreen[MemoryAction | None]):
@@ -101,12 +103,13 @@ class MemoryScreen(ModalScreen[MemoryAction | None]):
     def action_edit(self) -> None:
         def done(text: str | None) -> None:
             if text:
-                self.dismiss(MemoryAction("edit", self.memory.id, text))
+                self.dismiss(MemoryAction("edit", self.memory.id, text, self.memory.namespace))
 
         self.app.push_screen(EditScreen(self.memory), done)
 
     def action_pin(self) -> None:
-        self.dismiss(MemoryAction("unpin" if self.memory.pinned else "pin", self.memory.id))
+        self.dismiss(MemoryAction("unpin" if self.memory.pinned else "pin", self.memory.id,
+                                  namespace=self.memory.namespace))
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
@@ -116,7 +119,7 @@ class MemoryScreen(ModalScreen[MemoryAction | None]):
             case "pin":
                 self.action_pin()
             case "forget" | "restore":
-                self.dismiss(MemoryAction(event.button.id, self.memory.id))
+                self.dismiss(MemoryAction(event.button.id, self.memory.id, namespace=self.memory.namespace))
             case _:
                 self.dismiss(None)
 
@@ -128,14 +131,36 @@ class StrategyChoice:
     backfill: bool
 
 
+def param_range(p: Any) -> str:
+    """' (a, b, c)', ' (0 … 1)', ' (≥ 0)', ' (≤ 9)' or ''."""
+    if p.choices:
+        return f" ({', '.join(map(str, p.choices))})"
+    if p.min is not None and p.max is not None:
+        return f" ({p.min} … {p.max})"
+    if p.min is not None:
+        return f" (≥ {p.min})"
+    return f" (≤ {p.max})" if p.max is not None else ""
+
+
+class ReadableCheckbox(Checkbox):
+    """A checkbox whose state reads without colour: ▐X▌ checked, ▐ ▌ not."""
+
+    @property
+    def _button(self) -> Any:
+        self.BUTTON_INNER = "X" if self.value else " "
+        return super()._button
+
+
 class StrategyScreen(ModalScreen[StrategyChoice | None]):
     """Pick a strategy (description, paper), edit its parameters, optionally backfill it."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "cancel", id="strategy.cancel")]
 
-    def __init__(self, strategies: dict[str, type], current: str, problems: dict[str, str]) -> None:
+    def __init__(self, strategies: dict[str, type], current: str, problems: dict[str, str],
+                 empty: set[str] | None = None) -> None:
         super().__init__()
         self.strategies, self.current, self.problems = strategies, current, problems
+        self.empty = empty or set()  # namespaces without memories: backfilled by default
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -147,7 +172,7 @@ class StrategyScreen(ModalScreen[StrategyChoice | None]):
                 with VerticalScroll(id="strategy-info"):
                     yield Markdown("", id="strategy-about")
                     yield Vertical(id="strategy-params")
-                    yield Checkbox("Backfill: replay the stored conversation into it", id="backfill")
+                    yield ReadableCheckbox("Backfill: replay the stored conversation into it", id="backfill")
             with Horizontal(classes="buttons"):
                 yield Button("Switch", variant="primary", id="switch")
                 yield Button("Cancel", id="cancel")
@@ -166,9 +191,14 @@ class StrategyScreen(ModalScreen[StrategyChoice | None]):
         box = self.query_one("#strategy-params", Vertical)
         await box.remove_children()
         for p in cls.params:
-            rng = f" ({', '.join(map(str, p.choices))})" if p.choices else (
-                f" ({p.min} … {p.max})" if p.min is not None or p.max is not None else "")
-            await box.mount(Label(f"{p.name}{rng}: {p.help}"), Input(str(p.default), id=f"param-{p.name}"))
+            await box.mount(Label(Text(f"{p.name}{param_range(p)}: {p.help}")), Input(str(p.default), id=f"param-{p.name}"))
+        self.query_one(Checkbox).value = name in self.empty and name != self.current
+
+    @on(Input.Submitted)
+    def _enter(self, event: Input.Submitted) -> None:
+        """Enter in a parameter switches (and never reaches the chat)."""
+        event.stop()
+        self._switch()
 
     @on(Button.Pressed, "#switch")
     def _switch(self) -> None:
@@ -203,59 +233,115 @@ class BackfillScreen(ModalScreen[None]):
 
 
 class TimeTravelScreen(ModalScreen[None]):
-    """The memories as of an earlier event, and what changed since."""
+    """The memories as of an earlier point, and what changed since.
+
+    ← → step through this namespace's memory events (from anywhere but the input); the
+    input takes an event number, "turn N", an ISO date or "2 days ago". Points are keyed
+    on the turn (core/asof.py), so a backfilled namespace time-travels like a live one.
+    """
 
     BINDINGS = [Binding("escape", "dismiss", "close", id="timetravel.close"),
-                Binding("left", "step(-1)", "earlier", id="timetravel.earlier"),
-                Binding("right", "step(1)", "later", id="timetravel.later")]
+                Binding("left", "step(-1)", "earlier", id="timetravel.earlier", priority=True),
+                Binding("right", "step(1)", "later", id="timetravel.later", priority=True)]
 
-    def __init__(self, store: Any, namespace: str, seqs: list[int]) -> None:
+    def __init__(self, store: Any, namespace: str, now: Any) -> None:
         super().__init__()
-        self.store, self.namespace, self.seqs = store, namespace, seqs
-        self.index = max(0, len(seqs) - 2)
+        self.store, self.namespace, self.now = store, namespace, now
+        self.events: list = []
+        self.message_seqs: list[int] = []
+        self.index = 0
+        self.note = ""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label("", id="tt-title")
-            yield Input(placeholder="event number", id="tt-seq", type="integer")
+            yield Input(placeholder="event number, turn 12, 2026-01-03 or 2 days ago; Enter", id="tt-seq",
+                        select_on_focus=False)  # a key typed on the table must not be selected and replaced
             yield DataTable(id="tt-table", cursor_type="row")
             yield Label("← → step through memory events · Esc closes", classes="hint")
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns("", "id", "then", "now")
+        self.query_one(DataTable).focus()
+        self._start()
+
+    @work(thread=True, exclusive=True, group="timetravel", exit_on_error=False)
+    def _start(self) -> None:
+        from memcli.core.asof import memory_events
+
+        self.events, self.message_seqs = memory_events(self.store, self.namespace)
+        self.index = max(0, len(self.events) - 2)
         self._load()
 
+    def on_key(self, event: events.Key) -> None:
+        """Typing anywhere in the dialog goes to the input."""
+        box = self.query_one("#tt-seq", Input)
+        if event.is_printable and event.character and not box.has_focus:
+            box.focus()
+            box.insert_text_at_cursor(event.character)
+            event.stop()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        # in the input, ← → move the cursor
+        return not (action == "step" and isinstance(self.focused, Input))
+
     def action_step(self, delta: int) -> None:
-        if self.seqs:
-            self.index = max(0, min(len(self.seqs) - 1, self.index + delta))
-            self._load()
+        if self.events:
+            self.index = max(0, min(len(self.events) - 1, self.index + delta))
+            self.note = ""
+            self._refresh()
+
+    @work(thread=True, exclusive=True, group="timetravel", exit_on_error=False)
+    def _refresh(self) -> None:
+        self._load()
 
     @on(Input.Submitted, "#tt-seq")
     def _jump(self, event: Input.Submitted) -> None:
-        if event.value.isdigit():
-            target = int(event.value)
-            earlier = [i for i, s in enumerate(self.seqs) if s <= target]
-            self.index = earlier[-1] if earlier else 0
-            self._load()
+        event.stop()
+        self._resolve(event.value)
 
     @work(thread=True, exclusive=True, group="timetravel", exit_on_error=False)
+    def _resolve(self, text: str) -> None:
+        from memcli.core.asof import AsOfError, resolve
+
+        try:
+            point = resolve(self.store, text, self.now)
+        except AsOfError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="warning", markup=False)
+            return
+        earlier = [i for i, e in enumerate(self.events) if point.includes(e, self.message_seqs)]
+        if not earlier:
+            self.app.call_from_thread(self.notify, f"{self.namespace} had no memory yet at {point.label}",
+                                      severity="warning")
+            return
+        self.index = earlier[-1]
+        self.note = f"{point.label} → after #{self.events[self.index].seq}, its last memory event"
+        self._load()
+
     def _load(self) -> None:
-        seq = self.seqs[self.index] if self.seqs else 0
-        then = {k[1]: m for k, m in self.store.state_as_of(seq).memories.items() if k[0] == self.namespace}
+        """Runs in a worker: fold this namespace's events up to the chosen one."""
+        from memcli.core.projection import fold
+
+        if not self.events:
+            self.app.call_from_thread(self._show, 0, [])
+            return
+        seq = self.events[self.index].seq
+        then = {k[1]: m for k, m in fold(e for e in self.events if e.seq <= seq).memories.items()}
         now = {m.id: m for m in self.store.memories(self.namespace, None)}
         rows = []
         for mid in sorted(set(then) | set(now), key=lambda i: (len(i), i)):
             a, b = then.get(mid), now.get(mid)
-            show = lambda m: f"[{m.status}] {m.text}" if m else "—"  # noqa: E731
-            mark = ("+", "green") if a is None else ("~", "yellow") if (a.text, a.status) != (b.text, b.status) \
+            show = lambda m: Text(f"[{m.status}] {m.text}") if m else Text("—")  # noqa: E731
+            mark = ("+", "green") if a is None else ("~", "yellow") if b is None or (a.text, a.status) != (b.text, b.status) \
                 else (" ", "")
             rows.append((Text(mark[0], style=mark[1]), mid, show(a), show(b)))
         self.app.call_from_thread(self._show, seq, rows)
 
     def _show(self, seq: int, rows: list) -> None:
         changed = sum(1 for r in rows if str(r[0]) != " ")
-        self.query_one("#tt-title", Label).update(
-            f"{self.namespace} as of event #{seq} · {changed} memories changed or added since")
+        title = (f"{self.namespace} as of event #{seq} ({self.index + 1} of {len(self.events)}) · "
+                 f"{plural(changed, 'memory', 'memories')} changed or added since" if seq else f"{self.namespace}: no memory events yet")
+        self.query_one("#tt-title", Label).update(Text(title + (f"\n{self.note}" if self.note else "")))
         table = self.query_one(DataTable)
         table.clear()
         for r in rows:

@@ -1,0 +1,36 @@
+"""Two strategies on the same conversation: their memories aligned by source turn.
+
+Each memory is placed at its first source turn (the message it came from); a turn's row
+says what each namespace holds from it and with which status, so what one keeps and the
+other archived, merged away or never extracted reads off one line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memcli.core.events import Kind
+from memcli.core.projection import ACTIVE, Memory
+
+
+def _side(memories: list[Memory]) -> list[dict[str, Any]]:
+    return [{"id": m.id, "status": m.status, "text": m.text} for m in memories]
+
+
+def verdict(a: list[Memory], b: list[Memory]) -> str:
+    """'both', 'only A', 'only B' or 'neither' keeps (an active memory of) the turn."""
+    keep_a, keep_b = any(m.status == ACTIVE for m in a), any(m.status == ACTIVE for m in b)
+    return {(True, True): "both", (True, False): "only A", (False, True): "only B"}.get((keep_a, keep_b), "neither")
+
+
+def diff(store: Any, a: str, b: str) -> list[dict[str, Any]]:
+    """One row per source turn that either namespace made a memory from, in conversation order."""
+    by_turn: dict[int, tuple[list[Memory], list[Memory]]] = {}
+    for side, ns in enumerate((a, b)):
+        for m in store.memories(ns, None):
+            if m.sources:
+                by_turn.setdefault(min(m.sources), ([], []))[side].append(m)
+    texts = {e.seq: e.payload.get("text", "")
+             for e in store.events(kinds=[Kind.MESSAGE_USER.value, Kind.MESSAGE_ASSISTANT.value])}
+    return [{"turn": seq, "message": texts.get(seq, ""), "verdict": verdict(*by_turn[seq]),
+             a: _side(by_turn[seq][0]), b: _side(by_turn[seq][1])} for seq in sorted(by_turn)]
