@@ -23,7 +23,7 @@ import re
 from datetime import datetime, timedelta
 
 from memcli.strategy import Candidate, Hit, Param, Retrieval, Strategy
-from memcli.strategy.text import facts, keyphrases, model_facts, time_range
+from memcli.strategy.text import facts, iso_span, keyphrases, model_facts, resolve_time, time_range
 
 # A message this much later than the one before it starts a new exchange: no context crosses the gap.
 CONTEXT_GAP = timedelta(hours=1)
@@ -41,6 +41,8 @@ class LongMemEval(Strategy):
               choices=("question", "previous", "none")),
         Param("keyphrases", int, 5, "Keyphrases added to each key.", min=0, max=20),
         Param("time_aware", bool, True, "Prune candidates outside the time range a question names."),
+        Param("resolve_dates", bool, True, "Write the date a relative time means into the key (\"yesterday\" "
+              "said on 8 May 2023: 7 May 2023); a time range then also keeps the turns that tell of it."),
         Param("speaker_boost", float, 2.0, "Multiply the score of turns by a speaker the question names "
               "(1: off).", min=1.0, max=10.0),
         Param("neighbours", int, 0, "After each of the top hits, add the turn that follows it (context; 0: off).",
@@ -64,8 +66,10 @@ class LongMemEval(Strategy):
         value = "\n".join(f"{t.who}: {t.text}" for t in turns)
         date = turn.ts.date().isoformat()
         extra = self._facts(value, turns[0].who, view) + keyphrases(value, self.p["keyphrases"])
-        key = self._context(turns[0], view) + f"[{date}] {value}" + (" | " + "; ".join(extra) if extra else "")
-        meta = {"date": date, "ts": turn.ts.isoformat(), "key": key, "speaker": turns[0].who, **turn.metadata}
+        told, when = resolve_time(value, turn.ts) if self.p["resolve_dates"] else (value, None)
+        key = self._context(turns[0], view) + f"[{date}] {told}" + (" | " + "; ".join(extra) if extra else "")
+        meta = {"date": date, "ts": turn.ts.isoformat(), "key": key, "speaker": turns[0].who, **turn.metadata,
+                **({"when": when} if when else {})}
         return [Candidate(value, kind="round" if len(turns) > 1 else "turn", sources=tuple(t.seq for t in turns),
                           metadata=meta)]
 
@@ -93,8 +97,12 @@ class LongMemEval(Strategy):
 
             def inside(hit) -> bool:
                 m = rows.get(hit.memory_id)
-                ts = datetime.fromisoformat(m.metadata["ts"]) if m and "ts" in m.metadata else None
-                return ts is not None and start <= ts < end
+                if m is None:
+                    return False
+                ts = datetime.fromisoformat(m.metadata["ts"]) if "ts" in m.metadata else None
+                told = iso_span(m.metadata["when"], start.tzinfo) if "when" in m.metadata else None  # told of
+                return (ts is not None and start <= ts < end
+                        or told is not None and told[0] < end and start < told[1])
 
             kept = [h for h in pool if inside(h)]
             notes.append(f"time range {start.date()} – {end.date()}: {len(kept)} of {len(pool)} candidates inside")
