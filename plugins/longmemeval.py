@@ -27,6 +27,7 @@ from memcli.strategy.text import facts, iso_span, keyphrases, model_facts, resol
 
 # A message this much later than the one before it starts a new exchange: no context crosses the gap.
 CONTEXT_GAP = timedelta(hours=1)
+_ASKS_WHEN = re.compile(r"\s*(?:when|what (?:date|day|month|year|time)|how long ago|which (?:day|month|year))\b", re.I)
 
 
 class LongMemEval(Strategy):
@@ -45,6 +46,8 @@ class LongMemEval(Strategy):
               "said on 8 May 2023: 7 May 2023); a time range then also keeps the turns that tell of it."),
         Param("speaker_boost", float, 2.0, "Multiply the score of turns by a speaker the question names "
               "(1: off).", min=1.0, max=10.0),
+        Param("when_boost", float, 1.0, "Multiply the score of turns that tell when something happened "
+              "(a relative time resolved to a date) for a question asking when (1: off).", min=1.0, max=10.0),
         Param("neighbours", int, 0, "After each of the top hits, add the turn that follows it (context; 0: off).",
               min=0, max=10),
         Param("fusion_depth", int, 20, "Hybrid: fuse the top max(N, 3k) of each ranking (0: complete rankings).",
@@ -91,6 +94,9 @@ class LongMemEval(Strategy):
         if self.p["speaker_boost"] > 1.0:
             pool, note = self._boost_speakers(query, pool, rows)
             notes += [note] if note else []
+        if self.p["when_boost"] > 1.0 and _ASKS_WHEN.match(query):
+            pool = self._boost(pool, rows, lambda m: "when" in m.metadata, self.p["when_boost"], "when")
+            notes.append(f"when boost ×{self.p['when_boost']:g}")
         span = time_range(query, view.now) if self.p["time_aware"] else None
         if span is not None:
             start, end = span
@@ -119,14 +125,18 @@ class LongMemEval(Strategy):
         if not named or len(named) == len(speakers):
             return pool, ""
         boost = self.p["speaker_boost"]
+        ranked = self._boost(pool, rows, lambda m: m.metadata.get("speaker") in named, boost, "speaker")
+        return ranked, f"speaker boost ×{boost:g} for {', '.join(sorted(named))}"
 
+    @staticmethod
+    def _boost(pool, rows, applies, boost: float, part: str):
+        """The pool re-ranked with the score of the memories `applies` to multiplied by `boost`."""
         def factor(hit) -> float:
             m = rows.get(hit.memory_id)
-            return boost if m is not None and m.metadata.get("speaker") in named else 1.0
+            return boost if m is not None and applies(m) else 1.0
 
-        ranked = sorted((Hit(h.memory_id, h.text, h.score * factor(h), {**h.parts, "speaker": factor(h)}, h.sources)
-                         for h in pool), key=lambda h: -h.score)
-        return ranked, f"speaker boost ×{boost:g} for {', '.join(sorted(named))}"
+        return sorted((Hit(h.memory_id, h.text, h.score * factor(h), {**h.parts, part: factor(h)}, h.sources)
+                       for h in pool), key=lambda h: -h.score)
 
     def _with_neighbours(self, pool, view, rows):
         """After each of the top hits, the memory of the next turn (scored just below the hit)."""
