@@ -31,9 +31,10 @@ TRIPLES_SCHEMA = {"type": "object", "properties": {"thoughts": {"type": "array",
     "required": ["thoughts"]}
 _NEGATION = re.compile(r"\b(no longer|not anymore|anymore|stopped|quit)\b", re.I)
 _NEGATION_WORDS = re.compile(r"\b(?:no longer|not|anymore|don't|do not|stopped|quit)\b\s*", re.I)
-# "Ana's sister Lena adopted a puppy" → (Ana's sister Lena, adopted, a puppy): a named subject, a verb, the rest
-_SVO = re.compile(r"^((?:[A-Z][\w'’-]*(?:'s)?\s+)*[A-Z][\w'’-]*|[A-Z][\w'’-]*'s\s+\w+(?:\s+[A-Z][\w'’-]*)?)\s+"
-                  r"(?:(?:really|now|also|still|just|finally|recently)\s+)?([a-z']+)\s+(.+)$")
+_SVO = re.compile(r"^(?:i|we)\s+(?:(?:really|now|also|still|just|finally|recently)\s+)?([a-z']+)\s+(.+)$", re.I)
+# "Mia painted a sunrise": a named subject, a verb, the rest
+_NAMED_SVO = re.compile(r"^((?:[A-Z][\w'’-]*\s+)*[A-Z][\w'’-]*)\s+(?:(?:really|now|also|still|just|finally|"
+                        r"recently)\s+)?([a-z']+)\s+(.+)$")
 
 
 class ThinkInMemory(Strategy):
@@ -71,10 +72,12 @@ class ThinkInMemory(Strategy):
             if f.slot and f.value:
                 triples.append((speaker, f.slot, f.value))
                 continue
-            body = f.text.split(": ", 1)[1] if f.text.startswith(f"{speaker}: ") else f.text
-            m = _SVO.match(body)
-            if m:
-                triples.append((m.group(1), m.group(2).lower(), m.group(3).strip()))
+            body = f.text.split(": ", 1)[1]
+            mine, named = _SVO.match(body), _NAMED_SVO.match(body)
+            if mine:
+                triples.append((speaker, mine.group(1).lower(), mine.group(2).strip()))
+            elif named:
+                triples.append((named.group(1), named.group(2).lower(), named.group(3).strip()))
             else:
                 triples.append((speaker, "says", body))
         return triples

@@ -18,10 +18,10 @@ def _said(text: str, speaker: str = "Nadia") -> list[tuple[str, str, str | None]
     return [(f.text, f.kind, f.when) for f in statements(text, speaker, MONDAY)]
 
 
-def test_an_event_of_the_speaker_is_told_in_the_third_person_with_its_date() -> None:
+def test_an_event_of_the_speaker_is_kept_with_its_date() -> None:
     assert _said("I ran my first half marathon yesterday and my legs still hurt!") == [
-        ("Nadia ran Nadia's first half marathon yesterday (7 May 2023)", "event", "2023-05-07"),
-        ("Nadia's legs still hurt", "attribute", None)]  # a new first-person clause is a fact of its own
+        ("Nadia: I ran my first half marathon yesterday (7 May 2023)", "event", "2023-05-07"),
+        ("Nadia: My legs still hurt", "attribute", None)]  # a new first-person clause is a fact of its own
 
 
 def test_an_event_of_a_person_the_speaker_names() -> None:
@@ -36,13 +36,13 @@ def test_a_plan_with_its_month() -> None:
 
 def test_a_relation_keeps_the_name() -> None:
     [(text, kind, _)] = _said("My cousin Leila just moved back from Montreal.")
-    assert (text, kind) == ("Nadia's cousin Leila just moved back from Montreal", "relation")
+    assert (text, kind) == ("Nadia: My cousin Leila just moved back from Montreal", "relation")
 
 
 def test_an_attribute_and_a_slot_still_read() -> None:
     facts = statements("I work as a nurse, and I live in Leeds.", "Nadia", MONDAY)
-    assert [(f.text, f.slot, f.value) for f in facts] == [("Nadia works as a nurse", "job", "nurse"),
-                                                          ("Nadia lives in Leeds", "residence", "Leeds")]
+    assert [(f.text, f.slot, f.value) for f in facts] == [("Nadia: I work as a nurse", "job", "nurse"),
+                                                          ("Nadia: I live in Leeds", "residence", "Leeds")]
 
 
 def test_questions_reactions_and_talk_about_the_listener_carry_no_fact() -> None:

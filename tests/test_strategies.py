@@ -46,14 +46,14 @@ def test_mem0_duplicate_is_noop_and_move_updates_with_history(settings, embedder
     try:
         s.send("My name is Ada and I live in Lisbon.", reply="Hi Ada")
         s.send("I live in Lisbon.", reply="I know")
-        assert texts(s) == ["User's name is Ada", "User lives in Lisbon"]
+        assert texts(s) == ["User: My name is Ada", "User: I live in Lisbon"]
         noops = s.engine.store.events(kinds=[Kind.MEMORY_NOOP])
         assert noops and noops[-1].memory_id == "m2"
         s.send("I moved from Lisbon to Porto.", reply="Congrats")
         home = s.engine.store.memory("mem0", "m2")
-        assert home.text == "User moved from Lisbon to Porto" and home.metadata["value"] == "Porto"
+        assert home.text == "User: I moved from Lisbon to Porto" and home.metadata["value"] == "Porto"
         assert [v.text for v in s.engine.store.versions("mem0", "m2")] == [
-            "User lives in Lisbon", "User moved from Lisbon to Porto"]
+            "User: I live in Lisbon", "User: I moved from Lisbon to Porto"]
         assert len(texts(s)) == 2
     finally:
         close(s)

@@ -37,17 +37,17 @@ def test_mem0_keeps_what_both_people_tell_with_dates_and_provenance(settings, em
         seqs = _ingest(s, clock)
         mems = {m.text: m for m in s.engine.store.memories("mem0")}
         assert set(mems) == {
-            "Omar finished building a treehouse for the kids last Saturday (6 May 2023)",
-            "Nadia ran Nadia's first half marathon yesterday (7 May 2023)",
-            "Omar's sister Leila is training for one too",
+            "Omar: I finished building a treehouse for the kids last Saturday (6 May 2023)",
+            "Nadia: I ran my first half marathon yesterday (7 May 2023)",
+            "Omar: My sister Leila is training for one too",
             "Nadia: Gonna sign up for a pottery workshop next month (June 2023)",
         }  # the greeting, the question and the reactions carry no fact
-        tree = mems["Omar finished building a treehouse for the kids last Saturday (6 May 2023)"]
+        tree = mems["Omar: I finished building a treehouse for the kids last Saturday (6 May 2023)"]
         assert tree.sources == [seqs[CHAT[1][2]]]  # the turn it came from
         assert tree.metadata["when"] == "2023-05-06" and tree.kind == "event"
-        assert mems["Omar's sister Leila is training for one too"].kind == "relation"
+        assert mems["Omar: My sister Leila is training for one too"].kind == "relation"
         hit = s.retrieve("When did Nadia run a half marathon?", k=1).hits[0]
-        assert hit.text.startswith("Nadia ran") and list(hit.sources) == [seqs[CHAT[2][2]]]
+        assert hit.text.startswith("Nadia: I ran") and list(hit.sources) == [seqs[CHAT[2][2]]]
     finally:
         close(s)
 
@@ -68,7 +68,7 @@ def test_tim_thoughts_about_both_people(settings, embedder) -> None:
         _ingest(s, clock)
         found = set(texts(s))
         assert "Omar — finished — building a treehouse for the kids last Saturday (6 May 2023)" in found
-        assert "Nadia — ran — Nadia's first half marathon yesterday (7 May 2023)" in found
+        assert "Nadia — ran — my first half marathon yesterday (7 May 2023)" in found
     finally:
         close(s)
 

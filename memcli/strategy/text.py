@@ -262,12 +262,6 @@ _ATTRIBUTE = re.compile(r"\b(?:i(?:'m| am)|i have|i've got|i own|i work|i live|i
 _OPENER = re.compile(r"^(?:(?:wow|woah|whoa|yeah|yes|yep|yup|hey|hi|hello|oh|ah|aw+|haha|lol|thanks|thank you|cool|"
                      r"great|awesome|nice|sure|totally|absolutely|definitely|honestly|so|and|but|well|ok|okay|"
                      r"also|actually|anyway|by the way|btw|omg)\b[,!.:]*\s*)+", re.I)
-_FIRST_SINGULAR = [(re.compile(p, re.I), r) for p, r in (
-    (r"\bI(?:'m| am)\b", "{s} is"), (r"\bI've\b", "{s} has"), (r"\bI'll\b", "{s} will"), (r"\bI'd\b", "{s} would"),
-    (r"\bI was\b", "{s} was"), (r"\bI have\b", "{s} has"),
-    (r"\bI (love|like|enjoy|hate|want|need|think|feel|live|work|know|hope|miss|prefer|plan|play|volunteer|run|"
-     r"paint|write|read|make|take|get|keep)\b", r"{s} \1s"), (r"\bI\b", "{s}"), (r"\bmy\b", "{s}'s"),
-    (r"\bmine\b", "{s}'s"), (r"\b(?:me|myself)\b", "{s}"))]
 _SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|you're|you've|you'd|you'll|ya)\b", re.I)
 _REACTION = re.compile(r"(?:that|this|it|sounds|looks|seems|what|how|such|glad|good|great|congrats|congratulations|"
                        r"love|awesome|amazing|cool|wow|sorry|hope|can't wait|keep|long time|nice to|good to|"
@@ -285,9 +279,9 @@ def is_person(role: str, speaker: str) -> bool:
 
 def statements(text: str, speaker: str, when: datetime) -> list[Fact]:
     """What a speaker tells about themselves and about the people they name: events, plans,
-    relations and attributes, one Fact per sentence that has a subject, in the third person
-    ("I went to a pottery class yesterday" → "Ana went to a pottery class yesterday (7 May
-    2023)"), with relative dates resolved against `when` (the turn's date). Questions,
+    relations and attributes, one Fact per sentence that has a subject, as 'Speaker: statement'
+    with relative dates resolved against `when`, the turn's date ("I went to a pottery class
+    yesterday" → "Ana: I went to a pottery class yesterday (7 May 2023)"). Questions,
     reactions and small talk ("Wow, that's so cool!") carry no fact and are skipped. A sentence
     splits where a new first-person clause starts ("…, and I moved to Porto"), as in `facts`."""
     out: list[Fact] = []
@@ -298,13 +292,8 @@ def statements(text: str, speaker: str, when: datetime) -> list[Fact]:
         subject = _subject(clause, speaker)
         if subject is None or len(content_words(clause)) < (2 if _has_subject(clause) else 3):
             continue
-        rewritten = clause
-        if subject == speaker:
-            for pattern, repl in _FIRST_SINGULAR:
-                rewritten = pattern.sub(repl.format(s=speaker), rewritten)
-        rewritten, date = resolve_time(rewritten, when)
-        rewritten = rewritten[:1].upper() + rewritten[1:]
-        text_out = rewritten if rewritten.startswith(speaker) else f"{speaker}: {rewritten}"
+        told, date = resolve_time(clause, when)
+        text_out = f"{speaker}: {told[:1].upper()}{told[1:]}"
         slotted = [f for f in _readings(clause, text_out) if f.slot] if subject == speaker else []
         if slotted:  # "I moved to Lisbon" is still the residence slot, so that a later move updates it
             out.append(replace(slotted[0], when=date))
