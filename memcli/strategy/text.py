@@ -294,9 +294,9 @@ def statements(text: str, speaker: str, when: datetime) -> list[Fact]:
             continue
         told, date = resolve_time(clause, when)
         text_out = f"{speaker}: {told[:1].upper()}{told[1:]}"
-        slotted = [f for f in _readings(clause, text_out) if f.slot] if subject == speaker else []
-        if slotted:  # "I moved to Lisbon" is still the residence slot, so that a later move updates it
-            out.append(replace(slotted[0], when=date))
+        readings = _readings(clause, text_out) if subject == speaker else []
+        if readings:  # "I moved to Lisbon" is still the residence slot, so that a later move updates it
+            out.append(replace(next((f for f in readings if f.slot), readings[0]), when=date))
             continue
         kind = _kind(clause)
         out.append(Fact(text_out, kind, importance={"plan": 0.6, "event": 0.6, "relation": 0.7}.get(kind, 0.5),
