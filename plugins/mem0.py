@@ -8,7 +8,7 @@ other id. DELETE archives the memory (superseded facts are closed, not lost).
 
 Non-LLM path (the default with the embedded 135M model): facts are what a speaker tells
 about themselves and the people they name — events, plans, relations, attributes — one per
-sentence, in the third person with relative dates resolved (memcli.strategy.text.statements),
+sentence, as "Speaker: statement" with relative dates resolved (memcli.strategy.text.statements),
 typed by slot where one applies (name, residence, job, diet, …). Both people of a
 conversation are read; an unnamed assistant's replies are not. Decision: a near-duplicate (cosine ≥ dup_threshold) is a NOOP; a fact for a
 single-valued slot that already has a different value UPDATEs that memory (its old text
