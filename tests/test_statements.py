@@ -75,3 +75,15 @@ def test_whose_messages_are_about_people() -> None:
     assert is_person("user", "")
     assert is_person("assistant", "Omar")  # the second person of an imported conversation
     assert not is_person("assistant", "")  # an unnamed assistant's reply
+
+
+def test_a_questions_relative_time_counts_from_the_day_it_names() -> None:
+    from memcli.strategy.text import time_range
+
+    now = datetime(2023, 11, 1, tzinfo=timezone.utc)
+    start, end = time_range("What did Maria do the last weekend before April 10, 2023?", now)
+    assert (start.date().isoformat(), end.date().isoformat()) == ("2023-04-08", "2023-04-10")
+    start, end = time_range("What happened on 7 May 2023?", now)
+    assert (start.day, end.day) == (7, 8)
+    start, _ = time_range("What did she do last weekend?", now)  # no day named: from now
+    assert start.date().isoformat() == "2023-10-28"
