@@ -6,7 +6,10 @@ running summary S_t = f(S_{t-1}, u_t) and, every N turns, a summary of summaries
 age-weighted score so the oldest low-weight chunks go first.
 
 Non-LLM f: the summary is rebuilt from the previous summary's topics and the new turn:
-"Topics: <top keyphrases of the recent turns>. Latest: <first clause of u_t>". LLM f: the
+"Topics: <top keyphrases of the recent turns>. Latest: <first clause of u_t>". Its
+provenance, what a recall of it leads back to, is the turns it was made from: the new turn
+and the recent turns holding one of its topics (LLM f: the recent turns) — not every turn so
+far, which made the summary, always recalled first, claim the first k turns of any answer. LLM f: the
 model rewrites the summary in one sentence (schema-constrained). Chunk weight =
 importance × exp(-age_in_turns / tau); importance grows with the turn's content words.
 """
@@ -39,7 +42,9 @@ class Hema(Strategy):
         found = view.with_metadata("role", "summary")
         return found[-1] if found else None
 
-    def _next_summary(self, previous: str, turn, view) -> str:
+    def _next_summary(self, previous: str, turn, view) -> tuple[str, tuple[int, ...]]:
+        """S_t and the turns it was made from (its provenance: not every turn so far)."""
+        recent = view.turns(limit=6)
         if view.model is not None:
             try:
                 out = view.model.complete_json(
@@ -47,13 +52,13 @@ class Hema(Strategy):
                      {"role": "user", "content": f"Summary so far: {previous or '(none)'}\nNew message: {turn.text}"}],
                     SUMMARY_SCHEMA, max_tokens=96)
                 if out.get("summary", "").strip():
-                    return out["summary"].strip()
+                    return out["summary"].strip(), tuple(t.seq for t in recent)
             except StructuredOutputError:
                 pass
-        recent = " ".join(t.text for t in view.turns(limit=6))
-        topics = ", ".join(keyphrases(recent, self.p["topics"]))
+        topics = keyphrases(" ".join(t.text for t in recent), self.p["topics"])
         first = sentences(turn.text)[0] if sentences(turn.text) else turn.text
-        return f"Topics: {topics}. Latest ({turn.who}): {first[:160]}"
+        contributors = {turn.seq} | {t.seq for t in recent if any(p in t.text.lower() for p in topics)}
+        return f"Topics: {', '.join(topics)}. Latest ({turn.who}): {first[:160]}", tuple(sorted(contributors))
 
     def extract(self, turn, view):
         chunk_importance = min(1.0, 0.2 + 0.04 * len(set(content_words(turn.text))))
@@ -68,17 +73,18 @@ class Hema(Strategy):
                                metadata=dict(c.metadata), reason="vector memory chunk"))
         turn = view.turns(limit=1)[-1]
         summary = self._summary(view)
-        text = self._next_summary(summary.text if summary else "", turn, view)
+        text, contributors = self._next_summary(summary.text if summary else "", turn, view)
+        meta = {"contributors": list(contributors)}
         if summary is None:
-            out.append(ops.Add(text=text, kind="summary", importance=1.0, sources=(turn.seq,),
-                               metadata={"role": "summary"}, reason="compact memory S_1"))
+            out.append(ops.Add(text=text, kind="summary", importance=1.0, sources=contributors,
+                               metadata={"role": "summary", **meta}, reason="compact memory S_1"))
         else:
             n = view.turn_count()
-            out.append(ops.Update(memory_id=summary.id, text=text, sources=(turn.seq,),
+            out.append(ops.Update(memory_id=summary.id, text=text, sources=contributors, metadata=meta,
                                   reason=f"S_{n} = f(S_{n - 1}, u_{n})"))
             if n % self.p["episode_every"] == 0:
                 out.append(ops.Add(text=f"Episode up to turn {n}: {summary.text}", kind="episode", importance=0.8,
-                                   sources=tuple(summary.sources), metadata={"role": "episode"},
+                                   sources=_contributors(summary), metadata={"role": "episode"},
                                    reason=f"summary of summaries every {self.p['episode_every']} turns"))
         return out
 
@@ -105,6 +111,12 @@ class Hema(Strategy):
         found = [h for h in view.search(query, k=k + 6) if summary is None or h.memory_id != summary.id]
         hits = found[:k]
         if summary is not None:
-            hits = [Hit(summary.id, summary.text, 1.0, {"compact": 1.0}, tuple(summary.sources)), *hits[: k - 1]]
+            hits = [Hit(summary.id, summary.text, 1.0, {"compact": 1.0}, _contributors(summary)), *hits[: k - 1]]
         return Retrieval(hits, near_misses=found[k - 1 if summary else k:],
                          note="compact summary first, then chunks and episodes")
+
+
+def _contributors(summary) -> tuple[int, ...]:
+    """The turns the current summary was made from. Its `sources` are every turn any version was
+    made from (the history); a summary older than this rule has only those."""
+    return tuple(summary.metadata.get("contributors") or summary.sources)

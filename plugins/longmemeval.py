@@ -23,10 +23,11 @@ import re
 from datetime import datetime, timedelta
 
 from memcli.strategy import Candidate, Hit, Param, Retrieval, Strategy
-from memcli.strategy.text import facts, keyphrases, model_facts, time_range
+from memcli.strategy.text import facts, iso_span, keyphrases, model_facts, resolve_time, time_range
 
 # A message this much later than the one before it starts a new exchange: no context crosses the gap.
 CONTEXT_GAP = timedelta(hours=1)
+_ASKS_WHEN = re.compile(r"\s*(?:when|what (?:date|day|month|year|time)|how long ago|which (?:day|month|year))\b", re.I)
 
 
 class LongMemEval(Strategy):
@@ -41,8 +42,12 @@ class LongMemEval(Strategy):
               choices=("question", "previous", "none")),
         Param("keyphrases", int, 5, "Keyphrases added to each key.", min=0, max=20),
         Param("time_aware", bool, True, "Prune candidates outside the time range a question names."),
+        Param("resolve_dates", bool, True, "Write the date a relative time means into the key (\"yesterday\" "
+              "said on 8 May 2023: 7 May 2023); a time range then also keeps the turns that tell of it."),
         Param("speaker_boost", float, 2.0, "Multiply the score of turns by a speaker the question names "
               "(1: off).", min=1.0, max=10.0),
+        Param("when_boost", float, 1.0, "Multiply the score of turns that tell when something happened "
+              "(a relative time resolved to a date) for a question asking when (1: off).", min=1.0, max=10.0),
         Param("neighbours", int, 0, "After each of the top hits, add the turn that follows it (context; 0: off).",
               min=0, max=10),
         Param("fusion_depth", int, 20, "Hybrid: fuse the top max(N, 3k) of each ranking (0: complete rankings).",
@@ -64,8 +69,10 @@ class LongMemEval(Strategy):
         value = "\n".join(f"{t.who}: {t.text}" for t in turns)
         date = turn.ts.date().isoformat()
         extra = self._facts(value, turns[0].who, view) + keyphrases(value, self.p["keyphrases"])
-        key = self._context(turns[0], view) + f"[{date}] {value}" + (" | " + "; ".join(extra) if extra else "")
-        meta = {"date": date, "ts": turn.ts.isoformat(), "key": key, "speaker": turns[0].who, **turn.metadata}
+        told, when = resolve_time(value, turn.ts) if self.p["resolve_dates"] else (value, None)
+        key = self._context(turns[0], view) + f"[{date}] {told}" + (" | " + "; ".join(extra) if extra else "")
+        meta = {"date": date, "ts": turn.ts.isoformat(), "key": key, "speaker": turns[0].who, **turn.metadata,
+                **({"when": when} if when else {})}
         return [Candidate(value, kind="round" if len(turns) > 1 else "turn", sources=tuple(t.seq for t in turns),
                           metadata=meta)]
 
@@ -87,14 +94,21 @@ class LongMemEval(Strategy):
         if self.p["speaker_boost"] > 1.0:
             pool, note = self._boost_speakers(query, pool, rows)
             notes += [note] if note else []
+        if self.p["when_boost"] > 1.0 and _ASKS_WHEN.match(query):
+            pool = self._boost(pool, rows, lambda m: "when" in m.metadata, self.p["when_boost"], "when")
+            notes.append(f"when boost ×{self.p['when_boost']:g}")
         span = time_range(query, view.now) if self.p["time_aware"] else None
         if span is not None:
             start, end = span
 
             def inside(hit) -> bool:
                 m = rows.get(hit.memory_id)
-                ts = datetime.fromisoformat(m.metadata["ts"]) if m and "ts" in m.metadata else None
-                return ts is not None and start <= ts < end
+                if m is None:
+                    return False
+                ts = datetime.fromisoformat(m.metadata["ts"]) if "ts" in m.metadata else None
+                told = iso_span(m.metadata["when"], start.tzinfo) if "when" in m.metadata else None  # told of
+                return (ts is not None and start <= ts < end
+                        or told is not None and told[0] < end and start < told[1])
 
             kept = [h for h in pool if inside(h)]
             notes.append(f"time range {start.date()} – {end.date()}: {len(kept)} of {len(pool)} candidates inside")
@@ -111,14 +125,18 @@ class LongMemEval(Strategy):
         if not named or len(named) == len(speakers):
             return pool, ""
         boost = self.p["speaker_boost"]
+        ranked = self._boost(pool, rows, lambda m: m.metadata.get("speaker") in named, boost, "speaker")
+        return ranked, f"speaker boost ×{boost:g} for {', '.join(sorted(named))}"
 
+    @staticmethod
+    def _boost(pool, rows, applies, boost: float, part: str):
+        """The pool re-ranked with the score of the memories `applies` to multiplied by `boost`."""
         def factor(hit) -> float:
             m = rows.get(hit.memory_id)
-            return boost if m is not None and m.metadata.get("speaker") in named else 1.0
+            return boost if m is not None and applies(m) else 1.0
 
-        ranked = sorted((Hit(h.memory_id, h.text, h.score * factor(h), {**h.parts, "speaker": factor(h)}, h.sources)
-                         for h in pool), key=lambda h: -h.score)
-        return ranked, f"speaker boost ×{boost:g} for {', '.join(sorted(named))}"
+        return sorted((Hit(h.memory_id, h.text, h.score * factor(h), {**h.parts, part: factor(h)}, h.sources)
+                       for h in pool), key=lambda h: -h.score)
 
     def _with_neighbours(self, pool, view, rows):
         """After each of the top hits, the memory of the next turn (scored just below the hit)."""

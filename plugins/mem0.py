@@ -6,9 +6,11 @@ one of ADD, UPDATE, DELETE, NOOP. Memory ids are shown to the model as small int
 (0..s-1) so it cannot invent one; the schema's enum enforces it and `decide` rejects any
 other id. DELETE archives the memory (superseded facts are closed, not lost).
 
-Non-LLM path (the default with the embedded 135M model): facts are first-person
-statements found by rules (memcli.strategy.text.facts), typed by slot (name, residence,
-job, diet, …). Decision: a near-duplicate (cosine ≥ dup_threshold) is a NOOP; a fact for a
+Non-LLM path (the default with the embedded 135M model): facts are what a speaker tells
+about themselves and the people they name — events, plans, relations, attributes — one per
+sentence, as "Speaker: statement" with relative dates resolved (memcli.strategy.text.statements),
+typed by slot where one applies (name, residence, job, diet, …). Both people of a
+conversation are read; an unnamed assistant's replies are not. Decision: a near-duplicate (cosine ≥ dup_threshold) is a NOOP; a fact for a
 single-valued slot that already has a different value UPDATEs that memory (its old text
 stays in the version history); a preference whose polarity flipped UPDATEs; else ADD.
 """
@@ -19,10 +21,12 @@ from typing import Any
 
 from memcli.model.base import StructuredOutputError
 from memcli.strategy import Candidate, Param, Strategy, ops
-from memcli.strategy.text import facts, model_facts
+from memcli.strategy.text import is_person, model_facts, statements
 
-EXTRACT_PROMPT = ("Extract the personal facts, preferences and plans that the speaker states about themselves. "
-                  "Write each as a short sentence. Reply with JSON {\"facts\": [...]}; an empty list if none.")
+EXTRACT_PROMPT = ("Extract the facts, events, plans, relations and preferences that the speaker states about "
+                  "themselves or about people they mention. Write each as a short sentence that names the person "
+                  "and gives the date of a relative time ('yesterday' said on 8 May 2023: 7 May 2023). Reply with "
+                  "JSON {\"facts\": [...]}; an empty list if none.")
 DECIDE_PROMPT = ("You manage a memory store. Given a new fact and existing memories (numbered), answer with one "
                  "event: ADD (new information), UPDATE (replace memory `id` with `text`), DELETE (memory `id` is "
                  "contradicted), or NONE (already known). Reply with JSON {\"event\", \"id\", \"text\"}.")
@@ -56,24 +60,27 @@ class Mem0(Strategy):
         Param("top_s", int, 5, "Similar memories compared with each new fact.", min=1, max=20),
         Param("dup_threshold", float, 0.93, "Cosine similarity at or above which a fact is a duplicate (NOOP).",
               min=0.5, max=1.0),
-        Param("roles", str, "user", "Whose messages facts are extracted from.", choices=("user", "both")),
+        Param("roles", str, "people", "Whose messages facts are extracted from: the user, every message, or "
+              "people (the user and any named speaker; an unnamed assistant's replies are not facts).",
+              choices=("people", "user", "both")),
     )
 
     # -- extraction ------------------------------------------------------------------------
 
     def extract(self, turn, view):
-        if self.p["roles"] == "user" and turn.role != "user":
+        roles = self.p["roles"]
+        if roles == "user" and turn.role != "user" or roles == "people" and not is_person(turn.role, turn.speaker):
             return []
-        speaker = turn.speaker or ("User" if turn.role == "user" else "Assistant")
+        speaker = turn.who
         date = turn.ts.date().isoformat()
-        found = model_facts(view.model, turn.text, EXTRACT_PROMPT)
+        found = model_facts(view.model, f"[{turn.ts:%-d %B %Y}] {turn.text}", EXTRACT_PROMPT)
         if found is not None:
             return [Candidate(f"{speaker}: {f}", sources=(turn.seq,), metadata={"date": date, "path": "llm"})
                     for f in found]
         return [Candidate(f.text, kind=f.kind, importance=f.importance, sources=(turn.seq,),
                           metadata={"date": date, **({"slot": f.slot} if f.slot else {}),
-                                    **({"value": f.value} if f.value else {})})
-                for f in facts(turn.text, speaker)]
+                                    **({"value": f.value} if f.value else {}), **({"when": f.when} if f.when else {})})
+                for f in statements(turn.text, speaker, turn.ts)]
 
     # -- update phase ----------------------------------------------------------------------
 

@@ -6,7 +6,8 @@ whose retention falls below a threshold are forgotten — archived here, never d
 deterministically (the released code's random deletion and its `exp(-t/5*S)` operator
 precedence bug are not copied).
 
-Non-LLM path: facts from first-person statements (rules); a fact already held (cosine ≥
+Non-LLM path: what each speaker tells about themselves and the people they name
+(memcli.strategy.text.statements; an unnamed assistant's replies are not read); a fact already held (cosine ≥
 dup_threshold) reinforces the memory instead of adding a copy. LLM path: the model states
 the facts (schema-constrained), the rest is the same.
 """
@@ -15,8 +16,7 @@ from __future__ import annotations
 
 from memcli.strategy import Candidate, Param, Retrieval, Strategy, ops
 from memcli.strategy.forgetting import retention
-from memcli.strategy.text import facts, model_facts
-
+from memcli.strategy.text import is_person, model_facts, statements
 
 
 class MemoryBank(Strategy):
@@ -35,14 +35,15 @@ class MemoryBank(Strategy):
     )
 
     def extract(self, turn, view):
-        if turn.role != "user":
+        if not is_person(turn.role, turn.speaker):
             return []
-        speaker = turn.speaker or "User"
-        found = model_facts(view.model, turn.text, "List the facts the speaker states about themselves as JSON.")
+        speaker = turn.who
+        found = model_facts(view.model, turn.text, "List the facts the speaker states about themselves or the "
+                                                   "people they mention as JSON.")
         if found is not None:
             return [Candidate(f"{speaker}: {f}", sources=(turn.seq,)) for f in found]
         return [Candidate(f.text, kind=f.kind, importance=f.importance, sources=(turn.seq,)) for f in
-                facts(turn.text, speaker)]
+                statements(turn.text, speaker, turn.ts)]
 
     def consolidate(self, candidates, view):
         out: list[ops.Operation] = []

@@ -4,9 +4,11 @@ TiM (Liu et al., 2023): after each exchange the agent stores "thoughts" (inducti
 triples) rather than raw turns, with insert, forget and merge operations; recall hashes
 the query with locality-sensitive hashing and ranks by similarity inside the bucket.
 
-Non-LLM path: a thought is a (subject, relation, object) triple read from first-person
-statements (slots such as residence or job become the relation). Merge: a new object for
-a single-valued relation replaces the old one (the memory is updated, the old triple stays
+Non-LLM path: a thought is a (subject, relation, object) triple read from what a speaker
+tells about themselves or a person they name (memcli.strategy.text.statements: the verb
+becomes the relation, a slot such as residence or job becomes the relation, dates are
+resolved). Both people of a conversation are read; an unnamed assistant's replies are not.
+Merge: a new object for a single-valued relation (residence, job, …) replaces the old one (the memory is updated, the old triple stays
 in its history); forget: a negated statement ("I no longer …", "I don't … anymore")
 archives the triple it contradicts. LLM path: the model writes the triples (schema).
 LSH: `planes` random hyperplanes (fixed seed) give each memory a bucket of sign bits;
@@ -21,7 +23,7 @@ import numpy as np
 
 from memcli.model.base import StructuredOutputError
 from memcli.strategy import Candidate, Hit, Param, Retrieval, Strategy, ops
-from memcli.strategy.text import facts
+from memcli.strategy.text import SINGLE_VALUED, is_person, sentences, statements
 
 TRIPLES_SCHEMA = {"type": "object", "properties": {"thoughts": {"type": "array", "items": {
     "type": "object", "properties": {"subject": {"type": "string"}, "relation": {"type": "string"},
@@ -29,7 +31,10 @@ TRIPLES_SCHEMA = {"type": "object", "properties": {"thoughts": {"type": "array",
     "required": ["thoughts"]}
 _NEGATION = re.compile(r"\b(no longer|not anymore|anymore|stopped|quit)\b", re.I)
 _NEGATION_WORDS = re.compile(r"\b(?:no longer|not|anymore|don't|do not|stopped|quit)\b\s*", re.I)
-_SVO = re.compile(r"^(?:i|we)\s+(?:(?:really|now|also|still|just)\s+)?([a-z']+)\s+(.+)$", re.I)
+_SVO = re.compile(r"^(?:i|we)\s+(?:(?:really|now|also|still|just|finally|recently)\s+)?([a-z']+)\s+(.+)$", re.I)
+# "Mia painted a sunrise": a named subject, a verb, the rest
+_NAMED_SVO = re.compile(r"^((?:[A-Z][\w'’-]*\s+)*[A-Z][\w'’-]*)\s+(?:(?:really|now|also|still|just|finally|"
+                        r"recently)\s+)?([a-z']+)\s+(.+)$")
 
 
 class ThinkInMemory(Strategy):
@@ -63,27 +68,35 @@ class ThinkInMemory(Strategy):
             except StructuredOutputError:
                 pass
         triples = []
-        for f in facts(text, speaker):
-            clause = f.text.split(": ", 1)[1]
+        for f in statements(text, speaker, turn.ts):
             if f.slot and f.value:
                 triples.append((speaker, f.slot, f.value))
+                continue
+            body = f.text.split(": ", 1)[1]
+            mine, named = _SVO.match(body), _NAMED_SVO.match(body)
+            if mine:
+                triples.append((speaker, mine.group(1).lower(), mine.group(2).strip()))
+            elif named:
+                triples.append((named.group(1), named.group(2).lower(), named.group(3).strip()))
             else:
-                m = _SVO.match(clause)
-                if m:
-                    triples.append((speaker, m.group(1).lower(), m.group(2).strip()))
+                triples.append((speaker, "says", body))
         return triples
 
     def extract(self, turn, view):
-        if turn.role != "user":
+        if not is_person(turn.role, turn.speaker):
             return []
         # a negated statement ("I no longer work as a nurse") is read without its negation and
-        # marked, so that consolidation can forget the thought it contradicts
-        negated = bool(_NEGATION.search(turn.text))
-        text = _NEGATION_WORDS.sub("", turn.text) if negated else turn.text
-        return [Candidate(f"{s} — {r} — {o}", kind="thought", sources=(turn.seq,),
-                          metadata={"subject": s, "relation": r, "object": o, "negated": negated,
-                                    "key": f"{s} {r} {o}"})
-                for s, r, o in self._triples(turn, text, view)]
+        # marked, so that consolidation can forget the thought it contradicts; the rules read
+        # each sentence on its own, so that one negation does not mark the rest of the message
+        out = []
+        for part in [turn.text] if view.model is not None else sentences(turn.text):
+            negated = bool(_NEGATION.search(part))
+            text = _NEGATION_WORDS.sub("", part) if negated else part
+            out += [Candidate(f"{s} — {r} — {o}", kind="thought", sources=(turn.seq,),
+                              metadata={"subject": s, "relation": r, "object": o, "negated": negated,
+                                        "key": f"{s} {r} {o}"})
+                    for s, r, o in self._triples(turn, text, view)]
+        return out
 
     def consolidate(self, candidates, view):
         out: list[ops.Operation] = []
@@ -101,7 +114,7 @@ class ThinkInMemory(Strategy):
                     out.append(ops.Noop(reason=f"negation of a thought not held: {c.text}"))
             elif same and same[-1].metadata.get("object", "").lower() == meta["object"].lower():
                 out.append(ops.Noop(memory_id=same[-1].id, reason="thought already held"))
-            elif same and not meta["relation"].startswith(("relation:", "pref:", "like", "love")):
+            elif same and meta["relation"] in SINGLE_VALUED:
                 out.append(ops.Update(memory_id=same[-1].id, text=c.text, metadata=meta, sources=c.sources,
                                       reason=f"merge: {meta['relation']} is now {meta['object']}"))
             else:

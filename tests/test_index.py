@@ -78,3 +78,17 @@ def test_compaction_merges_append_fragments(settings, embedder) -> None:
         assert fragments < 10, f"{fragments} fragments after 25 one-row appends with compaction every 10"
         assert engine.index.count("ns") == 25
         assert _texts(engine.search("ns", "turn 24", k=1, mode="keyword")) == ["turn 24 of a long chat"]
+
+
+def test_a_memory_appended_after_the_fts_build_is_found_by_keyword_at_once(settings, embedder) -> None:
+    """A fact told a minute ago must not wait for compaction to be found by BM25 (a live-chat bug if so)."""
+    with Engine(settings, embedder=embedder) as engine:
+        engine.apply("ns", [ops.Add(text="I play the cello on Sundays"), ops.Add(text="My sister Zoe lives in Porto")],
+                     sync_index=True)  # the table and its full-text index are built here
+        for i in range(3):  # appended one by one, as a chat does; far fewer than compact_every
+            engine.apply("ns", [ops.Add(text=f"Note {i}: the neighbour Quentin keeps bees number{i}")])
+            assert _texts(engine.search("ns", f"number{i}", mode="keyword")) == [
+                f"Note {i}: the neighbour Quentin keeps bees number{i}"]
+        assert len(engine.search("ns", "Quentin", k=10, mode="keyword")) == 3
+        assert "Note 2: the neighbour Quentin keeps bees number2" in _texts(engine.search("ns", "Quentin bees", k=3))
+        assert engine.index.count("ns") == 5

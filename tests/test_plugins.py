@@ -109,8 +109,13 @@ def _memories(s, ns: str) -> list[tuple]:
     """Memories with their sources as message ordinals (seq numbers differ between data dirs)."""
     messages = s.engine.store.events(kinds=[Kind.MESSAGE_USER, Kind.MESSAGE_ASSISTANT])
     ordinal = {e.seq: i for i, e in enumerate(messages)}
+    def metadata(m) -> dict:  # hema's summary names the turns it was made from: seq numbers too
+        extra = {"contributors": [ordinal[x] for x in m.metadata["contributors"]]} if "contributors" in m.metadata \
+            else {}
+        return {**m.metadata, **extra}
+
     return [(m.id, m.text, m.kind, m.status, m.strength, m.version, tuple(ordinal[x] for x in m.sources),
-             m.access_count, m.last_access, m.valid_from, m.valid_to, m.metadata)
+             m.access_count, m.last_access, m.valid_from, m.valid_to, metadata(m))
             for m in s.engine.store.memories(ns, None)]
 
 

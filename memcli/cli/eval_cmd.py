@@ -12,6 +12,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from memcli.cli.options import DataDir, print_json, settings_for
+from memcli.errors import MemcliError
+
+# What `-S all` runs besides every strategy's defaults: the three LoCoMo raw-turn reference baselines
+# (dense, classic BM25, their RRF) and memorybank with nothing forgotten (threshold 0: the recall
+# its archived memories would give if they were still searchable, next to the recall of its active ones).
+ALL_VARIANTS = ("rag-turns:mode=vector", "rag-turns:mode=keyword;analyzer=plain", "rag-turns:analyzer=plain",
+                "memorybank:threshold=0")
 
 app = typer.Typer(help="Score strategies on public benchmarks.", no_args_is_help=True)
 
@@ -20,11 +27,14 @@ app = typer.Typer(help="Score strategies on public benchmarks.", no_args_is_help
 def locomo(
     file: Annotated[Path, typer.Argument(help="A file in the standard locomo10.json shape.", exists=True,
                                          dir_okay=False)],
-    strategy: Annotated[str, typer.Option("--strategy", "-S", help="Comma-separated strategies, or all. A variant "
+    strategy: Annotated[str, typer.Option("--strategy", "-S", help="Comma-separated strategies, or all (every "
+                                          "strategy, the raw-turn baselines, memorybank without forgetting). A variant "
                                           "sets parameters: rag-turns:mode=vector (several: a=1;b=2).")] = "rag-turns",
     k: Annotated[str, typer.Option("--k", help="Cut-offs, comma-separated.")] = "5,10,20",
     limit_convs: Annotated[int | None, typer.Option("--limit-convs", min=1, help="Only the first N conversations.")]
     = None,
+    convs: Annotated[str | None, typer.Option("--convs", help="Only these conversations, by sample id "
+                                              "(comma-separated: conv-26,conv-30).")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Write per-category rows as CSV here.")] = None,
     chart: Annotated[Path | None, typer.Option("--chart", help="Write an SVG chart of recall here.")] = None,
@@ -49,12 +59,12 @@ def locomo(
     settings = settings_for(data_dir)
     ks = sorted({int(x) for x in k.split(",") if x.strip()})
     registry = StrategyRegistry()
-    names = [n for n in registry.names() if n != "full-context"] if strategy == "all" else \
+    names = [n for n in registry.names() if n != "full-context"] + list(ALL_VARIANTS) if strategy == "all" else \
         [s.strip() for s in strategy.split(",") if s.strip()]
     specs = [StrategySpec.parse(n) for n in names]
     for spec in specs:
         registry.create(spec.name, spec.params)  # unknown names and bad parameters fail before any work
-    conversations = read_locomo(file)[:limit_convs]
+    conversations = _select(read_locomo(file), convs)[:limit_convs]
     workers = workers or os.cpu_count() or 1
     embedder = build_embedder(settings)
     model = build_chat_model(settings)
@@ -88,3 +98,15 @@ def locomo(
     if not (json_out or csv_out or chart):
         return
     print_json({"written": [str(p) for p in (json_out, csv_out, chart) if p]})
+
+
+def _select(conversations: list, ids: str | None) -> list:
+    """The conversations named in `ids` (in the file's order); an unknown id is a user error."""
+    if ids is None:
+        return conversations
+    wanted = {i.strip() for i in ids.split(",") if i.strip()}
+    unknown = sorted(wanted - {c.id for c in conversations})
+    if unknown:
+        raise MemcliError(f"--convs: no conversation {', '.join(unknown)} in the file "
+                          f"(it has: {', '.join(c.id for c in conversations)})")
+    return [c for c in conversations if c.id in wanted]
