@@ -10,9 +10,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from memcli.cli.eval_ops import ops
 from memcli.cli.options import DataDir, print_json, settings_for
 
 app = typer.Typer(help="Score strategies on public benchmarks.", no_args_is_help=True)
+app.command("ops")(ops)
 
 
 @app.command("locomo")
