@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from memcli.strategy import Candidate, Param, Retrieval, Strategy, ops
+from memcli.strategy import Candidate, Hit, Param, Retrieval, Strategy, ops
 from memcli.strategy.text import STOPWORDS, sentences
 
 _TOKEN = re.compile(r"[A-Za-zÀ-ÿ0-9][\w'’-]*|[^\w\s]")
@@ -134,8 +134,7 @@ class SirLLM(Strategy):
         for hit in found:
             m = view.get(hit.memory_id)
             share = (m.strength / strongest) if m is not None else 0.0
-            hit.parts["weight"] = share
-            hit.score *= 0.5 + 0.5 * share
-            hits.append(hit)
+            hits.append(Hit(hit.memory_id, hit.text, hit.score * (0.5 + 0.5 * share), {**hit.parts, "weight": share},
+                            hit.sources))
         hits.sort(key=lambda h: -h.score)
         return Retrieval(hits[:k], near_misses=hits[k:k + 5], note="search score × (0.5 + 0.5 · weight share)")

@@ -77,7 +77,8 @@ def test_cli_tables_json_csv_chart_and_details(tmp_path: Path) -> None:
     data = json.loads(out.read_text())
     by = {s["strategy"]: s for s in data["strategies"]}
     assert by["rag-turns"]["counts"]["forbid"] == 1 and by["rag-turns"]["false_memory_resistance"] == 0.0
-    assert any(f["kind"] == "forbidden" and "Beijing" in f["memory"] for f in by["rag-turns"]["findings"])
+    assert any(f["kind"] == "forbidden" and f["expected"] == "Martin lives in Beijing." and f["provenance"]
+               for f in by["rag-turns"]["findings"])
     rows = list(csv.DictReader(table.open()))
     assert [r["strategy"] for r in rows] == ["mem0", "rag-turns"] and "update_accuracy" in rows[0]
     assert chart.read_text().startswith("<svg") and "Updating" in chart.read_text()

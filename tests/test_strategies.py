@@ -304,6 +304,8 @@ def test_sirllm_keeps_surprising_phrases_and_decays_them_each_turn(settings, emb
         again = s.engine.store.memory("sirllm", parrot.id)
         assert again.strength > first[parrot.id] * 0.25 and len(again.sources) == 2
         assert s.engine.store.events(kinds=[Kind.MEMORY_REINFORCED], memory_id=parrot.id)
+        hit = s.retrieve("What is my parrot called?", k=1).hits[0]
+        assert "Quetzalcoatl" in hit.text and 0 < hit.parts["weight"] <= 1
     finally:
         close(s)
 

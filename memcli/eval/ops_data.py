@@ -236,16 +236,22 @@ def read_halumem(path: Path) -> list[OpsConversation]:
     return [halumem_user(u, f"{path} user {i}") for i, u in enumerate(users)]
 
 
+def _files(paths: list[Path]) -> list[Path]:
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out += _files(sorted(p for p in path.iterdir() if p.is_dir() or p.suffix in (".yaml", ".yml", ".json",
+                                                                                         ".jsonl")))
+        else:
+            out.append(path)
+    return out
+
+
 def load(paths: list[Path]) -> list[OpsConversation]:
     """YAML files (memcli's shape) and .json/.jsonl files (HaluMem's); folders are read in name order."""
     out: list[OpsConversation] = []
-    for path in paths:
-        if path.is_dir():
-            out += load(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml", ".json", ".jsonl")))
-        elif path.suffix in (".json", ".jsonl"):
-            out += read_halumem(path)
-        else:
-            out.append(read_ops_yaml(path))
+    for path in _files(paths):
+        out += read_halumem(path) if path.suffix in (".json", ".jsonl") else [read_ops_yaml(path)]
     if not out:
         raise OpsDataError(f"no annotated conversation in {', '.join(map(str, paths))}")
     return out
