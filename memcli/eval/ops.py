@@ -12,8 +12,8 @@ the annotations.
   content words occur in the conversation and no message is within `threshold` of it.
 - False memory resistance: 1 - the share of `forbid` points (secrets, distractors) that a
   memory matched, at any time (once stored, it was at rest).
-- Updating: an update is correct when an active memory matches the new point and none
-  matches the point it replaces; a conflict when both are active; omitted when the new one
+- Updating: an update is correct when an active memory matches the new point and no other
+  active memory matches the point it replaces; a conflict when another one does; omitted when the new one
   is not active. Only the last update of a chain is checked.
 - QA: the strategy retrieves the top k memories for each question; correct when every
   (normalised, stemmed) answer token is in them.
@@ -205,7 +205,9 @@ def _score(conv: OpsConversation, session: ChatSession, seqs: list[int], scorer:
         c["updates"] += 1
         texts = [m.text for m in active]
         new, sim = scorer.best(p, texts)
-        stale = [scorer.best(by_text.get(old, Point(old, "fact", p.message)), texts) for old in p.replaces]
+        # the old value still held by another memory (one memory saying "moved from Lisbon to Porto" is updated)
+        others = [t if i != new else "" for i, t in enumerate(texts)]
+        stale = [scorer.best(by_text.get(old, Point(old, "fact", p.message)), others) for old in p.replaces]
         old = next((i for i, _ in stale if i >= 0), -1)
         if new >= 0 and old < 0:
             c["updates_correct"] += 1
