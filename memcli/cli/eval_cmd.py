@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from memcli.cli.eval_ops import ops
+from memcli.cli.eval_ops import ops, strategy_specs
 from memcli.cli.options import DataDir, print_json, settings_for
 
 app = typer.Typer(help="Score strategies on public benchmarks.", no_args_is_help=True)
@@ -37,7 +37,7 @@ def locomo(
 ) -> None:
     """Ingest each conversation with its dates, then measure evidence recall@k per strategy and category."""
     from memcli.embed.embedder import SentenceTransformerEmbedder
-    from memcli.eval.locomo import StrategySpec, evaluate
+    from memcli.eval.locomo import evaluate
     from memcli.eval.report import print_table, write_csv, write_json, write_svg
     from memcli.model.factory import build_chat_model
     from memcli.replay.importers import read_locomo
@@ -46,11 +46,7 @@ def locomo(
     settings = settings_for(data_dir)
     ks = sorted({int(x) for x in k.split(",") if x.strip()})
     registry = StrategyRegistry()
-    names = [n for n in registry.names() if n != "full-context"] if strategy == "all" else \
-        [s.strip() for s in strategy.split(",") if s.strip()]
-    specs = [StrategySpec.parse(n) for n in names]
-    for spec in specs:
-        registry.create(spec.name, spec.params)  # unknown names and bad parameters fail before any work
+    specs = strategy_specs(registry, strategy)
     conversations = read_locomo(file)[:limit_convs]
     embedder = SentenceTransformerEmbedder(settings.embedder)
     model = build_chat_model(settings)

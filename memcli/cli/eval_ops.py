@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from memcli.cli.options import DataDir, print_json, settings_for
+
+if TYPE_CHECKING:  # the engine and the registry load with the command, not with the CLI
+    from memcli.eval.locomo import StrategySpec
+    from memcli.strategy.registry import StrategyRegistry
+
+
+def strategy_specs(registry: StrategyRegistry, text: str) -> list[StrategySpec]:
+    """`-S a,b:x=1` (or all but full-context) → specs; unknown names and bad parameters fail before any work."""
+    from memcli.eval.locomo import StrategySpec
+
+    names = [n for n in registry.names() if n != "full-context"] if text == "all" else \
+        [s.strip() for s in text.split(",") if s.strip()]
+    specs = [StrategySpec.parse(n) for n in names]
+    for spec in specs:
+        registry.create(spec.name, spec.params)
+    return specs
 
 
 def ops(
@@ -30,7 +46,6 @@ def ops(
 ) -> None:
     """Ingest each annotated conversation per strategy, then score what was stored against its memory points."""
     from memcli.embed.embedder import SentenceTransformerEmbedder
-    from memcli.eval.locomo import StrategySpec
     from memcli.eval.ops import THRESHOLD, evaluate
     from memcli.eval.ops_data import load
     from memcli.eval.ops_report import print_details, print_tables, write_csv, write_json, write_svg
@@ -40,11 +55,7 @@ def ops(
 
     settings = settings_for(data_dir)
     registry = StrategyRegistry()
-    names = [n for n in registry.names() if n != "full-context"] if strategy == "all" else \
-        [s.strip() for s in strategy.split(",") if s.strip()]
-    specs = [StrategySpec.parse(n) for n in names]
-    for spec in specs:
-        registry.create(spec.name, spec.params)  # unknown names and bad parameters fail before any work
+    specs = strategy_specs(registry, strategy)
     conversations = load(paths)
     model = build_chat_model(settings)
     console = Console(stderr=True)
