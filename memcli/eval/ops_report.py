@@ -20,7 +20,7 @@ OPERATIONS = {  # table title → (metric, column header, lower is better)
                  ("update_omission", "omitted", True)],
     "Question answering": [("qa_accuracy", "accuracy", False)],
 }
-COUNTS = {"Extraction": "{recalled}/{points} pts, {matched}/{memories} mem, {forbidden_stored}/{forbid} forbid",
+COUNTS = {"Extraction": "{recalled}/{points}·{matched}/{memories}·{forbidden_stored}/{forbid}",
           "Updating": "{updates} updates", "Question answering": "{answered}/{questions}"}
 
 
@@ -36,7 +36,7 @@ def print_tables(results: dict[str, OpsResult], console: Console | None = None) 
         table.add_column("strategy", style="bold")
         for _, header, lower in metrics:
             table.add_column(f"{header} {'↓' if lower else '↑'}", justify="right")
-        table.add_column("counts", style="dim", no_wrap=True)
+        table.add_column("pts·mem·forbid" if title == "Extraction" else "counts", style="dim", no_wrap=True)
         for name, r in results.items():
             m = r.metrics()
             table.add_row(name, *[_pct(m[key]) for key, _, _ in metrics], COUNTS[title].format(**r.counts))
