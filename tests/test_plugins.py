@@ -138,7 +138,8 @@ def test_switch_leaves_other_namespace_untouched(settings, embedder, clock) -> N
         close(s)
 
 
-@pytest.mark.parametrize("strategy", ["mem0", "memorybank", "hema", "tim", "longmemeval", "rag-turns"])
+@pytest.mark.parametrize("strategy", ["mem0", "memorybank", "hema", "tim", "longmemeval", "rag-turns", "sirllm",
+                                      "rmm", "memgas"])
 def test_backfill_equals_using_the_strategy_from_the_start(tmp_path, embedder, strategy: str) -> None:
     from memcli.clock import SimulatedClock
     from memcli.settings import load_settings

@@ -14,7 +14,7 @@ from memcli_plugins.mem0 import decide
 from memcli.strategy.forgetting import retention
 from strategy_helpers import close, session, texts
 
-BUILTINS = ["full-context", "hema", "longmemeval", "mem0", "memorybank", "rag-turns", "tim"]
+BUILTINS = ["full-context", "hema", "longmemeval", "mem0", "memgas", "memorybank", "rag-turns", "rmm", "sirllm", "tim"]
 
 
 def test_builtins_are_registered_as_entry_points(tmp_path) -> None:
@@ -267,3 +267,148 @@ def test_rule_facts_split_clauses_and_slots() -> None:
     found = {f.slot: f.value for f in facts("My name is Ada, I live in Lisbon and I am allergic to peanuts.")}
     assert found == {"name": "Ada", "residence": "Lisbon", None: "peanuts"}
     assert facts("What is the weather like?") == []
+
+
+# -- sirllm ------------------------------------------------------------------------------------
+
+def test_sirllm_phrases_are_names_or_content_words() -> None:
+    from memcli_plugins.sirllm import phrases
+
+    text = "My parrot Quetzalcoatl speaks Esperanto; we moved to New York City."
+    assert [p for p, _, _ in phrases(text)] == ["parrot", "Quetzalcoatl", "speaks", "Esperanto", "moved",
+                                                 "New York City"]
+    assert all(text[s:e] == p for p, s, e in phrases(text))
+
+
+def test_sirllm_keeps_surprising_phrases_and_decays_them_each_turn(settings, embedder) -> None:
+    s = session(settings, embedder, "sirllm", {"decay_ratio": 0.5, "per_message": 2})
+    try:
+        s.ingest("user", "My parrot Quetzalcoatl speaks Esperanto.", speaker="Ada")
+        scores = s.engine.scorer.surprisal("Ada: My parrot Quetzalcoatl speaks Esperanto.")
+        assert scores == s.engine.scorer.surprisal("Ada: My parrot Quetzalcoatl speaks Esperanto.")  # deterministic
+        kept = s.engine.store.memories("sirllm")
+        assert kept and len(kept) <= 2
+        threshold = s.strategy.p["entropy_threshold"]
+        for m in kept:  # strength: the phrase's entropy (its most surprising token under the model) × 0.5
+            assert m.metadata["entropy"] >= threshold
+            assert m.strength == pytest.approx(m.metadata["entropy"] * 0.5, abs=1e-5)
+        assert any("Quetzalcoatl" in m.text for m in kept)
+        first = {m.id: m.strength for m in kept}
+        s.ingest("user", "ok", speaker="Ada")  # nothing surprising: the kept phrases only lose weight
+        assert {m.id: m.strength for m in s.engine.store.memories("sirllm")} == pytest.approx(
+            {i: w * 0.5 for i, w in first.items()}, abs=1e-5)
+        decayed = s.engine.store.events(kinds=[Kind.MEMORY_DECAYED])
+        assert len(decayed) == 2 * len(kept)
+        parrot = next(m for m in kept if "Quetzalcoatl" in m.text)
+        s.ingest("user", "Quetzalcoatl bit me today.", speaker="Ada")  # said again: gains weight
+        again = s.engine.store.memory("sirllm", parrot.id)
+        assert again.strength > first[parrot.id] * 0.25 and len(again.sources) == 2
+        assert s.engine.store.events(kinds=[Kind.MEMORY_REINFORCED], memory_id=parrot.id)
+        hit = s.retrieve("What is my parrot called?", k=1).hits[0]
+        assert "Quetzalcoatl" in hit.text and 0 < hit.parts["weight"] <= 1
+    finally:
+        close(s)
+
+
+def test_sirllm_archives_the_weakest_when_the_bank_is_full(settings, embedder) -> None:
+    s = session(settings, embedder, "sirllm", {"phrases_kept": 2, "entropy_threshold": 0.0, "per_message": 3})
+    try:
+        s.ingest("user", "Quetzalcoatl, Esperanto and Ouagadougou.", speaker="Ada")
+        s.ingest("user", "Zanzibar.", speaker="Ada")
+        active = s.engine.store.memories("sirllm", ["active"])
+        archived = s.engine.store.memories("sirllm", ["archived"])
+        assert len(active) == 2 and archived
+        assert min(m.strength for m in active) >= max(
+            e.payload["scores"]["weight"] for e in s.engine.store.events(kinds=[Kind.MEMORY_ARCHIVED]))
+    finally:
+        close(s)
+
+
+# -- rmm ---------------------------------------------------------------------------------------
+
+def test_rmm_reflects_a_finished_session_into_topics_and_merges_them(settings, embedder, clock) -> None:
+    s = session(settings, embedder, "rmm", clock=clock)
+    try:
+        for text in ["I am planning a trip to Japan in April.", "We will visit Kyoto and Osaka in Japan.",
+                     "My boss wants the quarterly report by Friday.", "The report needs the sales figures."]:
+            s.ingest("user", text, speaker="Ada")
+        assert {m.kind for m in s.engine.store.memories("rmm")} == {"turn"}  # the session is still open
+        clock.advance("1d")
+        s.ingest("user", "Good morning!", speaker="Ada")  # opens a new session: the last one is reflected
+        topics = [m for m in s.engine.store.memories("rmm") if m.kind == "topic"]
+        assert len(topics) == 2
+        japan = next(m for m in topics if "Japan" in m.text)
+        assert "Kyoto" in japan.text and len(japan.sources) == 2 and "report" not in japan.text
+        assert len(s.engine.store.memories("rmm", ["archived"])) == 4  # the turns, reflected
+        clock.advance("3h")
+        s.ingest("user", "For the Japan trip in April I booked a ryokan in Kyoto.", speaker="Ada")
+        clock.advance("1d")
+        s.ingest("user", "Hello again.", speaker="Ada")
+        merged = s.engine.store.memory("rmm", japan.id)
+        assert "ryokan" in merged.text and merged.version == 2  # merged into the topic, not added beside it
+        assert len([m for m in s.engine.store.memories("rmm") if m.kind == "topic"]) == 2
+    finally:
+        close(s)
+
+
+def test_rmm_reranker_learns_from_the_reply_and_the_weights_are_events(settings, embedder, clock) -> None:
+    from memcli_plugins.rmm import INITIAL_WEIGHTS
+
+    s = session(settings, embedder, "rmm", clock=clock)
+    try:
+        s.send("My cat Miso loves tuna.", reply="Cute.")
+        s.send("I work as a nurse.", reply="Hard work.")
+        result = s.send("What does my cat like?", reply="Your cat Miso loves tuna.")
+        state = s.engine.store.with_metadata("rmm", "role", "reranker")[0]
+        assert state.kind == "state" and state.metadata["updates"] >= 1
+        assert state.metadata["weights"] != list(INITIAL_WEIGHTS)
+        assert state.text.startswith(f"RMM reranker weights after {state.metadata['updates']} update(s)")
+        learned = [e for e in s.engine.store.events(kinds=[Kind.MEMORY_UPDATED], memory_id=state.id)
+                   if "retrospective" in e.payload.get("reason", "")]
+        assert learned and "word overlap" in learned[-1].payload["reason"]
+        assert all(h.memory_id != state.id for h in result.retrieval.hits)  # its state is never retrieved
+        # a citation decides instead of the overlap: [1] used, the others not
+        s.send("And my job?", reply="You told me [1].")
+        assert "citations" in s.engine.store.events(kinds=[Kind.MEMORY_UPDATED], memory_id=state.id)[-1].payload[
+            "reason"]
+    finally:
+        close(s)
+
+
+# -- memgas ------------------------------------------------------------------------------------
+
+def test_memgas_units_at_four_granularities_linked_by_a_gaussian_mixture(settings, embedder, clock) -> None:
+    s = session(settings, embedder, "memgas", clock=clock)
+    try:
+        for text in ["I adopted a puppy called Rex.", "Rex loves the park near my flat.",
+                     "My job as a nurse is tiring.", "I work night shifts at the hospital.",
+                     "Rex sleeps in my bed."]:
+            s.ingest("user", text, speaker="Ada")
+        clock.advance("1d")
+        s.ingest("user", "Rex learned to sit today.", speaker="Ada")
+        by_gran: dict[str, list] = {}
+        for m in s.engine.store.memories("memgas"):
+            by_gran.setdefault(m.metadata["granularity"], []).append(m)
+        assert set(by_gran) == {"turn", "keyphrase", "session", "summary"}
+        assert len(by_gran["session"]) == len(by_gran["summary"]) == 1
+        assert len(by_gran["session"][0].sources) == 5
+        newest = by_gran["turn"][-1]  # "Rex learned to sit today." — linked to the Rex units, not the job
+        linked = {s.engine.store.memory("memgas", i).text for i in newest.metadata["links"]}
+        assert any("Rex" in t for t in linked) and not any("night shifts" in t for t in linked)
+    finally:
+        close(s)
+
+
+def test_memgas_router_prefers_the_sharpest_granularity(settings, embedder) -> None:
+    s = session(settings, embedder, "memgas")
+    try:
+        strategy = s.strategy
+        assert strategy._entropy([0.9, 0.1, 0.1, 0.1]) < strategy._entropy([0.5, 0.49, 0.48, 0.47])
+        assert strategy._entropy([0.3, 0.3, 0.3]) == pytest.approx(1.0)
+        for text in ["I adopted a puppy called Rex.", "My job as a nurse is tiring.", "I love green tea."]:
+            s.ingest("user", text, speaker="Ada")
+        r = s.retrieve("What is my dog called?", k=3)
+        assert "router:" in r.note and "rex" in r.hits[0].text.lower()
+        assert all("router" in h.parts for h in r.hits)
+    finally:
+        close(s)

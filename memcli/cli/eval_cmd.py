@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from memcli.cli.eval_ops import ops, strategy_specs
 from memcli.cli.options import DataDir, print_json, settings_for
 from memcli.errors import MemcliError
 
@@ -21,6 +22,7 @@ ALL_VARIANTS = ("rag-turns:mode=vector", "rag-turns:mode=keyword;analyzer=plain"
                 "memorybank:threshold=0")
 
 app = typer.Typer(help="Score strategies on public benchmarks.", no_args_is_help=True)
+app.command("ops")(ops)
 
 
 @app.command("locomo")
@@ -49,7 +51,7 @@ def locomo(
 ) -> None:
     """Ingest each conversation with its dates, then measure evidence recall@k per strategy and category."""
     from memcli.embed.factory import build_embedder
-    from memcli.eval.locomo import StrategySpec, evaluate
+    from memcli.eval.locomo import evaluate
     from memcli.eval.parallel import Job, evaluate_parallel, threads_per_worker
     from memcli.eval.report import print_table, write_csv, write_json, write_svg
     from memcli.model.factory import build_chat_model
@@ -59,11 +61,7 @@ def locomo(
     settings = settings_for(data_dir)
     ks = sorted({int(x) for x in k.split(",") if x.strip()})
     registry = StrategyRegistry()
-    names = [n for n in registry.names() if n != "full-context"] + list(ALL_VARIANTS) if strategy == "all" else \
-        [s.strip() for s in strategy.split(",") if s.strip()]
-    specs = [StrategySpec.parse(n) for n in names]
-    for spec in specs:
-        registry.create(spec.name, spec.params)  # unknown names and bad parameters fail before any work
+    specs = strategy_specs(registry, strategy, ALL_VARIANTS)
     conversations = _select(read_locomo(file), convs)[:limit_convs]
     workers = workers or os.cpu_count() or 1
     embedder = build_embedder(settings)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from memcli.engine import Engine
+    from memcli.model.scorer import TokenScore
     from memcli.model.base import ChatModel
 
 MESSAGE_KINDS = (Kind.MESSAGE_USER.value, Kind.MESSAGE_ASSISTANT.value)
@@ -59,6 +60,11 @@ class MemoryView:
 
     def embed(self, texts: list[str]) -> np.ndarray:
         return self._engine.embedder.embed(texts)
+
+    def surprisal(self, text: str) -> list[TokenScore]:
+        """-log p of each token of `text` under the configured chat model (even the embedded 135M one:
+        scoring is not generation, so `llm_memory` does not gate it)."""
+        return self._engine.scorer.surprisal(text)
 
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         return self._engine.synced(self.namespace).vectors(self.namespace, ids)
