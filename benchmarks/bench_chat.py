@@ -13,7 +13,8 @@ For each question it records:
 - in_reply: the reply contains an answer (the model's part);
 - wrong: the reply names the outdated value and no answer;
 - repeated: the reply is identical (case and spacing aside) to an earlier reply.
-Repeats are also counted over every reply of the run, statements included.
+Repeats are also counted over every reply of the run, statements included (with
+`--statements fixed` the statements' replies are a fixed "OK." and are not counted).
 
 Tune only on the `tune` split; the `heldout` figures are for the report.
 
@@ -35,7 +36,7 @@ from typing import Any
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import save  # noqa: E402
+from _common import RESULTS, save  # noqa: E402
 
 from memcli.clock import SimulatedClock  # noqa: E402
 from memcli.settings import Settings, load_settings  # noqa: E402
@@ -43,6 +44,7 @@ from memcli.workbench import close_session, open_session  # noqa: E402
 
 CONVERSATION = Path(__file__).parent / "chat_conversation.yaml"
 GAP = timedelta(minutes=2)  # between two messages of one day
+STATEMENT_REPLY = "OK."  # --statements fixed: the model answers the questions only (a faster run)
 
 
 def _norm(text: str) -> str:
@@ -56,6 +58,12 @@ def _has(text: str, needles: list[str]) -> bool:
 
 def _when(value: str) -> datetime:
     return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+
+
+def _marks(row: dict[str, Any]) -> str:
+    """C: answer in context, R: in the reply, W: the outdated value instead, =: a repeated reply."""
+    return "".join(m if row[k] else "." for m, k in (("C", "in_context"), ("R", "in_reply"), ("W", "wrong"),
+                                                     ("=", "repeated")))
 
 
 def run(script: dict, strategy: str, llm_memory: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -74,9 +82,12 @@ def run(script: dict, strategy: str, llm_memory: str, args: argparse.Namespace) 
                 at = _when(day["date"])
                 for text in day["messages"]:
                     clock.set(max(at, clock.now() + timedelta(seconds=1)))
-                    reply = session.send(text, k=settings.top_k, max_tokens=args.max_tokens).reply
-                    repeats_all += _norm(reply.text) in {_norm(r) for r in replies}
-                    replies.append(reply.text)
+                    fixed = STATEMENT_REPLY if args.statements == "fixed" else None
+                    reply = session.send(text, k=settings.top_k, max_tokens=args.max_tokens, reply=fixed).reply
+                    if fixed is None:
+                        repeats_all += _norm(reply.text) in {_norm(r) for r in replies}
+                        replies.append(reply.text)
+                    print(f"  {len(replies)} replies", end="\r", flush=True)
                     at += GAP
             rows = []
             for q in script["questions"]:
@@ -94,6 +105,10 @@ def run(script: dict, strategy: str, llm_memory: str, args: argparse.Namespace) 
                     "wrong": not in_reply and _has(reply, q.get("wrong") or []), "repeated": repeated,
                     "prompt_tokens": result.generation.stats.prompt_tokens if result.generation else 0,
                 })
+                with (RESULTS / f"bench_{args.label}.rows.jsonl").open("a") as out:  # kept if a run is cut short
+                    out.write(json.dumps({"strategy": strategy, "llm_memory": llm_memory, **rows[-1]}) + "\n")
+                if args.split in ("all", q["split"]):  # as it goes: a long run shows its progress
+                    print(f"  {_marks(rows[-1])} {q['id']} {q['question'][:50]!r} → {reply[:70]!r}", flush=True)
             llm_used = session.view().model is not None
         finally:
             close_session(session)
@@ -117,21 +132,21 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=None, help="Override the history setting (messages).")
     parser.add_argument("--max-tokens", type=int, default=64, help="Reply length cap (answers come early).")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--statements", default="model", choices=("model", "fixed"),
+                        help="fixed: the messages before the questions get the reply 'OK.' instead of the model's "
+                             "(retrieval and memory work run as usual; the model answers every question).")
     parser.add_argument("--split", default="tune", choices=("tune", "heldout", "all"),
                         help="Which questions to show one by one (all are scored and saved).")
     parser.add_argument("--label", default="chat", help="Name of the results file in benchmarks/results/.")
     args = parser.parse_args()
     script = yaml.safe_load(args.conversation.read_text(encoding="utf-8"))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"bench_{args.label}.rows.jsonl").unlink(missing_ok=True)
     results = []
     for strategy in args.strategies.split(","):
         for mode in args.llm_memory.split(","):
             result = run(script, strategy, mode, args)
             results.append(result)
-            for r in result["questions"]:
-                if args.split in ("all", r["split"]):
-                    marks = "".join(m if r[k] else "." for m, k in (("C", "in_context"), ("R", "in_reply"),
-                                                                     ("W", "wrong"), ("=", "repeated")))
-                    print(f"  {marks} {r['id']} {r['question'][:50]!r} → {r['reply'][:70]!r}")
             shown = ("tune", "heldout") if args.split != "tune" else ("tune",)  # heldout only when asked for
             parts = {s: summary(result, s) for s in shown}
             print(f"{strategy} llm_memory={mode} (LLM path used: {result['llm_used']}) "

@@ -9,7 +9,7 @@ from memcli.clock import Clock
 from memcli.core.events import Event
 from memcli.engine import Engine
 from memcli.model.base import ChatModel
-from memcli.model.factory import build_chat_model, history_default
+from memcli.model.factory import build_chat_model, history_messages
 from memcli.session import ChatSession
 from memcli.settings import Settings
 from memcli.strategy.registry import StrategyRegistry
@@ -33,9 +33,9 @@ def open_session(
         model: ChatModel | None = (
             build_chat_model(settings, cassette=cassette, mode=cassette_mode) if with_model else None  # type: ignore[arg-type]
         )
-        history = settings.history if settings.history >= 0 else history_default(model) if model is not None else None
         return ChatSession(engine, StrategyRegistry(), model=model, strategy=strategy or settings.strategy,
-                           params=params, llm_memory=settings.llm_memory, history_messages=history,
+                           params=params, llm_memory=settings.llm_memory,
+                           history_messages=history_messages(settings, model),
                            background=background, on_event=on_event)
     except BaseException:
         engine.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,12 @@ SMOL = gguf.default_model_path()
 
 
 def _place(path: Path) -> Path:
+    """A hard link to the real file (a copy across file systems): a distinct file, as on a real machine."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    os.symlink(SMOL, path)
+    try:
+        os.link(SMOL, path)
+    except OSError:
+        shutil.copyfile(SMOL, path)
     return path
 
 
@@ -53,6 +58,7 @@ def layouts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[
     placed = _layouts(home, tmp_path / "extra")
     (tmp_path / "extra/chat/notes.txt").write_text("not a model")
     (tmp_path / "extra/chat/broken.gguf").write_bytes(b"GGUF\x03\x00\x00\x00")  # a truncated header: skipped
+    os.symlink(placed["models_dir"][1], tmp_path / "extra/chat/same-file-again.gguf")  # one file is listed once
     return placed
 
 

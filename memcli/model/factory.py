@@ -15,8 +15,13 @@ SMALL_MODEL_HISTORY = 2  # measured on benchmarks/bench_chat.py with SmolLM2-135
 LARGE_MODEL_HISTORY = 16  # a larger model or an endpoint: not measured here (no such model on this machine)
 
 
-def history_default(model: ChatModel) -> int:
-    """Recent messages in the prompt when the `history` setting is -1: by the model's size."""
+def history_messages(settings: Settings, model: ChatModel | None) -> int | None:
+    """Recent messages in the prompt: the `history` setting, or by the model's size when it is -1
+    (None without a model: fixed replies build no prompt)."""
+    if settings.history >= 0:
+        return settings.history
+    if model is None:
+        return None
     path = getattr(model, "path", None)
     small = isinstance(path, Path) and path.is_file() and path.stat().st_size < SMALL_MODEL_BYTES
     return SMALL_MODEL_HISTORY if small else LARGE_MODEL_HISTORY
