@@ -7,13 +7,15 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 from typer.testing import CliRunner
+
+from test_model import test_cancel_stops_generation as cancel_stops_generation
+from test_model import test_same_seed_same_reply as same_seed_same_reply
 
 from memcli.cli.app import app
 from memcli.model import gguf
@@ -78,20 +80,11 @@ def test_stream_yields_pieces_and_stats(model) -> None:
 
 
 def test_same_seed_same_reply(model) -> None:
-    assert "".join(model.stream(HELLO, max_tokens=24)) == "".join(model.stream(HELLO, max_tokens=24))
+    same_seed_same_reply(model)  # the llama.cpp backend's own test, run on the endpoint
 
 
 def test_cancel_stops_generation(model) -> None:
-    cancel = threading.Event()
-    gen = model.stream([{"role": "user", "content": "Write a very long story about a cat."}],
-                       max_tokens=200, cancel=cancel)
-    pieces = []
-    for piece in gen:
-        pieces.append(piece)
-        if len(pieces) == 3:
-            cancel.set()
-    assert gen.stats.finish_reason == "cancelled" and len(pieces) == 3
-    assert "".join(model.stream(HELLO, max_tokens=8))  # usable again right after
+    cancel_stops_generation(model)
 
 
 def test_token_counts_are_the_server_s_own(model) -> None:

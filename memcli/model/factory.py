@@ -27,8 +27,7 @@ def history_messages(settings: Settings, model: ChatModel | None) -> int | None:
     return SMALL_MODEL_HISTORY if small else LARGE_MODEL_HISTORY
 
 
-EMPTY_CHAT_HINT = ("Try: tell me a few things about you (\"I live in Lisbon\", \"I'm allergic to peanuts\"), "
-                   "then ask about them. F4 shows what was retrieved, F5 the exact prompt.")
+EMPTY_CHAT_HINT = "Try: tell me facts about you, then ask about them. F4: what was retrieved, F5: the prompt."
 
 
 def model_line(model: ChatModel | None) -> str:
@@ -37,8 +36,7 @@ def model_line(model: ChatModel | None) -> str:
         return "No chat model."
     path = getattr(model, "path", None)
     if isinstance(path, Path) and path.name == DEFAULT_MODEL_FILE:
-        return (f"Model: {model.model_id}, a tiny 135M demo model (weak answers). For a better one: `memcli models`, "
-                "then --model NAME, a GGUF path or an endpoint URL.")
+        return "Model: SmolLM2-135M, a tiny demo (weak answers). Better: `memcli models`, then --model NAME."
     return f"Model: {model.model_id}" + (f" at {model.base_url}" if hasattr(model, "base_url") else "")
 
 
