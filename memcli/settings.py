@@ -67,8 +67,8 @@ class Settings(BaseSettings):
     """An extra folder searched for GGUF chat models by `memcli models` and `--model NAME`."""
 
     history: int = Field(-1, ge=-1, le=1000)
-    """Recent messages put into the prompt besides the memories (-1: by model size, measured in
-    benchmarks/bench_chat.py: a 135M model answers better with little history)."""
+    """Recent messages put into the prompt besides the memories (-1: by model size: 2 for a GGUF under
+    1 GiB, which copies a long history, see benchmarks/bench_chat.py; 16 for larger models and endpoints)."""
 
     n_ctx: int = Field(4096, ge=256, le=131072)
     """Context window in tokens given to llama.cpp."""

@@ -131,3 +131,14 @@ def test_full_context_keeps_its_whole_history(settings, embedder, clock) -> None
         assert len(s.send("four").context.messages) == 1 + 6 + 1
     finally:
         close(s)
+
+
+def test_the_history_window_follows_the_model_size_through_a_cassette(settings, tmp_path) -> None:
+    from memcli.model.cassette import CassetteModel
+    from memcli.model.factory import LARGE_MODEL_HISTORY, SMALL_MODEL_HISTORY, history_messages
+    from memcli.model.llama import LlamaChatModel
+
+    small = CassetteModel(LlamaChatModel(), tmp_path / "c.jsonl")  # the cassette file's own path is not the model
+    assert history_messages(settings, small) == SMALL_MODEL_HISTORY
+    assert history_messages(settings, object()) == LARGE_MODEL_HISTORY  # an endpoint: no file
+    assert history_messages(settings.model_copy(update={"history": 5}), small) == 5

@@ -11,8 +11,15 @@ from memcli.settings import Settings
 
 
 SMALL_MODEL_BYTES = 1 << 30  # a GGUF under 1 GiB: about 1B parameters or fewer
-SMALL_MODEL_HISTORY = 2  # measured on benchmarks/bench_chat.py with SmolLM2-135M (docs/benchmarks.md)
+SMALL_MODEL_HISTORY = 2  # bench_chat.py with SmolLM2-135M: vs the whole history, 0 repeats (docs/benchmarks.md)
 LARGE_MODEL_HISTORY = 16  # a larger model or an endpoint: not measured here (no such model on this machine)
+
+
+def gguf_of(model: ChatModel | None) -> Path | None:
+    """The GGUF file behind `model` (through a cassette), or None for an endpoint."""
+    inner = getattr(model, "inner", model)
+    path = getattr(inner, "path", None)
+    return path if isinstance(path, Path) else None
 
 
 def history_messages(settings: Settings, model: ChatModel | None) -> int | None:
@@ -22,8 +29,8 @@ def history_messages(settings: Settings, model: ChatModel | None) -> int | None:
         return settings.history
     if model is None:
         return None
-    path = getattr(model, "path", None)
-    small = isinstance(path, Path) and path.is_file() and path.stat().st_size < SMALL_MODEL_BYTES
+    path = gguf_of(model)
+    small = path is not None and path.is_file() and path.stat().st_size < SMALL_MODEL_BYTES
     return SMALL_MODEL_HISTORY if small else LARGE_MODEL_HISTORY
 
 
@@ -34,8 +41,8 @@ def model_line(model: ChatModel | None) -> str:
     """The one line a first screen says about the model; for the 135M demo model, how to use a better one."""
     if model is None:
         return "No chat model."
-    path = getattr(model, "path", None)
-    if isinstance(path, Path) and path.name == DEFAULT_MODEL_FILE:
+    path = gguf_of(model)
+    if path is not None and path.name == DEFAULT_MODEL_FILE:
         return "Model: SmolLM2-135M, a tiny demo (weak answers). Better: `memcli models`, then --model NAME."
     return f"Model: {model.model_id}" + (f" at {model.base_url}" if hasattr(model, "base_url") else "")
 

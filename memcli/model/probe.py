@@ -15,7 +15,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from memcli.errors import MemcliError
 
 PROBE_MESSAGE = "My name is Ada, I live in Lisbon and I am allergic to peanuts."
 PROBE_FACTS = ("ada", "lisbon", "peanut")
@@ -24,8 +23,10 @@ PROBE_FILE = "model_probes.json"
 
 def probe_key(model: Any) -> str:
     """What identifies the model: its file (name, size, mtime) or its endpoint and served name."""
-    path = getattr(model, "path", None)
-    if isinstance(path, Path) and path.exists():
+    from memcli.model.factory import gguf_of
+
+    path = gguf_of(model)
+    if path is not None and path.exists():
         stat = path.stat()
         return f"{path.name}:{stat.st_size}:{int(stat.st_mtime)}"
     return f"{getattr(model, 'base_url', '')}|{model.model_id}"
@@ -33,7 +34,7 @@ def probe_key(model: Any) -> str:
 
 def extracts_facts(model: Any) -> tuple[bool, list[str]]:
     """Run the check: (passed, the facts the model returned). A model that cannot answer
-    (a server without structured output, a cassette without the call) raises MemcliError."""
+    (a server without structured output, a cassette without the call) raises."""
     from memcli.strategy.text import model_facts
 
     facts = model_facts(model, PROBE_MESSAGE, "List the facts in this message.", max_tokens=160) or []
@@ -57,7 +58,7 @@ def probed(model: Any, data_dir: Path) -> bool:
     if key not in verdicts:
         try:
             passed, facts = extracts_facts(model)
-        except MemcliError:
+        except Exception:  # noqa: BLE001 - any model that cannot answer the probe does no memory work
             return False  # not remembered: the next session asks again
         verdicts[key] = {"extracts_facts": passed, "facts": facts}
         tmp = cache.with_suffix(".tmp")
