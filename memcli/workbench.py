@@ -9,7 +9,7 @@ from memcli.clock import Clock
 from memcli.core.events import Event
 from memcli.engine import Engine
 from memcli.model.base import ChatModel
-from memcli.model.factory import build_chat_model
+from memcli.model.factory import build_chat_model, history_messages
 from memcli.session import ChatSession
 from memcli.settings import Settings
 from memcli.strategy.registry import StrategyRegistry
@@ -34,7 +34,9 @@ def open_session(
             build_chat_model(settings, cassette=cassette, mode=cassette_mode) if with_model else None  # type: ignore[arg-type]
         )
         return ChatSession(engine, StrategyRegistry(), model=model, strategy=strategy or settings.strategy,
-                           params=params, llm_memory=settings.llm_memory, background=background, on_event=on_event)
+                           params=params, llm_memory=settings.llm_memory,
+                           history_messages=history_messages(settings, model),
+                           background=background, on_event=on_event)
     except BaseException:
         engine.close()
         raise

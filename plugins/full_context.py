@@ -15,6 +15,9 @@ class FullContext(Strategy):
     def retrieve(self, query, view, k):
         return Retrieval([], note="full-context keeps no memories: the history is the context")
 
+    def history_window(self, messages):
+        return None  # the history is this strategy's memory: max_turns cuts it, not the chat setting
+
     def build_context(self, retrieval, history, user, *, system, count, budget):
         if self.p["max_turns"]:
             history = history[-self.p["max_turns"]:]

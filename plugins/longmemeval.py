@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from memcli.strategy import Candidate, Hit, Param, Retrieval, Strategy
+from memcli.strategy import ROLES, Candidate, Hit, Param, Retrieval, Strategy
 from memcli.strategy.text import facts, iso_span, keyphrases, model_facts, resolve_time, time_range
 
 # A message this much later than the one before it starts a new exchange: no context crosses the gap.
@@ -37,6 +37,7 @@ class LongMemEval(Strategy):
     params = (
         Param("granularity", str, "turn", "Value unit: a single turn or a round (user turn + reply).",
               choices=("turn", "round")),
+        ROLES,
         Param("context", str, "question", "Put the message before in the key: when it asks a question (a reply "
               "is found by the question it answers), always, or never. The value stays the message itself.",
               choices=("question", "previous", "none")),
@@ -65,6 +66,8 @@ class LongMemEval(Strategy):
             previous = view.turns(limit=2)
             turns = [t for t in previous if t.seq != turn.seq and t.role == "user"][-1:] + [turn]
         else:
+            if not turn.stored_for(self.p["roles"]):
+                return []
             turns = [turn]
         value = "\n".join(f"{t.who}: {t.text}" for t in turns)
         date = turn.ts.date().isoformat()

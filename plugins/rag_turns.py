@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from memcli.strategy import Candidate, Param, Retrieval, Strategy
+from memcli.strategy import ROLES, Candidate, Param, Retrieval, Strategy
 
 
 class RagTurns(Strategy):
@@ -12,7 +12,7 @@ class RagTurns(Strategy):
     params = (
         Param("mode", str, "hybrid", "Retrieval: vector, keyword or hybrid (reciprocal rank fusion).",
               choices=("hybrid", "vector", "keyword")),
-        Param("roles", str, "both", "Which messages become memories.", choices=("both", "user")),
+        ROLES,
         Param("date_in_key", bool, False, "Prefix the search key with the turn's date."),
         Param("fusion_depth", int, 0, "Hybrid: fuse the top N of each ranking (0: the complete rankings, "
               "standard RRF).", min=0),
@@ -24,7 +24,7 @@ class RagTurns(Strategy):
         return {"analyzer": self.p["analyzer"]}
 
     def extract(self, turn, view):
-        if self.p["roles"] == "user" and turn.role != "user":
+        if not turn.stored_for(self.p["roles"]):
             return []
         text = f"{turn.who}: {turn.text}"
         meta = {"role": turn.role, "date": turn.ts.date().isoformat(), **turn.metadata}

@@ -26,7 +26,7 @@ class SlowScriptedModel:
     def count_message_tokens(self, messages) -> int:
         return sum(self.count_tokens(m["content"]) + 4 for m in messages)
 
-    def stream(self, messages, *, max_tokens=None, temperature=None, cancel: threading.Event | None = None):
+    def stream(self, messages, *, max_tokens=None, temperature=None, cancel: threading.Event | None = None, seed=None):
         stats = GenerationStats(self.model_id, prompt_tokens=self.count_message_tokens(messages))
 
         def run():

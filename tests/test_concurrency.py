@@ -69,7 +69,7 @@ def test_events_stay_in_order_while_memory_work_runs_in_background(settings, emb
 
     engine = Engine(settings, clock=SimulatedClock(), embedder=embedder)
     s = ChatSession(engine, StrategyRegistry(settings.data_dir / "none"), model=None, strategy="rag-turns",
-                    background=True)
+                    params={"roles": "both"}, background=True)  # every message a memory, replies included
     try:
         def typist(n: int) -> None:
             for i in range(10):

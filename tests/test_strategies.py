@@ -243,7 +243,7 @@ def test_time_range_reads_common_phrases() -> None:
 # -- rag-turns and full-context ----------------------------------------------------------------
 
 def test_rag_turns_stores_each_turn_with_provenance(settings, embedder) -> None:
-    s = session(settings, embedder, "rag-turns")
+    s = session(settings, embedder, "rag-turns", {"roles": "both"})  # the default keeps the model's replies out
     try:
         result = s.send("The cat is called Miso.", reply="Cute name")
         mems = s.engine.store.memories("rag-turns")

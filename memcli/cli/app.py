@@ -97,8 +97,8 @@ def _root(
 
 def _register() -> None:
     from memcli.cli import (
-        ask, chat, config_cmd, convert_cmd, doctor, eval_cmd, log_cmd, maintenance, memories_cmd, replay_cmd,
-        strategies_cmd,
+        ask, chat, config_cmd, convert_cmd, doctor, eval_cmd, log_cmd, maintenance, memories_cmd, models_cmd,
+        replay_cmd, strategies_cmd,
     )
 
     app.command("chat")(chat.chat)
@@ -115,6 +115,7 @@ def _register() -> None:
     app.command("export")(maintenance.export)
     app.command("import")(maintenance.import_)
     app.command("rebuild")(maintenance.rebuild)
+    app.command("models")(models_cmd.models)
     app.command("backup")(maintenance.backup)
 
 

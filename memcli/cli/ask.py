@@ -11,7 +11,8 @@ import typer
 from memcli.cli.options import DataDir, Json, print_json, settings_for
 
 ModelPath = Annotated[
-    Path | None, typer.Option("--model", "-m", help="A GGUF file (default: the embedded SmolLM2-135M-Instruct).")
+    str | None, typer.Option("--model", "-m", help="A GGUF file, a model name from `memcli models`, or an "
+                             "OpenAI-compatible endpoint URL (default: the embedded SmolLM2-135M-Instruct).")
 ]
 Cassette = Annotated[Path | None, typer.Option("--cassette", help="Record/replay model calls in this JSONL file.")]
 Record = Annotated[bool, typer.Option("--record", help="With --cassette: always call the model and record.")]

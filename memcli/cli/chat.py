@@ -47,8 +47,11 @@ def _plain_chat(settings, strategy, params, cassette, mode) -> None:
 
     console = Console(stderr=True)
     session = open_session(settings, strategy=strategy, params=params, cassette=cassette, cassette_mode=mode)
+    from memcli.model.factory import model_line
+
     console.print(f"[dim]memcli chat · strategy {escape(session.namespace)} · {escape(str(settings.data_dir))} · "
                   f"an empty line or Ctrl-D ends[/]")
+    console.print(f"[dim]{model_line(session.model)}[/]", highlight=False)
     try:
         for line in sys.stdin:
             text = line.strip()

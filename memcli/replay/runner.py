@@ -17,6 +17,7 @@ from memcli.embed.embedder import Embedder
 from memcli.engine import Engine, InvalidOperation
 from memcli.errors import MemcliError
 from memcli.model.base import ChatModel
+from memcli.model.factory import history_messages
 from memcli.replay import format as f
 from memcli.session import ChatSession
 from memcli.settings import Settings
@@ -178,7 +179,8 @@ def run_session(
         chat_model = model(spec) if model is not None else None
         params = spec.params if (strategy is None or strategy == spec.strategy) else {}
         session = ChatSession(engine, registry or StrategyRegistry(), model=chat_model, strategy=name,
-                              params=params, llm_memory=settings.llm_memory, background=False)
+                              params=params, llm_memory=settings.llm_memory,
+                              history_messages=history_messages(settings, chat_model), background=False)
         count = chat_model.count_tokens if chat_model is not None else (lambda s: len(s.split()))
         try:
             for i, step in enumerate(spec.parsed, 1):

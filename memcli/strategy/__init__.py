@@ -9,7 +9,7 @@ return candidates, operations or ranked hits; only the engine writes.
 
 from memcli.core import operations as ops
 from memcli.core.projection import Memory
-from memcli.strategy.api import Candidate, Hit, Param, ParamError, Retrieval, Strategy, Turn
+from memcli.strategy.api import ROLES, Candidate, Hit, Param, ParamError, Retrieval, Strategy, Turn
 from memcli.strategy.view import MemoryView
 
-__all__ = ["Candidate", "Hit", "Memory", "MemoryView", "Param", "ParamError", "Retrieval", "Strategy", "Turn", "ops"]
+__all__ = ["ROLES", "Candidate", "Hit", "Memory", "MemoryView", "Param", "ParamError", "Retrieval", "Strategy", "Turn", "ops"]

@@ -65,6 +65,17 @@ class Turn:
         """The speaker's name, or "User" / "Assistant"."""
         return self.speaker or self.role.capitalize()
 
+    def stored_for(self, roles: str) -> bool:
+        """Whether a strategy with the `roles` parameter keeps this message as a memory.
+
+        "people": what people said, the user's messages and a named speaker's in an imported
+        conversation (LoCoMo's two speakers), never the model's own replies, which fed back
+        as memories about the user make a model copy itself; "user"; "both".
+        """
+        if roles == "both":
+            return True
+        return self.role == "user" or (roles == "people" and bool(self.speaker))
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -75,6 +86,10 @@ class Candidate:
     importance: float = 0.5
     sources: tuple[int, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+ROLES = Param("roles", str, "people", "Which messages become memories: people (the user, and named speakers of an "
+              "imported conversation; not the model's replies), user, or both.", choices=("people", "user", "both"))
 
 
 @dataclass(frozen=True)
@@ -160,6 +175,13 @@ class Strategy:
         """Hits + history + the user message → the messages sent to the model, within budget."""
         return build_context(system=system, memories=[h.text for h in retrieval.hits], history=history,
                              user=user, count=count, budget=budget)
+
+    def history_window(self, messages: int | None) -> int | None:
+        """How many recent messages go into the prompt, given the session's setting (None: all).
+
+        A strategy that is its own history (full-context) answers None and cuts it itself.
+        """
+        return messages
 
     def index_options(self) -> dict[str, str]:
         """How the engine indexes this strategy's namespace: {"analyzer": "english" | "plain"}."""

@@ -235,7 +235,11 @@ class MemcliApp(App[None]):
         self.call_from_thread(self._show_history, turns, events)
 
     async def _show_history(self, turns: list, events: list[Event]) -> None:
+        from memcli.model.factory import EMPTY_CHAT_HINT, model_line
+
         chat = self.query_one(ChatLog)
+        hint = model_line(self.session.model) + ("" if turns else "\n" + EMPTY_CHAT_HINT)
+        await chat.mount(Static(hint, id="first-run", classes="hint"))
         for t in turns:
             await chat.add(t.text, t.role)
         feed = self.query_one(Feed)
