@@ -13,7 +13,7 @@ from memcli.model.base import Generation, GenerationStats
 from memcli.repetition import RepeatGuard
 
 
-class EchoModel:
+class SelfCopyingModel:
     """Says `reply` at the default seed and something else at any other: a model that copies itself."""
 
     model_id = "echo"
@@ -28,6 +28,9 @@ class EchoModel:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
+    def count_message_tokens(self, messages) -> int:
+        return sum(self.count_tokens(m["content"]) + 4 for m in messages)
+
     def stream(self, messages, *, max_tokens=None, temperature=None, cancel: threading.Event | None = None,
                seed=None):
         self.calls.append({"messages": messages, "seed": seed, "temperature": temperature})
@@ -38,7 +41,7 @@ class EchoModel:
 
 def _chat(settings, embedder, clock, strategy: str = "rag-turns", params=None, history: int | None = 2):
     s = session(settings, embedder, strategy, params, clock=clock)
-    s.model = EchoModel()
+    s.model = SelfCopyingModel()
     s.history_messages = history
     s.llm_memory = "off"
     return s
