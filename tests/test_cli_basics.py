@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +98,12 @@ def test_every_package_is_in_the_wheel() -> None:
     listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {".".join(p.parent.relative_to(root).parts) for p in (root / "memcli").rglob("__init__.py")}
     assert found | {"memcli_plugins"} == listed
+
+
+def test_memcli_without_a_command_opens_the_chat(tmp_path: Path) -> None:
+    """Bare `memcli` is the main command: without a terminal it is the plain chat, and an empty stdin ends it."""
+    env = {**os.environ, "MEMCLI_DATA_DIR": str(tmp_path / "d"), "MEMCLI_CONFIG": str(tmp_path / "none.toml")}
+    done = subprocess.run([sys.executable, "-m", "memcli"], input="", capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "memcli chat" in done.stderr and "Traceback" not in done.stderr

@@ -91,7 +91,7 @@ def _root(
     if ctx.invoked_subcommand is None:
         from memcli.cli.chat import chat
 
-        chat(strategy=None, set_=None, model=None, cassette=None, record=False, replay_calls=False, replay=None,
+        chat(strategy=None, set_=None, model=None, cassette=None, record=False, replay_calls=False, watch=None,
              plain=False, data_dir=None)
 
 
