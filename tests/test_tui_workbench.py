@@ -284,6 +284,24 @@ async def test_backfill_is_on_for_an_empty_strategy_and_reads_without_colour(tmp
         close(app)
 
 
+async def test_enter_on_a_highlighted_strategy_switches_to_it(tmp_path, embedder) -> None:
+    """Found trying the workbench: ↓ to a strategy and Enter did nothing; Enter on the list switches (with defaults)."""
+    app = with_facts(make_app(tmp_path / "d", embedder), 2)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            app.screen.query_one(OptionList).focus()
+            await choose(pilot, "memorybank")
+            await pilot.press("enter")
+            await settle(pilot)
+            assert app.session.namespace == "memorybank"
+            assert user_messages(app) == FACTS[:2], "the Enter never reached the chat"
+    finally:
+        close(app)
+
+
 # -- 11. A watched replay's edits reach the feed -------------------------------------------
 
 def test_replay_edits_go_through_the_session(tmp_path, settings, embedder) -> None:

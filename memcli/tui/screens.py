@@ -200,6 +200,12 @@ class StrategyScreen(ModalScreen[StrategyChoice | None]):
         event.stop()
         self._switch()
 
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        """Enter on a strategy in the list switches to it (with the parameters shown)."""
+        event.stop()
+        self._switch()
+
     @on(Button.Pressed, "#switch")
     def _switch(self) -> None:
         option = self.query_one(OptionList).highlighted_option
