@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from memcli.eval.ops import OpsResult
-from memcli.eval.report import PALETTE
+from memcli.eval.report import PALETTE, svg_legend
 
 OPERATIONS = {  # table title → (metric, column header, lower is better)
     "Extraction": [("recall", "recall", False), ("precision", "precision", False),
@@ -102,10 +102,6 @@ def write_svg(results: dict[str, OpsResult], path: Path) -> None:
                          f'</title></rect>')
         parts.append(f'<text x="{x0 + len(names) * bw / 2}" y="{top + h + 16}" text-anchor="middle">'
                      f'{html.escape(header)} {"↓" if lower else "↑"}</text>')
-    for j, name in enumerate(names):
-        y = top + 10 + j * 16
-        lx = left + len(groups) * gw + 20
-        parts.append(f'<rect x="{lx}" y="{y - 9}" width="10" height="10" fill="{PALETTE[j % len(PALETTE)]}"/>'
-                     f'<text x="{lx + 16}" y="{y}">{html.escape(name)}</text>')
+    parts += svg_legend(names, left + len(groups) * gw + 20, top)
     parts.append("</svg>")
     path.write_text("\n".join(parts))

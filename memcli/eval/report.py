@@ -20,6 +20,12 @@ from memcli.eval.locomo import CATEGORIES, StrategyResult
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f"]
 
 
+def svg_legend(names: list[str], x: float, top: float) -> list[str]:
+    """One coloured square and name per series, in the chart's palette order."""
+    return [f'<rect x="{x}" y="{top + 1 + j * 16}" width="10" height="10" fill="{PALETTE[j % len(PALETTE)]}"/>'
+            f'<text x="{x + 16}" y="{top + 10 + j * 16}">{html.escape(name)}</text>' for j, name in enumerate(names)]
+
+
 def _bar(value: float, width: int = 4) -> Text:
     filled = round(max(0.0, min(1.0, value)) * width)
     return Text("█" * filled + "░" * (width - filled) + f" {value:.3f}", style="cyan")
@@ -115,11 +121,7 @@ def write_svg(results: dict[str, StrategyResult], ks: list[int], path: Path) -> 
                          f'fill="{PALETTE[j % len(PALETTE)]}"><title>{html.escape(name)} {label}: {v:.3f}</title></rect>')
         parts.append(f'<text x="{x0 + len(names) * bw / 2}" y="{top + h + 16}" text-anchor="middle">'
                      f'{html.escape(label)}</text>')
-    for j, name in enumerate(names):
-        y = top + 10 + j * 16
-        lx = left + len(groups) * gw + 20
-        parts.append(f'<rect x="{lx}" y="{y - 9}" width="10" height="10" fill="{PALETTE[j % len(PALETTE)]}"/>'
-                     f'<text x="{lx + 16}" y="{y}">{html.escape(name)}</text>')
+    parts += svg_legend(names, left + len(groups) * gw + 20, top)
     parts.append(f'<text x="{left}" y="{lat_top + 10}" font-size="14">Retrieval latency per question, ms '
                  f'(p50 dark, p95 light)</text>')
     slowest = max((_latencies(results[n])[1] for n in names), default=0.0) or 1.0
