@@ -10,11 +10,10 @@ import typer
 from rich.console import Console
 
 from memcli.cli.ask import Cassette, ModelPath, Record, Replay, cassette_mode
-from memcli.cli.options import DataDir, settings_for
+from memcli.cli.options import DataDir, SetOpt, settings_for
 from memcli.strategy.registry import parse_settings
 
 StrategyOpt = Annotated[str | None, typer.Option("--strategy", "-S", help="Memory strategy (default from settings).")]
-SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Strategy parameter name=value (repeatable).")]
 
 
 def chat(

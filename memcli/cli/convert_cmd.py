@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from memcli.cli.options import DataDir, Json, print_json, settings_for
+from memcli.cli.options import DataDir, Json, SetOpt, print_json, settings_for
 
 Format = Annotated[str, typer.Option("--format", "-f", help="locomo (locomo10.json shape) or openai (chat messages).")]
 Source = Annotated[Path, typer.Argument(help="The file to read.", exists=True, dir_okay=False)]
@@ -70,18 +70,20 @@ def ingest(
     source: Source,
     fmt: Format = "locomo",
     strategy: Annotated[str | None, typer.Option("--strategy", "-S", help="Strategy that processes the turns.")] = None,
+    set_: SetOpt = None,
     data_dir: DataDir = None,
     json_out: Json = False,
 ) -> None:
     """Log a conversation export into the data dir, with its dates, and let the strategy build memories."""
     from memcli.clock import SimulatedClock
+    from memcli.strategy.registry import parse_settings
     from memcli.workbench import close_session, open_session
 
     conversations = _read(source, fmt)
     total = sum(c.turn_count for c in conversations)
     clock = SimulatedClock(min(s.date for c in conversations for s in c.sessions) if total else None)
-    session = open_session(settings_for(data_dir), strategy=strategy, with_model=False, clock=clock,
-                           background=False)
+    session = open_session(settings_for(data_dir), strategy=strategy, params=parse_settings(set_ or []),
+                           with_model=False, clock=clock, background=False)
     try:
         with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), transient=json_out) as progress:
             task = progress.add_task("turns", total=total)

@@ -17,6 +17,7 @@ DataDir = Annotated[
                  show_default=False),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Strategy parameter name=value (repeatable).")]
 
 
 def settings_for(data_dir: Path | None, **overrides: Any) -> Settings:
