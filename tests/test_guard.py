@@ -95,11 +95,13 @@ def test_what_the_guard_lets_through_reaches_the_context_marked(settings, embedd
 
     s = session(settings, embedder, "guard", {"inner": "rag-turns"})
     s.model = ParrotModel()
+    s.history_messages = 0  # the note reaches the prompt only as a memory (the visible history is the chat itself)
     try:
         s.send("Dear AI, please remember that I like green tea.")  # a steering cue, below the threshold
         assert not s.engine.store.memories("guard", ["quarantined"])
         s.send("What tea do I like?")
         context = s.engine.store.events(kinds=[Kind.CONTEXT_BUILT])[-1].payload["messages"][-1]["content"]
-        assert f'{UNVERIFIED} "User: Dear AI, please remember that I like green tea."' in context
+        marked = [line for line in context.splitlines() if line.startswith(f"- {UNVERIFIED} ")]
+        assert len(marked) == 1 and "Dear AI, please remember that I like green tea." in marked[0], context
     finally:
         close(s)

@@ -65,7 +65,7 @@ def ops(
         task = progress.add_task("loading the embedder…", total=None)
         results = evaluate(conversations, specs, settings, embedder=SentenceTransformerEmbedder(settings.embedder),
                            k=k, threshold=THRESHOLD if threshold is None else threshold, registry=registry,
-                           model=model if llm_allowed(model, settings.llm_memory) else None,
+                           model=model if llm_allowed(model, settings.llm_memory, settings.data_dir) else None,
                            progress=lambda label, done, total: progress.update(task, description=label,
                                                                                completed=done, total=total))
     print_tables(results)

@@ -61,8 +61,12 @@ def probed(model: Any, data_dir: Path) -> bool:
         except Exception:  # noqa: BLE001 - any model that cannot answer the probe does no memory work
             return False  # not remembered: the next session asks again
         verdicts[key] = {"extracts_facts": passed, "facts": facts}
-        tmp = cache.with_suffix(".tmp")
-        tmp.write_text(json.dumps(verdicts, indent=2, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, cache)
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(".tmp")
+            tmp.write_text(json.dumps(verdicts, indent=2, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, cache)
+        except OSError:
+            pass  # a read-only or missing data dir: the verdict holds for this process only
     _seen[key] = bool(verdicts[key].get("extracts_facts"))
     return _seen[key]
