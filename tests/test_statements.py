@@ -87,3 +87,13 @@ def test_a_questions_relative_time_counts_from_the_day_it_names() -> None:
     assert (start.day, end.day) == (7, 8)
     start, _ = time_range("What did she do last weekend?", now)  # no day named: from now
     assert start.date().isoformat() == "2023-10-28"
+
+
+def test_short_typed_facts_and_two_slots_in_one_sentence_are_kept() -> None:
+    """Found by sample session 02: "I am vegan now" (one content word) was dropped, and of
+    "I live in Lisbon and I am vegetarian" only the residence was kept."""
+    when = datetime(2026, 3, 2)
+    assert [(f.slot, f.value) for f in statements("I live in Lisbon and I am vegetarian.", "User", when)] == [
+        ("residence", "Lisbon"), ("diet", "vegetarian")]
+    assert [(f.slot, f.value) for f in statements("Also, I am vegan now.", "User", when)] == [("diet", "vegan")]
+    assert statements("I am fine.", "User", when) == []  # no slot, too few words: still no fact

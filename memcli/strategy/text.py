@@ -290,13 +290,16 @@ def statements(text: str, speaker: str, when: datetime) -> list[Fact]:
             continue
         clause = _OPENER.sub("", part).strip().rstrip(".!")
         subject = _subject(clause, speaker)
-        if subject is None or len(content_words(clause)) < (2 if _has_subject(clause) else 3):
+        if subject is None:
             continue
         told, date = resolve_time(clause, when)
         text_out = f"{speaker}: {told[:1].upper()}{told[1:]}"
         readings = _readings(clause, text_out) if subject == speaker else []
-        if readings:  # "I moved to Lisbon" is still the residence slot, so that a later move updates it
-            out.append(replace(next((f for f in readings if f.slot), readings[0]), when=date))
+        if readings:  # "I moved to Lisbon" is still the residence slot, so that a later move updates it;
+            # a short typed fact ("I am vegan now") counts however few words it has
+            out.extend(replace(f, when=date) for f in [f for f in readings if f.slot] or readings[:1])
+            continue
+        if len(content_words(clause)) < (2 if _has_subject(clause) else 3):
             continue
         kind = _kind(clause)
         out.append(Fact(text_out, kind, importance={"plan": 0.6, "event": 0.6, "relation": 0.7}.get(kind, 0.5),
