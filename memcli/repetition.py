@@ -10,11 +10,14 @@ repeat is withheld, then regenerated with another seed.
 from __future__ import annotations
 
 import re
+from difflib import SequenceMatcher
 from typing import Callable
 
 RECENT_REPLIES = 5  # a reply must differ from each of the last this many
 RETRIES = 2  # new seeds tried before a repeat is kept (and recorded as one)
 RETRY_TEMPERATURE = 0.8  # at least this warm on a retry: the same temperature would sample alike
+SIMILAR = 0.8  # word-sequence similarity (difflib ratio) from which a reply repeats another: a copy with a
+# letter or a word changed is still a copy (seen: three replies that differed by one letter)
 
 
 def normalized(text: str) -> str:
@@ -22,11 +25,20 @@ def normalized(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().strip(".!?… ").lower()
 
 
+def _words(text: str) -> list[str]:
+    return normalized(text).split()
+
+
+def _alike(words: list[str], other: list[str]) -> bool:
+    return bool(words) and SequenceMatcher(None, words, other, autojunk=False).ratio() >= SIMILAR
+
+
 class RepeatGuard:
-    """Passes streamed pieces on, holding them back while they could still be a repeat."""
+    """Passes streamed pieces on, holding them back while they could still be a repeat
+    (while the reply so far is alike to the start of a recent reply)."""
 
     def __init__(self, recent: list[str], on_piece: Callable[[str], None] | None) -> None:
-        self.recent = [r for r in (normalized(t) for t in recent) if r]
+        self.recent = [r for r in (_words(t) for t in recent) if r]
         self.on_piece = on_piece
         self._held: list[str] = []
         self._text = ""
@@ -38,13 +50,16 @@ class RepeatGuard:
             self._emit(piece)
             return
         self._held.append(piece)
-        so_far = normalized(self._text)
-        if not any(r.startswith(so_far) for r in self.recent):
+        so_far = _words(self._text)
+        if not self._text[-1:].isspace():
+            so_far = so_far[:-1]  # the last word may still be growing: compare whole words only
+        if so_far and not any(_alike(so_far, r[:len(so_far)]) for r in self.recent):
             self.flush()
 
     def repeats(self) -> bool:
-        """Whether the finished reply is one of the recent ones."""
-        return normalized(self._text) in self.recent
+        """Whether the finished reply is one of the recent ones, or a near copy of one."""
+        words = _words(self._text)
+        return any(_alike(words, r) for r in self.recent)
 
     def flush(self) -> None:
         self._open = True

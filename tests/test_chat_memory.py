@@ -145,3 +145,20 @@ def test_the_history_window_follows_the_model_size_through_a_cassette(settings, 
     assert history_messages(settings, small) == SMALL_MODEL_HISTORY
     assert history_messages(settings, object()) == LARGE_MODEL_HISTORY  # an endpoint: no file
     assert history_messages(settings.model_copy(update={"history": 5}), small) == 5
+
+
+def test_a_near_copy_of_a_recent_reply_is_a_repeat_and_is_withheld() -> None:
+    """Seen in the workbench: three replies that differed by one letter passed an exact-match guard."""
+    from memcli.repetition import RepeatGuard
+
+    recent = ["Eu estão trabalhões de músura, como a sua coisa é o cerca de Lisbon. O mesmo é ela, também."]
+    shown: list[str] = []
+    guard = RepeatGuard(recent, shown.append)
+    near = "Eu estão trabalhões de músura, como a sua coisa é o cerca de Lisbon. O mesgo é ela, também."
+    for i in range(0, len(near), 3):  # streamed in pieces that cut words, as tokens do
+        guard.feed(near[i:i + 3])
+    assert guard.repeats() and shown == []
+    different = RepeatGuard(recent, shown.append)
+    for word in "Eu estou no Porto hoje, e amanhã vou a Lisboa ver a minha irmã Marta.".split():
+        different.feed(word + " ")
+    assert not different.repeats() and "".join(shown).startswith("Eu estou")
