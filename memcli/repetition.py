@@ -51,7 +51,7 @@ class RepeatGuard:
             return
         self._held.append(piece)
         so_far = _words(self._text)
-        if not self._text[-1:].isspace():
+        if self._text[-1:].isalnum():
             so_far = so_far[:-1]  # the last word may still be growing: compare whole words only
         if so_far and not any(_alike(so_far, r[:len(so_far)]) for r in self.recent):
             self.flush()

@@ -75,7 +75,8 @@ def test_repeat_guard_streams_a_new_reply_at_once_and_holds_a_would_be_repeat() 
     guard.feed("I'm")
     assert out == []  # could still become the old reply
     guard.feed(" sorry")
-    assert out == ["I'm", " sorry"]  # differs: everything flows
+    guard.feed(",")  # whole words are compared (near copies count too): once "sorry" is whole, it differs
+    assert out == ["I'm", " sorry", ","]  # differs: everything flows
     out.clear()
     again = RepeatGuard(["I'm glad to help!"], out.append)
     for piece in ("I'm", " glad", " to", " HELP"):
