@@ -49,7 +49,7 @@ class EchoModel(SlowScriptedModel):
     def __init__(self) -> None:
         super().__init__(pieces=0, delay=0.0)
 
-    def stream(self, messages, *, max_tokens=None, temperature=None, cancel: threading.Event | None = None):
+    def stream(self, messages, *, max_tokens=None, temperature=None, cancel: threading.Event | None = None, seed=None):
         stats = GenerationStats(self.model_id, prompt_tokens=self.count_message_tokens(messages))
         said = messages[-1]["content"].split("\n\n")[-1]
         return Generation(iter([f"Noted: {' '.join(said.split()[-5:])}"]), stats)
@@ -61,7 +61,7 @@ class ParrotModel(SlowScriptedModel):
 
     model_id = "parrot"
 
-    def stream(self, messages, *, max_tokens=None, temperature=None, cancel: threading.Event | None = None):
+    def stream(self, messages, *, max_tokens=None, temperature=None, cancel: threading.Event | None = None, seed=None):
         stats = GenerationStats(self.model_id, prompt_tokens=self.count_message_tokens(messages))
         text = f"You said: {messages[-1]['content']}"
 

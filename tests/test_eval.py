@@ -93,7 +93,7 @@ class _AnswerFromMemories:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def stream(self, messages, *, max_tokens=None, temperature=None, cancel=None):
+    def stream(self, messages, *, max_tokens=None, temperature=None, cancel=None, seed=None):
         import re
 
         from memcli.model.base import Generation, GenerationStats
