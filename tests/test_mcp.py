@@ -1,0 +1,267 @@
+"""`memcli mcp` started for real as a subprocess, spoken to with the official SDK's own client
+over stdio and over Streamable HTTP on 127.0.0.1. Every wait is bounded."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import anyio
+import httpx
+import httpx2
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+from mcp.types import Implementation
+
+from memcli.core.events import Kind
+from memcli.core.store import EventStore
+from memcli.engine import Engine
+from memcli.mcp.control import SERVER_FILE
+from memcli.settings import load_settings
+
+MEMCLI = str(Path(sys.executable).with_name("memcli"))
+STRATEGY = "mem0"
+WAIT_S = 180  # the first call loads the embedder; a loaded machine is slow, never stuck
+
+
+def server_env() -> dict[str, str]:
+    """The SDK starts stdio servers with a minimal environment: hand the test's MEMCLI_* settings on."""
+    return {k: v for k, v in os.environ.items() if k.startswith("MEMCLI_") or k in ("PATH", "HOME")}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def payload(result: Any) -> dict[str, Any]:
+    assert not result.is_error, result.content
+    return result.structured_content
+
+
+def error_text(result: Any) -> str:
+    assert result.is_error, result
+    return " ".join(getattr(c, "text", "") for c in result.content)
+
+
+def log_events(data_dir: Path) -> list:
+    store = EventStore(data_dir, read_only=True)
+    try:
+        return store.events()
+    finally:
+        store.close()
+
+
+def stdio_client(data_dir: Path, name: str) -> Client:
+    params = StdioServerParameters(command=MEMCLI, args=["mcp", "--data-dir", str(data_dir), "--strategy", STRATEGY],
+                                   env=server_env())
+    return Client(params, client_info=Implementation(name=name, version="1.0"), read_timeout_seconds=WAIT_S)
+
+
+@asynccontextmanager
+async def http_server(data_dir: Path, token: str | None = None) -> AsyncIterator[str]:
+    """`memcli mcp --http` on a free port; yields its URL once it answers, always stops it."""
+    port = free_port()
+    args = [MEMCLI, "mcp", "--http", "--port", str(port), "--data-dir", str(data_dir), "--strategy", STRATEGY]
+    if token:
+        args += ["--token", token]
+    log = (data_dir.parent / f"server-{port}.log").open("w")
+    proc = subprocess.Popen(args, env={**os.environ}, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/mcp"
+    try:
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            assert proc.poll() is None, (data_dir.parent / f"server-{port}.log").read_text()
+            try:
+                httpx.get(url, timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the HTTP server did not come up"
+                await anyio.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
+
+
+def http_client(url: str, name: str, token: str | None = None) -> Client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    transport = streamable_http_client(url, http_client=httpx2.AsyncClient(headers=headers, timeout=WAIT_S))
+    return Client(transport, client_info=Implementation(name=name, version="1.0"), read_timeout_seconds=WAIT_S)
+
+
+# -- stdio ---------------------------------------------------------------------------------------
+
+
+async def test_stdio_remember_recall_update_forget(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with anyio.fail_after(2 * WAIT_S):
+        async with stdio_client(data_dir, "test-agent") as client:
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+            assert set(tools) == {"remember", "recall", "list_memories", "get_memory", "update_memory", "forget"}
+            for tool in tools.values():  # descriptions tell a model when to call the tool
+                assert len(tool.description or "") > 80
+            assert "before answering" in tools["recall"].description
+
+            done = payload(await client.call_tool("remember", {"text": "I live in Lisbon with my cat Miso."}))
+            added = [o for o in done["operations"] if o["op"] == "added"]
+            assert added and any("Lisbon" in o["text"] for o in added)
+            lisbon = next(o["id"] for o in added if "Lisbon" in o["text"])
+
+            found = payload(await client.call_tool("recall", {"query": "Where does the user live?", "k": 3}))
+            assert found["hits"][0]["id"] == lisbon
+            top = found["hits"][0]
+            assert set(top["parts"]) and top["provenance"]["source_turns"][0]["actor"] == "mcp:test-agent"
+
+            payload(await client.call_tool("update_memory", {"id": lisbon, "text": "The user lives in Porto now."}))
+            memory = payload(await client.call_tool("get_memory", {"id": lisbon}))
+            texts = [v["text"] for v in memory["versions"]]
+            assert len(texts) == 2 and "Lisbon" in texts[0] and texts[1] == "The user lives in Porto now."
+            assert memory["versions"][0]["valid_to"] is not None and memory["versions"][1]["valid_to"] is None
+            assert any(h["kind"] == "memory.updated" and h["actor"] == "mcp:test-agent" for h in memory["history"])
+
+            listed = payload(await client.call_tool("list_memories", {}))
+            assert lisbon in [m["id"] for m in listed["memories"]]
+            resource = await client.read_resource(f"memory://{STRATEGY}")
+            assert "Porto" in resource.contents[0].text
+
+            gone = payload(await client.call_tool("forget", {"id": lisbon}))
+            assert gone["forgotten"] and not gone["hard"]
+            after = payload(await client.call_tool("recall", {"query": "Where does the user live?", "k": 5}))
+            assert lisbon not in [h["id"] for h in after["hits"]]
+            deleted = payload(await client.call_tool("list_memories", {"status": "deleted"}))
+            assert lisbon in [m["id"] for m in deleted["memories"]]
+
+            # bad arguments: tool errors that say what is wrong, and the server goes on
+            assert "no memory 'm999'" in error_text(await client.call_tool("get_memory", {"id": "m999"}))
+            assert "k must be a whole number from 1 to 50" in error_text(
+                await client.call_tool("recall", {"query": "x", "k": 0}))
+            assert "text must be non-empty" in error_text(await client.call_tool("remember", {"text": "   "}))
+            assert "status must be one of" in error_text(
+                await client.call_tool("list_memories", {"status": "lost"}))
+            assert "query" in error_text(await client.call_tool("recall", {"query": 5}))
+            assert "no memory" in error_text(await client.call_tool("update_memory", {"id": lisbon, "text": "x"}))
+            assert "Unknown tool" in error_text(await client.call_tool("recollect", {}))
+            assert payload(await client.call_tool("list_memories", {}))["strategy"] == STRATEGY
+
+    events = log_events(data_dir)
+    calls = [e for e in events if e.kind is Kind.MCP_CALL]
+    assert calls and {e.actor for e in calls} == {"mcp:test-agent"}
+    assert [e.payload["tool"] for e in calls if e.payload["ok"]][:3] == ["remember", "recall", "update_memory"]
+    failed = [e for e in calls if not e.payload["ok"]]
+    assert failed and all("Lisbon" not in json.dumps(e.payload) for e in calls)  # no user text in mcp.call
+    assert any(e.kind is Kind.MESSAGE_USER and e.actor == "mcp:test-agent" for e in events)
+    assert not (data_dir / SERVER_FILE).exists()  # the server cleaned up when the client closed stdin
+
+
+async def test_stdio_hard_forget_erases_the_text(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with anyio.fail_after(2 * WAIT_S):
+        async with stdio_client(data_dir, "eraser") as client:
+            done = payload(await client.call_tool("remember", {"text": "My bank PIN hint is the zebra song."}))
+            target = done["operations"][0]["id"]
+            payload(await client.call_tool("forget", {"id": target, "hard": True}))
+            found = payload(await client.call_tool("recall", {"query": "What is my bank PIN hint?", "k": 5}))
+            assert target not in [h["id"] for h in found["hits"]]
+    assert "zebra" not in json.dumps([e.payload for e in log_events(data_dir)])
+
+
+# -- Streamable HTTP -------------------------------------------------------------------------------
+
+
+async def test_http_two_clients_share_memories(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with anyio.fail_after(3 * WAIT_S):
+        async with http_server(data_dir) as url:
+            async with http_client(url, "agent-a") as a:
+                done = payload(await a.call_tool("remember", {"text": "Our deploy target is the Hetzner box."}))
+                assert done["operations"]
+            async with http_client(url, "agent-b") as b:
+                found = payload(await b.call_tool("recall", {"query": "Where do we deploy?", "k": 3}))
+                assert found["hits"] and "Hetzner" in found["hits"][0]["text"]
+                assert found["hits"][0]["provenance"]["source_turns"][0]["actor"] == "mcp:agent-a"
+    actors = {e.actor for e in log_events(data_dir) if e.kind is Kind.MCP_CALL}
+    assert actors == {"mcp:agent-a", "mcp:agent-b"}
+
+
+async def test_http_bearer_token(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with anyio.fail_after(3 * WAIT_S):
+        async with http_server(data_dir, token="s3cret-token") as url:
+            init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}
+            for headers in ({}, {"Authorization": "Bearer wrong"}):
+                refused = httpx.post(url, json=init, headers=headers, timeout=30)
+                assert refused.status_code == 401
+            with pytest.raises(Exception):  # noqa: B017 - the SDK's own error for a refused connection
+                async with http_client(url, "intruder", token="wrong") as bad:
+                    await bad.list_tools()
+            async with http_client(url, "owner", token="s3cret-token") as good:
+                assert len((await good.list_tools()).tools) == 6
+    assert {e.actor for e in log_events(data_dir) if e.kind is Kind.MCP_CALL} <= {"mcp:owner"}
+
+
+# -- the engine's notification path and the command line -------------------------------------------
+
+
+def test_engine_subscribe_gets_each_committed_batch(tmp_path: Path, embedder: Any) -> None:
+    from memcli.core import operations as ops
+
+    settings = load_settings(data_dir=tmp_path / "data")
+    seen: list[list[int]] = []
+    with Engine(settings, embedder=embedder) as engine:
+        unsubscribe = engine.subscribe(lambda events: seen.append([e.seq for e in events]))
+        engine.subscribe(lambda events: 1 / 0)  # a broken watcher neither undoes nor blocks a write
+        engine.record(Kind.MESSAGE_USER, {"text": "hi"})
+        engine.apply("mem0", [ops.Add(text="a fact"), ops.Add(text="another")])
+        with pytest.raises(Exception):  # noqa: B017 - a rejected batch commits nothing: no notification
+            engine.apply("mem0", [ops.Edit(memory_id="m99", text="x")])
+        unsubscribe()
+        engine.record(Kind.MESSAGE_USER, {"text": "unseen"})
+        assert seen == [[1], [2, 3]]
+        assert engine.store.last_seq == 4
+
+
+def test_token_without_http_is_a_one_line_error(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    run = subprocess.run([MEMCLI, "mcp", "--token", "x", "--data-dir", str(data_dir)], capture_output=True, text=True,
+                         timeout=WAIT_S, stdin=subprocess.DEVNULL)
+    assert run.returncode == 1
+    assert run.stderr.strip().count("\n") == 0 and "--token applies to --http" in run.stderr
+    assert not data_dir.exists()
+
+
+def test_install_prints_and_merges_client_config(tmp_path: Path) -> None:
+    env = {**os.environ, "HOME": str(tmp_path)}
+    data_dir = tmp_path / "data"
+    printed = subprocess.run([MEMCLI, "mcp", "install", "claude-desktop", "--data-dir", str(data_dir)],
+                             capture_output=True, text=True, timeout=WAIT_S, env=env)
+    assert printed.returncode == 0, printed.stderr
+    entry = json.loads(printed.stdout)["mcpServers"]["memcli"]
+    assert entry["args"] == ["mcp", "--data-dir", str(data_dir)] and Path(entry["command"]).name == "memcli"
+
+    config = tmp_path / ".cursor" / "mcp.json"
+    config.parent.mkdir()
+    config.write_text(json.dumps({"mcpServers": {"other": {"command": "x"}}}))
+    wrote = subprocess.run([MEMCLI, "mcp", "install", "cursor", "--write", "--data-dir", str(data_dir)],
+                           capture_output=True, text=True, timeout=WAIT_S, env=env)
+    assert wrote.returncode == 0, wrote.stderr
+    merged = json.loads(config.read_text())["mcpServers"]
+    assert set(merged) == {"other", "memcli"} and merged["memcli"]["args"][0] == "mcp"
+
+    bad = subprocess.run([MEMCLI, "mcp", "install", "notepad"], capture_output=True, text=True, timeout=WAIT_S,
+                         env=env)
+    assert bad.returncode == 1 and "unknown client 'notepad'" in bad.stderr
