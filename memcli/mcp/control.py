@@ -174,7 +174,8 @@ def control_app(session: Any, run: Callable[..., Awaitable[Any]], hub: EventHub,
 
     async def events(request: Request) -> Response:
         q = request.query_params
-        found = await run(store.events, since=_ints(request, "since") or 0, kinds=_list(request, "kinds"),
+        found = await run(store.events, since=_ints(request, "since") or 0, until=_ints(request, "until"),
+                          kinds=_list(request, "kinds"),
                           namespace=q.get("namespace"), memory_id=q.get("memory_id"), newest=_ints(request, "newest"))
         return JSONResponse([event_to_dict(e) for e in found])
 
