@@ -19,7 +19,7 @@ from memcli.settings import load_settings
 from memcli.tui.app import MemcliApp
 from memcli.tui.chat import PromptInput
 from memcli.tui.panels import Feed, MemoriesView
-from memcli.tui.screens import MemoryAction
+from memcli.tui.screens import MemoryAction, MemoryScreen
 
 
 def feed_rows(app: MemcliApp) -> list[tuple[str, str, str]]:
@@ -83,5 +83,10 @@ async def test_workbench_attached_to_a_served_data_dir(tmp_path: Path) -> None:
                                 ] == ["editor", "editor"]
                         found = payload(await agent.call_tool("recall", {"query": "Which laptop do I use?"}))
                         assert found["hits"][0]["text"] == "My laptop is a Framework 13."
+                        # opening the memory shows its whole history, the agent's recall included
+                        app._load_memory(new_id, "mem0")
+                        await wait_for(pilot, lambda: isinstance(app.screen, MemoryScreen), "the memory screen")
+                        kinds = [e.kind.value for e in app.screen.events]
+                        assert kinds[0] == "memory.added" and "memory.retrieved" in kinds and "memory.edited" in kinds
                 finally:
                     remote.close()

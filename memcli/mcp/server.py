@@ -131,7 +131,7 @@ def build_server(service: MemoryService, run: EngineThread) -> Any:
                      max_tokens: Annotated[int, Field(description="Upper bound of the answer's size.")] = 800,
                      ) -> dict[str, Any]:
         return await call(ctx, "recall", service.recall, query, k, page, max_tokens,
-                          log=lambda r: {"k": k, "page": page, "hits": [h["id"] for h in r["hits"]]})
+                          log=lambda r: {"k": k, "page": page, "hit_ids": [h["id"] for h in r["hits"]]})
 
     @server.tool(description=LIST, annotations=read_only)
     async def list_memories(ctx: Context,
@@ -233,7 +233,7 @@ async def _serve(session: ChatSession, transport: str, port: int, token: str | N
         await run(session.engine.embedder.load)  # the first recall should not pay for it
         write_server_file(data_dir, info)
         if transport == "stdio":
-            announce(f"memcli mcp: serving {data_dir} ({service.namespace}) over stdio; workbench: `memcli -d {data_dir}`")
+            announce(f"memcli mcp: serving {data_dir} ({service.namespace}) over stdio; workbench: `memcli chat -d {data_dir}`")
             await mcp.run_stdio_async()
         else:
             sock = _bound_socket("127.0.0.1", port)

@@ -46,7 +46,7 @@ def describe(event: Event) -> str:
         tokens = p.get("tokens", {})
         return " ".join(f"{k} {v}" for k, v in tokens.items()) + (f" · cut {len(p['cut'])}" if p.get("cut") else "")
     if event.kind is Kind.MCP_CALL:
-        ids = p.get("hits") or p.get("memories") or ([p["id"]] if p.get("id") else [])
+        ids = p.get("hit_ids") or p.get("memories") or ([p["id"]] if p.get("id") else [])
         outcome = ", ".join(ids) if p.get("ok") else f"error: {p.get('error', '')[:60]}"
         return f"{event.actor} {p.get('tool')} {outcome}".rstrip()
     if event.kind is Kind.STRATEGY_SWITCHED:
