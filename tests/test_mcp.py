@@ -265,3 +265,31 @@ def test_install_prints_and_merges_client_config(tmp_path: Path) -> None:
     bad = subprocess.run([MEMCLI, "mcp", "install", "notepad"], capture_output=True, text=True, timeout=WAIT_S,
                          env=env)
     assert bad.returncode == 1 and "unknown client 'notepad'" in bad.stderr
+
+
+def test_recall_pages_and_token_bound(tmp_path: Path, embedder: Any) -> None:
+    """The service under the tools, in process: pages do not repeat, `max_tokens` cuts the answer."""
+    from memcli.mcp.service import MemoryService
+    from memcli.session import ChatSession
+    from memcli.strategy.registry import StrategyRegistry
+
+    settings = load_settings(data_dir=tmp_path / "data")
+    engine = Engine(settings, embedder=embedder)
+    session = ChatSession(engine, StrategyRegistry(), model=None, strategy="rag-turns", background=False)
+    service = MemoryService(session)
+    try:
+        for fact in ["I play the cello on Sundays.", "My sister Rita lives in Porto.", "I drink green tea.",
+                     "I work as a nurse at night.", "My cat Miso is nine.", "I am learning Rust.",
+                     "I run 10 km every Tuesday."]:
+            assert service.remember(fact, None, actor="mcp:unit")["operations"]
+        first = service.recall("what do I do each week?", k=3)
+        second = service.recall("what do I do each week?", k=3, page=2)
+        assert len(first["hits"]) == 3 and first["next_page"] == 2
+        assert not {h["id"] for h in first["hits"]} & {h["id"] for h in second["hits"]}
+        small = service.recall("what do I do each week?", k=5, max_tokens=50)
+        assert len(small["hits"]) == 1 and small["cut_to_tokens"] and small["tokens_estimated"] <= 50
+        listed = service.list_memories("active", 1)
+        assert listed["total"] == 7 and listed["next_page"] is None
+    finally:
+        session.close()
+        engine.close()

@@ -13,8 +13,10 @@ import typer
 from memcli.cli.options import DataDir, Json, SetOpt, print_json, settings_for
 from memcli.errors import MemcliError
 
-app = typer.Typer(help="Serve memcli as the memory of other agents (Model Context Protocol).",
-                  invoke_without_command=True)
+app = typer.Typer(help="Serve a data dir and a strategy to other agents over the Model Context Protocol "
+                  "(stdio by default; --http for several agents). The workbench on the same data dir (`memcli chat -d "
+                  "DIR`) attaches to the running server and shows the agent's memory live. `memcli mcp install "
+                  "CLIENT` prints a client's config entry.", invoke_without_command=True)
 
 Strategy = Annotated[str | None, typer.Option("--strategy", "-S", help="Memory strategy (default from settings).")]
 
@@ -27,12 +29,12 @@ def mcp(
     http: Annotated[bool, typer.Option("--http", help="Streamable HTTP on 127.0.0.1 (several agents) "
                                        "instead of stdio (one agent that starts the server).")] = False,
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="HTTP port (0: a free one).")] = 8765,
-    token: Annotated[str | None, typer.Option("--token", envvar="MEMCLI_MCP_TOKEN", show_default=False,
-                                              help="HTTP only: require `Authorization: Bearer TOKEN`.")] = None,
+    token: Annotated[str | None, typer.Option("--token", show_default=False,
+                                              help="HTTP only: require `Authorization: Bearer TOKEN` "
+                                              "(default: $MEMCLI_MCP_TOKEN when --http).")] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Serve a data dir and a strategy over MCP (stdio by default). The workbench (`memcli`) on the
-    same data dir attaches to the running server and shows the agent's memory live."""
+    """Serve a data dir and a strategy over MCP (see docs/mcp.md)."""
     if ctx.invoked_subcommand is not None:
         return
     from memcli.mcp.server import serve
@@ -41,6 +43,8 @@ def mcp(
 
     if token is not None and not http:
         raise MemcliError("--token applies to --http (stdio has no network side to protect)")
+    if http and token is None:
+        token = os.environ.get("MEMCLI_MCP_TOKEN")
     if token is not None and not token.strip():
         raise MemcliError("--token must not be empty")
     settings = settings_for(data_dir)
