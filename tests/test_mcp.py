@@ -196,6 +196,7 @@ async def test_http_two_clients_share_memories(tmp_path: Path) -> None:
                 assert found["hits"][0]["provenance"]["source_turns"][0]["actor"] == "mcp:agent-a"
     actors = {e.actor for e in log_events(data_dir) if e.kind is Kind.MCP_CALL}
     assert actors == {"mcp:agent-a", "mcp:agent-b"}
+    assert not (data_dir / SERVER_FILE).exists()  # SIGTERM: a clean stop removes the server file
 
 
 async def test_http_bearer_token(tmp_path: Path) -> None:
@@ -233,6 +234,20 @@ def test_engine_subscribe_gets_each_committed_batch(tmp_path: Path, embedder: An
         engine.record(Kind.MESSAGE_USER, {"text": "unseen"})
         assert seen == [[1], [2, 3]]
         assert engine.store.last_seq == 4
+
+
+def test_a_dead_servers_file_is_ignored(tmp_path: Path) -> None:
+    """A server killed with SIGKILL leaves its file: the workbench must not try to attach to it."""
+    from memcli.mcp.control import ServerInfo, running_server, write_server_file
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    info = ServerInfo(pid=int(dead.stdout), url=f"http://127.0.0.1:{free_port()}", token="t", namespace="mem0",
+                      transport="stdio", started="2026-01-01T00:00:00+00:00")
+    write_server_file(tmp_path, info)
+    assert (tmp_path / SERVER_FILE).stat().st_mode & 0o077 == 0  # the token is for the owner only
+    assert running_server(tmp_path) is None
+    write_server_file(tmp_path, ServerInfo(**{**info.__dict__, "pid": os.getpid()}))  # alive, but nothing listens
+    assert running_server(tmp_path) is None
 
 
 def test_token_without_http_is_a_one_line_error(tmp_path: Path) -> None:

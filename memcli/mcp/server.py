@@ -8,10 +8,13 @@ control API for attached workbenches (control.py). See docs/mcp.md. Imported onl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import os
+import signal
 import socket
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Annotated, Any, Callable
@@ -61,6 +64,9 @@ Use the id from `recall` or `list_memories`."""
 FORGET = """Delete a memory the user wants gone or that is wrong and cannot be fixed. By default it can
 be restored by a person; `hard` erases its text (and the turns it came from) for good — only when
 the user asks for that explicitly."""
+
+
+STOP_GRACE_S = 5.0
 
 
 def client_name(ctx: Any) -> str:
@@ -211,7 +217,13 @@ def _bound_socket(host: str, port: int) -> socket.socket:
 def _uvicorn(app: Any) -> Any:
     import uvicorn
 
-    return uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2))
+    class Server(uvicorn.Server):
+        def capture_signals(self) -> Any:
+            """The signals are ours (`_serve`): uvicorn's own handling re-raises SIGTERM after a
+            graceful stop, which would kill the process before it removes its server file."""
+            return contextlib.nullcontext()
+
+    return Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2))
 
 
 async def _serve(session: ChatSession, transport: str, port: int, token: str | None,
@@ -229,6 +241,25 @@ async def _serve(session: ChatSession, transport: str, port: int, token: str | N
     info = ServerInfo(pid=os.getpid(), url=f"http://127.0.0.1:{control_sock.getsockname()[1]}", token=control_token,
                       namespace=service.namespace, transport=transport, started=now_iso())
     tasks = [asyncio.create_task(control.serve(sockets=[control_sock]))]
+    servers = [control]
+    main = asyncio.current_task()
+
+    def stop() -> None:  # SIGTERM/SIGINT: stop serving, then clean up in `finally`
+        for server in servers:
+            server.should_exit = True
+        if transport == "stdio" and main is not None:
+            # a read of stdin blocked in a worker thread cannot be cancelled: if the client keeps the pipe
+            # open, leave after a grace period (the log is committed batch by batch; the index catches up
+            # from it on the next open), without leaving a server file that would invite a workbench in
+            remove_server_file(data_dir, info.pid)
+            main.cancel()
+            timer = threading.Timer(STOP_GRACE_S, os._exit, args=(0,))
+            timer.daemon = True
+            timer.start()
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop)
     try:
         await run(session.engine.embedder.load)  # the first recall should not pay for it
         write_server_file(data_dir, info)
@@ -239,6 +270,7 @@ async def _serve(session: ChatSession, transport: str, port: int, token: str | N
             sock = _bound_socket("127.0.0.1", port)
             app = mcp.streamable_http_app(host="127.0.0.1")
             http = _uvicorn(bearer_guard(app, token) if token else app)
+            servers.append(http)
             announce(f"memcli mcp: serving http://127.0.0.1:{sock.getsockname()[1]}/mcp "
                      f"({data_dir}, {service.namespace}{', bearer token required' if token else ''})")
             await http.serve(sockets=[sock])
@@ -254,5 +286,5 @@ def serve(session: ChatSession, transport: str = "stdio", port: int = 8765, toke
     """Serve until the client closes stdin (stdio) or the process is interrupted (HTTP)."""
     try:
         asyncio.run(_serve(session, transport, port, token, lambda line: print(line, file=sys.stderr, flush=True)))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         pass
