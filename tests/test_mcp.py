@@ -194,6 +194,22 @@ async def test_http_two_clients_share_memories(tmp_path: Path) -> None:
                 found = payload(await b.call_tool("recall", {"query": "Where do we deploy?", "k": 3}))
                 assert found["hits"] and "Hetzner" in found["hits"][0]["text"]
                 assert found["hits"][0]["provenance"]["source_turns"][0]["actor"] == "mcp:agent-a"
+            # two agents at once: the engine thread takes their calls one by one, none is lost
+            results: list[Any] = []
+
+            async def told(client: Client, text: str) -> None:
+                results.append(await client.call_tool("remember", {"text": text}))
+
+            async with http_client(url, "agent-a") as a, http_client(url, "agent-b") as b:
+                async with anyio.create_task_group() as tg:
+                    for i in range(4):
+                        tg.start_soon(told, a, f"Service a{i} listens on port 80{i}0.")
+                        tg.start_soon(told, b, f"Queue b{i} holds {i + 2} workers.")
+            assert len(results) == 8 and not any(r.is_error for r in results)
+    said = [e for e in log_events(data_dir) if e.kind is Kind.MESSAGE_USER]
+    assert sorted(e.payload["text"] for e in said if e.actor == "mcp:agent-b") == [
+        f"Queue b{i} holds {i + 2} workers." for i in range(4)]
+    assert len([e for e in said if e.actor == "mcp:agent-a"]) == 5
     actors = {e.actor for e in log_events(data_dir) if e.kind is Kind.MCP_CALL}
     assert actors == {"mcp:agent-a", "mcp:agent-b"}
     assert not (data_dir / SERVER_FILE).exists()  # SIGTERM: a clean stop removes the server file
@@ -250,12 +266,24 @@ def test_a_dead_servers_file_is_ignored(tmp_path: Path) -> None:
     assert running_server(tmp_path) is None
 
 
-def test_token_without_http_is_a_one_line_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("args, message", [
+    (["--token", "x"], "--token applies to --http"),
+    (["--strategy", "nosuch"], "nosuch"),
+    (["--set", "top_s=99", "--strategy", "mem0"], "top_s"),
+    (["--http", "--port", "BUSY"], "cannot listen on 127.0.0.1"),
+    (["--http", "--port", "70000"], "--port"),
+])
+def test_bad_input_is_one_line_and_leaves_no_data_dir(tmp_path: Path, args: list[str], message: str) -> None:
     data_dir = tmp_path / "data"
-    run = subprocess.run([MEMCLI, "mcp", "--token", "x", "--data-dir", str(data_dir)], capture_output=True, text=True,
-                         timeout=WAIT_S, stdin=subprocess.DEVNULL)
-    assert run.returncode == 1
-    assert run.stderr.strip().count("\n") == 0 and "--token applies to --http" in run.stderr
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        args = [str(busy.getsockname()[1]) if a == "BUSY" else a for a in args]
+        run = subprocess.run([MEMCLI, "mcp", *args, "--data-dir", str(data_dir)], capture_output=True, text=True,
+                             timeout=WAIT_S, stdin=subprocess.DEVNULL)
+    assert run.returncode == 1, run.stderr
+    assert run.stderr.startswith("memcli: error:") and run.stderr.strip().count("\n") == 0
+    assert message in run.stderr and "Traceback" not in run.stderr
     assert not data_dir.exists()
 
 

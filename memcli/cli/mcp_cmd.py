@@ -37,8 +37,8 @@ def mcp(
     """Serve a data dir and a strategy over MCP (see docs/mcp.md)."""
     if ctx.invoked_subcommand is not None:
         return
-    from memcli.mcp.server import serve
-    from memcli.strategy.registry import parse_settings
+    from memcli.mcp.server import listening_socket, serve
+    from memcli.strategy.registry import StrategyRegistry, parse_settings
     from memcli.workbench import close_session, open_session
 
     if token is not None and not http:
@@ -49,11 +49,17 @@ def mcp(
         raise MemcliError("--token must not be empty")
     settings = settings_for(data_dir)
     params = parse_settings(set_ or [])
-    session = open_session(settings, strategy=strategy, params=params, with_model=False, background=False)
+    StrategyRegistry().create(strategy or settings.strategy, params)  # a bad name or value: before the data dir
+    sock = listening_socket("127.0.0.1", port) if http else None  # a port in use: likewise
     try:
-        serve(session, "http" if http else "stdio", port, token)
+        session = open_session(settings, strategy=strategy, params=params, with_model=False, background=False)
+        try:
+            serve(session, sock, token)
+        finally:
+            close_session(session)
     finally:
-        close_session(session)
+        if sock is not None:
+            sock.close()
 
 
 @app.command("install")

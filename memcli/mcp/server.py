@@ -201,7 +201,7 @@ def bearer_guard(app: Any, token: str) -> Any:
     return guarded
 
 
-def _bound_socket(host: str, port: int) -> socket.socket:
+def listening_socket(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -226,15 +226,16 @@ def _uvicorn(app: Any) -> Any:
     return Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2))
 
 
-async def _serve(session: ChatSession, transport: str, port: int, token: str | None,
+async def _serve(session: ChatSession, sock: socket.socket | None, token: str | None,
                  announce: Callable[[str], None]) -> None:
+    transport = "stdio" if sock is None else "http"
     run = EngineThread()
     service = MemoryService(session)
     hub = EventHub(asyncio.get_running_loop())
     unsubscribe = session.engine.subscribe(hub.publish)
     data_dir = session.engine.data_dir
     control_token = new_token()
-    control_sock = _bound_socket("127.0.0.1", 0)
+    control_sock = listening_socket("127.0.0.1", 0)
     control = _uvicorn(control_app(session, run, hub, control_token))
     control.config.lifespan = "off"
     mcp = build_server(service, run)
@@ -267,7 +268,6 @@ async def _serve(session: ChatSession, transport: str, port: int, token: str | N
             announce(f"memcli mcp: serving {data_dir} ({service.namespace}) over stdio; workbench: `memcli chat -d {data_dir}`")
             await mcp.run_stdio_async()
         else:
-            sock = _bound_socket("127.0.0.1", port)
             app = mcp.streamable_http_app(host="127.0.0.1")
             http = _uvicorn(bearer_guard(app, token) if token else app)
             servers.append(http)
@@ -282,9 +282,10 @@ async def _serve(session: ChatSession, transport: str, port: int, token: str | N
         run.shutdown()
 
 
-def serve(session: ChatSession, transport: str = "stdio", port: int = 8765, token: str | None = None) -> None:
-    """Serve until the client closes stdin (stdio) or the process is interrupted (HTTP)."""
+def serve(session: ChatSession, sock: socket.socket | None = None, token: str | None = None) -> None:
+    """Serve over stdio (no `sock`) until the client closes stdin, or Streamable HTTP on `sock` (a
+    listening socket from `listening_socket`) until the process is interrupted."""
     try:
-        asyncio.run(_serve(session, transport, port, token, lambda line: print(line, file=sys.stderr, flush=True)))
+        asyncio.run(_serve(session, sock, token, lambda line: print(line, file=sys.stderr, flush=True)))
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass
