@@ -265,7 +265,8 @@ async def _serve(session: ChatSession, sock: socket.socket | None, token: str | 
         await run(session.engine.embedder.load)  # the first recall should not pay for it
         write_server_file(data_dir, info)
         if transport == "stdio":
-            announce(f"memcli mcp: serving {data_dir} ({service.namespace}) over stdio; workbench: `memcli chat -d {data_dir}`")
+            announce(f"memcli mcp: serving {data_dir} ({service.namespace}) over stdio; "
+                     f"workbench: `memcli chat -d {data_dir}`")
             await mcp.run_stdio_async()
         else:
             app = mcp.streamable_http_app(host="127.0.0.1")

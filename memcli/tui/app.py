@@ -250,8 +250,9 @@ class MemcliApp(App[None]):
         chat = self.query_one(ChatLog)
         hint = model_line(self.session.model) + ("" if turns else "\n" + EMPTY_CHAT_HINT)
         if self.attached:
-            hint = (f"attached to memcli mcp (pid {self.session.info.pid}): the agent's turns and memory work "  # type: ignore[attr-defined]
-                    "appear here live; open a memory to edit, pin or forget it")
+            pid = self.session.info.pid  # type: ignore[attr-defined]
+            hint = (f"attached to memcli mcp (pid {pid}): the agent's turns and memory work appear here live; "
+                    "open a memory to edit, pin or forget it")
         await chat.mount(Static(hint, id="first-run", classes="hint"))
         for t in turns:
             await chat.add(t.text, t.role)
