@@ -100,11 +100,12 @@ def _printable(raw: bytes) -> str | None:
     return s if s and sum(c.isprintable() or c.isspace() for c in s) / len(s) > 0.95 and _LATIN.search(s) else None
 
 
+_LOWER, _UPPER = "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_SHIFTS = [str.maketrans(_LOWER + _UPPER, _LOWER[n:] + _LOWER[:n] + _UPPER[n:] + _UPPER[:n]) for n in range(26)]
+
+
 def _caesar(text: str, shift: int) -> str:
-    return text.translate(str.maketrans(
-        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
-        "".join(chr((ord(c) - base + shift) % 26 + base) for base in (97, 65) for c in
-                map(chr, range(base, base + 26)))))
+    return text.translate(_SHIFTS[shift])
 
 
 def _plainer(candidate: str, original: str) -> bool:
@@ -171,8 +172,9 @@ def normalise(text: str) -> Normalised:
             found.append("hex" if "0" <= run[0] <= "f" and not set(digits) <= {"0", "1"} else "binary")
             hidden.append(decoded)
     # 1 reads as l after a vowel ("ru13z"), as i elsewhere ("1gn0r3")
-    leet = _LEET_WORD.sub(lambda m: re.sub(r"(?<=[aeiou0134@])1", "l", m.group(0), flags=re.I).translate(_LEET), text)
-    if leet != text and _english_ratio(leet) > _english_ratio(text):
+    plain = _EMAIL.sub(" ", _URL.sub(" ", text))
+    leet = _LEET_WORD.sub(lambda m: re.sub(r"(?<=[aeiou0134@])1", "l", m.group(0), flags=re.I).translate(_LEET), plain)
+    if leet != plain and _english_ratio(leet) > _english_ratio(plain):
         found.append("leetspeak")
         hidden.append(leet)
     for part in re.split(r"[.!?:;\n]+", text):  # a reversed or shifted run may sit inside plain text
@@ -258,7 +260,8 @@ _DIRECTIVE = _rx(
     r"set|use|skip|leave|remove|allow|show|provide|flag|classify|rank|prioriti[sz]e|favou?r|summari[sz]e|honou?r|"
     r"record|note|log|copy|repeat|display|hide|omit|withhold|suppress|replace|rewrite|prepend|update|change|report|"
     r"label|tag|consider|regard|list|push|sell|offer|encourage|urge|instruct|remind|describe|portray|present|"
-    r"characteri[sz]e|represent|disclose|divulge|ensure|make sure|guarantee)\b(?!\s+(?:me|us|myself)\b)",
+    r"characteri[sz]e|represent|disclose|divulge|ensure|make sure|guarantee|mirror|relay|sync|transmit|attach|embed|"
+    r"broadcast|publish|expose|request|collect|obtain|gather|harvest|require|demand|solicit)\b(?!\s+(?:me|us|myself)\b)",
     # passive obligations on what others get: "anyone who asks should be given that address"
     r"\b(?:should|must|shall|will|are to|is to|need to) (?:be|get) (?:told|given|sent|shown|directed|referred|"
     r"informed|pointed|asked|offered|handed|routed|forwarded|provided)\b",
@@ -382,7 +385,7 @@ _URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+|\b(?:\d{1,3}\.){3}\d{1,3}\b|"
                   r"money|finance|bank|health|care|pharmacy|deals|gift|market|trade|news|today|world|life|ua|vn|"
                   r"id|ph|ng|za|au|nz|ca|jp|kr|tw|hk|sg|tr|ir|pt|ch|at|be|se|no|dk|fi|cz|ro|gr|ie|mx|ar)"
                   r"(?:\.[a-z]{2})?\b(?:/\S*)?", re.I)
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b|(?<![\w.@])@[A-Za-z][A-Za-z0-9_]{2,}\b")
 _PHONE = re.compile(r"(?<!\w)\+?\d[\d ()-]{7,}\d(?!\w)")
 _OWN = re.compile(r"\b(?:my|our)\s+(?:\w+\s+){0,3}(?:blog|site|website|email|e-mail|address|page|portfolio|"
                   r"handle|account|number|phone|channel|shop|store|profile|repo|podcast|newsletter|homepage)\b"
@@ -406,7 +409,7 @@ _STRUCTURE = _rx(
     r"^\s*(?:role|from)\s*:\s*(?:system|developer|admin)\b|\"role\"\s*:\s*\"(?:system|developer)\"",
     r"\b(?:function_call|tool_calls?|tool_use|tool_name|functions?\.\w+|arguments\s*:)|\"arguments\"",
     r"[\"'](?:function|tool|action|command|method|endpoint|op|operation)[\"']\s*:\s*[\"'][\w.\-/]+[\"']",
-    r"[\"'](?:args|arguments|params|parameters|input)[\"']\s*:\s*\{",
+    r"[\"'](?:args|arguments|params|parameters|input|payload)[\"']\s*:\s*\{",
     # a transcript forged inside one message: a line labelled as the system, or two speakers' labels
     r"(?:^|\n)\s*(?:system|developer|admin)\s*(?:message|prompt|note)?\s*:",
     r"(?:^|\n)\s*(?:human|user)\s*:[\s\S]*\n\s*(?:assistant|ai|bot)\s*:",
@@ -469,14 +472,43 @@ _BEHAVIOUR = _rx(
     r"(?:^|[.!?:;,\n]\s*|\b(?:please|just|also|then|and|always|never|kindly|\w+ly)\s+)(?:recommend|suggest|tell|"
     r"send|give|stop|remove|treat|offer|show|push|encourage|include|skip|drop|ignore|forget|let|allow|assume|"
     r"answer|reply|respond)\b[^.\n]{0,80}\b(?:always|never|freely|anymore|any ?more|no longer|whenever|every|"
-    r"each time|next time|from now on|going forward|without (?:any )?(?:warnings?|checks?|limits?))\b",
+    r"each time|next time|from now on|going forward|daily|weekly|regularly|by default|all the time|"
+    r"without (?:any )?(?:warnings?|checks?|limits?))\b",
     r"\b(?:always|never) (?:recommend|suggest|tell|send|give|offer|show|push|encourage|include|answer|remind)\b",
     r"\bstop (?:warning|reminding|telling|asking|checking|treating|mentioning|adding)\b",
+)
+# Asking for less ("never suggest running to me", "don't recommend horror films") protects the speaker:
+# a correction may come with it. Stopping a safeguard ("stop warning me") is not this.
+_RESTRICTION = _rx(r"\b(?:never|don't|do not|stop|no more|no longer)\s+(?:suggest|recommend|offer|show|send|give|"
+                   r"mention|propose|book|include)\w*\b")
+_RETRACTION = _rx(
+    r"\bnever (?:had|did|have|was|were|been)\b|\b(?:forget|scrap|ignore|disregard|drop) (?:the|about|that|this|all|"
+    r"what|my|everything)\b|\bnever ?mind\b|\bwas (?:a joke|joking|kidding|not true|a lie|made up|wrong)\b|"
+    r"\bjust kidding\b|\bmade (?:that|it|this) up\b|\b(?:not|wasn't|isn't) true\b|\bnot (?:\w+ )?at all\b|"
+    r"\b(?:i'm|i am) (?:completely |totally |perfectly )?(?:fine|healthy|ok|okay|cured) (?:with|now|actually)?\b",
 )
 _DENIAL = _rx(
     r"\b(?:not|never|no|don't|doesn't|isn't|aren't|wasn't|didn't|nothing|none|was a joke|just kidding|"
     r"made (?:that|it) up|ignore (?:what|that)|false|untrue)\b",
 )
+
+
+_SAFEGUARD = (r"(?:filter\w*|moderat\w*|safety|safeguards?|guardrails?|restrictions?|protections?|censor\w*|refusals?|"
+              r"constraints?|limits?|polic(?:y|ies)|rules?|checks?|verification|disclaimers?|warnings?|privacy)")
+_OFF_STATE = (r"(?:paused|off|disabled|lifted|removed|suspended|void|waived|(?:don't|do not|doesn't|does not|no longer) "
+              r"apply|retired|deactivated|relaxed|gone|bypassed|overridden|dropped|cancell?ed|revoked|not needed|"
+              r"unnecessary|no longer (?:needed|required|active)|optional)")
+_OFF_VERB = (r"(?:disable|lift|remove|suspend|waive|drop|bypass|skip|turn off|switch off|deactivate|relax|pause|ignore|"
+             r"disregard|override|cancel|revoke)")
+_SAFEGUARD_OFF = _rx(rf"\b{_SAFEGUARD}\b[^.!?\n]{{0,50}}\b{_OFF_STATE}\b", rf"\b{_OFF_VERB}\b[^.!?\n]{{0,30}}\b{_SAFEGUARD}\b")
+_FOR_ASSISTANT = _rx(r"\b(?:your|for you|the assistant|assistant's|assistant|the ai|the model|the bot|chatbot)\b|"
+                     r"\bthis (?:workspace|account|session|chat|conversation|tenant|user|profile|instance|deployment)\b")
+
+
+def _safeguard_off(t: str) -> bool:
+    """A sentence that says a safeguard is off (or asks to turn it off) for the assistant or this account."""
+    return any(_SAFEGUARD_OFF.search(sentence) and _FOR_ASSISTANT.search(sentence)
+               for sentence in re.split(r"(?<=[.!?\n])\s+", t) if not sentence.rstrip().endswith("?"))
 
 
 @dataclass(frozen=True)
@@ -534,7 +566,7 @@ def judge(text: str, intent: float | None = None) -> Verdict:
         cues["disguised"] = 0.8 if directive else 0.5
     if _STRUCTURE.search(t):
         cues["structure"] = 1.0
-    if _RULES.search(t):
+    if _RULES.search(t) or _safeguard_off(t):
         cues["rules"] = 1.0
     if _PERSONA.search(t) or _PERSONA_NAME.search(t):
         cues["persona"] = 1.0
@@ -578,7 +610,17 @@ def is_correction(text: str) -> bool:
 
 def asks_new_behaviour(text: str) -> bool:
     """The text asks the assistant to behave differently from now on (for the speaker or anyone)."""
-    return bool(_BEHAVIOUR.search(normalise(text).text))
+    t = normalise(text).text
+    return bool(_BEHAVIOUR.search(_RESTRICTION.sub(" ", t)))
+
+
+def is_retraction(text: str) -> bool:
+    """The speaker takes back what they said before ("never had", "forget the …", "that was a joke")."""
+    return bool(_RETRACTION.search(normalise(text).text))
+
+
+def split_sentences(text: str) -> list[str]:
+    return [p for p in re.split(r"(?<=[.!?;\n])\s+", text) if len(p.split()) >= 3]
 
 
 def is_denial(text: str) -> bool:
