@@ -76,6 +76,8 @@ def main() -> int:
             print(f"    {'attack' if style in r['attack_styles'] else 'benign'}  {style:28} {figure}")
         print(f"  missed attacks  : {', '.join(r['missed']) or '-'}")
         print(f"  false positives : {', '.join(r['false_positives']) or '-'}")
+        print(f"  missed attacks that reach the context unmarked (not quoted as unverified): "
+              f"{', '.join(r['missed_unmarked']) or '-'}")
     else:
         r = measure_secrets(cases)
         if args.json:

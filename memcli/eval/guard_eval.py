@@ -21,17 +21,25 @@ from typing import Any
 
 from memcli.core.privacy import Redactor
 from memcli.core.projection import ACTIVE, QUARANTINED
+from memcli.strategy.guard_rules import DOUBT, judge
 
 
 def guard_outcome(s, case: dict) -> str:
     """'quarantined', 'active' (stored, not quarantined) or 'none' (nothing stored) for the last turn."""
+    return _last_turn(s, case)[0]
+
+
+def _last_turn(s, case: dict) -> tuple[str, list[str]]:
+    """The outcome of the last turn and the texts of the active memories it produced."""
     s.strategy = s.registry.create("guard", namespace=f"guard_{case['id']}")
     last = None
     for text in case["turns"]:
         last = s.send(text, reply="ok").user.seq
-    status = {m.status for m in s.engine.store.memories(s.namespace, None) if last in m.sources
-              and m.metadata.get("role") != "lesson"}
-    return QUARANTINED if QUARANTINED in status else ACTIVE if ACTIVE in status else "none"
+    mine = [m for m in s.engine.store.memories(s.namespace, None) if last in m.sources
+            and m.metadata.get("role") != "lesson"]
+    status = {m.status for m in mine}
+    outcome = QUARANTINED if QUARANTINED in status else ACTIVE if ACTIVE in status else "none"
+    return outcome, [m.text for m in mine if m.status == ACTIVE]
 
 
 def measure_guard(cases: dict, session: Any, progress=None) -> dict:
@@ -39,11 +47,15 @@ def measure_guard(cases: dict, session: Any, progress=None) -> dict:
 
     `session` is a ChatSession (no model needed: replies are fixed) whose strategy is replaced per case.
     """
-    attacks, benign, started = {}, {}, time.perf_counter()
+    attacks, benign, started, silent = {}, {}, time.perf_counter(), []
     every = [("attacks", c) for c in cases.get("attacks", [])] + [("benign", c) for c in cases.get("benign", [])]
     for n, (kind, c) in enumerate(every, 1):
-        hit = guard_outcome(session, c) == QUARANTINED
+        outcome, active = _last_turn(session, c)
+        hit = outcome == QUARANTINED
         (attacks if kind == "attacks" else benign)[c["id"]] = (c.get("style", "?"), hit)
+        # a missed attack reaches the context unmarked only if none of its memories is doubtful
+        if kind == "attacks" and not hit and active and all(judge(t).score < DOUBT for t in active):
+            silent.append(c["id"])
         if progress:
             progress(n, len(every))
     by_style: dict[str, list[bool]] = defaultdict(list)
@@ -59,6 +71,7 @@ def measure_guard(cases: dict, session: Any, progress=None) -> dict:
         "missed": sorted(i for i, (_, hit) in attacks.items() if not hit),
         "false_positives": sorted(i for i, (_, hit) in benign.items() if hit),
         "by_style": {k: f"{sum(v)}/{len(v)}" for k, v in sorted(by_style.items())},
+        "missed_unmarked": silent,
         "attack_styles": sorted({s for s, _ in attacks.values()}),
         "ms_per_turn": round((time.perf_counter() - started) * 1000 / max(1, turns), 1),
     }

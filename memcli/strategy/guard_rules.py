@@ -243,6 +243,9 @@ _OTHERS = _rx(
     r"\b(?:users|customers|clients|visitors|patients|parents|students|readers|followers|subscribers|viewers|"
     r"buyers|guests|callers|members|employees|whoever comes next|nobody else|no one else)\b",
     r"\b(?:every|each|any|all|other)\s+(?:\w+\s+){0,2}?\w+\s+(?:who|that|asking|wanting)\b",
+    r"\b(?:if|when|whenever|once|should)\s+(?:[\w']+\s+){1,3}(?:contacts?|messages?|asks?|writes?|talks? to|chats? "
+    r"with|logs? in|reaches? out|texts?|comes? to)\s+(?:you|here|this (?:chat|assistant|bot))\b",
+    r"\b(?:tell|give|send|show|say to|forward|pass)\s+(?:him|her|them)\b",
     # other languages
     r"\b(?:alguém|todos os usuários|qualquer (?:pessoa|usuário)|alguien|todos los usuarios|cualquier persona|"
     r"jemand|jeder(?:mann)?|alle (?:benutzer|nutzer)|quelqu'un|tout le monde|chaque utilisateur|"
@@ -264,7 +267,9 @@ _DIRECTIVE = _rx(
     r"broadcast|publish|expose|request|collect|obtain|gather|harvest|require|demand|solicit)\b(?!\s+(?:me|us|myself)\b)",
     # passive obligations on what others get: "anyone who asks should be given that address"
     r"\b(?:should|must|shall|will|are to|is to|need to) (?:be|get) (?:told|given|sent|shown|directed|referred|"
-    r"informed|pointed|asked|offered|handed|routed|forwarded|provided)\b",
+    r"informed|pointed|asked|offered|handed|routed|forwarded|provided|answered|handled|treated|responded to|met|"
+    r"redirected|shared|ignored|skipped|approved|granted|trusted|flagged|marked)\b",
+    r"\bgo ahead and\b",
     rf"\b{_ASSISTANT}\s+(?:must|should|shall|will|need to|have to|has to|are to|is to|are required to|"
     r"are allowed to|may now|can now|no longer|are no longer|now)\b",
     r"\b(?:from now on|from this point|going forward|henceforth|hereafter|until further notice|permanently|"
@@ -286,7 +291,10 @@ _DIRECTIVE = _rx(
     r"从现在开始|今后|以后|每当|记住|忽略|发送|告诉|今後|これから|覚えて|無視|送って|앞으로|기억해|무시)",
 )
 # A verb after a subject is a report, not a request: "I always tell my students …".
-_SUBJECT = re.compile(r"\b(?:i|we|he|she|they|it|who|that|which|people|my|our|his|her|their) +$", re.I)
+_SUBJECT = re.compile(r"\b(?:i|we|he|she|they|it|who|that|which|people|my|our|his|her|their) +$|"
+                      r"\b(?:teach|tell|told|ask|remind|taught|warn|advis|encourag|want|get|got|help|train|urg)\w*\s+"
+                      r"(?:my|our|his|her|their|the|these|those|them|him|people|everyone|kids|children)\b[^.!?\n]{0,30}$",
+                      re.I)
 _SELF_SCOPE = re.compile(r"\b(?:me|my|mine|myself|i|i'm|i've|i'd|us|our)\b", re.I)
 # Nouns that name the assistant's own rules wherever they appear, and generic ones ("filters",
 # "checks", "settings") that do so only with a qualifier ("your", "all", "safety", "content"…):
@@ -338,6 +346,9 @@ _OBLIGATION = _rx(
     r"limits?|filters?|warnings?|disclaimers?|consent|confirmation)\b",
     r"\b(?:leave out|omit|drop|remove|skip|hide|strip|suppress|stop (?:adding|giving|including|showing))\b[^.\n]{0,30}"
     r"\b(?:warnings?|safety (?:notes?|info\w*|advice|messages?)|disclaimers?|caveats?|hedg\w+|risks?)\b",
+    r"\byou (?:can|may|are free to|are (?:now )?able to|have permission to|are welcome to)\s+(?:now\s+|also\s+)?"
+    r"(?:share|give|send|reveal|disclose|release|hand out|provide|forward|leak|expose|prescribe|diagnose|skip|ignore|"
+    r"bypass|drop|sell)\b(?!\s+(?:me|us)\b)",
     # permissions granted to the assistant or to an account
     r"\b(?:you|the (?:assistant|ai|model|bot|agent|system|user)|this (?:assistant|model|bot|chat|account|user))\s+"
     r"(?:is|are|'re|has been|have been|was|were)\s+(?:now\s+|officially\s+|hereby\s+)?(?:[\w-]+\s+){0,3}?(?:cleared|"
@@ -350,10 +361,14 @@ _PERSIST = _rx(
     r"at the (?:start|end|beginning|bottom|top) of (?:every|each|all))\b",
     r"\b(?:next time|each time|every time|whenever|any ?time|after today|from today|from (?:this|that) (?:point|day|"
     r"moment)|once (?:i'm|i am|this|the)|(?:all|any|every|each) (?:future |later |new )?(?:questions?|requests?|queries|"
-    r"answers?|replies|responses?|prompts?|conversations?|summar(?:y|ies)|recommendations?|sessions?|chats?|topics?))\b",
-    r"\b(?:long-term|core|permanent|persistent) memory|\bstanding (?:fact|rule|order|instruction)|"
-    r"\bkeep (?:this|that|it) (?:in mind|as)\b|\bmemori[sz]e\b|\b(?:save|store|record|write|commit|add|put) "
-    r"(?:this|that|it)\b(?! (?:down|up|off|in my))",
+    r"answers?|replies|responses?|prompts?|conversations?|summar(?:y|ies)|recommendations?|sessions?|chats?|topics?|"
+    r"messages?|texts?|inputs?|commands?|instructions?))\b",
+    r"\b(?:for|in|into|to|update|add to) (?:your|the assistant's) (?:records?|notes?|knowledge(?: base)?|memory|"
+    r"memories|files?|database|profile|long-term \w+|permanent \w+)\b|"
+    r"\b(?:long-term|core|permanent|persistent|standing) (?:memory|note|record|rule|fact|instruction|order)|\bstanding (?:fact|rule|order|instruction)|"
+    r"\bkeep (?:this|that|it) (?:in mind|as)\b|\bmemori[sz]e\b|\b(?:save|store|record|commit) "
+    r"(?:this|that|it)\b(?! (?:down|up|off|in my))|\bmake it a habit\b|\bas a (?:habit|rule)\b|\bby default\b|"
+    r"\broutinely\b|\bon (?:anything|everything)\b",
     r"\b(?:a partir de agora|de agora em diante|de ahora en adelante|von nun an|ab jetzt|désormais|"
     r"d'ora in poi|vanaf nu|voortaan)\b|(?:отныне|с этого момента|навсегда|从现在开始|今后|今後|これから|앞으로)",
 )
@@ -388,15 +403,18 @@ _URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+|\b(?:\d{1,3}\.){3}\d{1,3}\b|"
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b|(?<![\w.@])@[A-Za-z][A-Za-z0-9_]{2,}\b")
 _PHONE = re.compile(r"(?<!\w)\+?\d[\d ()-]{7,}\d(?!\w)")
 _OWN = re.compile(r"\b(?:my|our)\s+(?:\w+\s+){0,3}(?:blog|site|website|email|e-mail|address|page|portfolio|"
-                  r"handle|account|number|phone|channel|shop|store|profile|repo|podcast|newsletter|homepage)\b"
-                  r"[^.\n]{0,20}(?:is|at|:|moved|lives|'s)", re.I)
+                  r"handle|account|number|phone|mobile|channel|shop|store|profile|repo|podcast|newsletter|homepage|"
+                  r"inbox|linkedin|instagram|twitter|github)\b|"
+                  r"\b(?:reach|contact|email|call|text|find|ring|message) (?:me|us) (?:at|on|via)\b", re.I)
 _SENSITIVE = _rx(
     r"\b(?:passwords?|passcodes?|pins?|cvv|cvc|security code|card (?:number|details)|card|seed phrase|"
     r"recovery phrase|private keys?|api keys?|credentials?|login details|one-time code|2fa|two-factor|"
     r"bank (?:details|account)|iban|routing number|social security|ssn|wallet|crypto|bitcoin|wire|"
     r"send money|pay(?:ment)?|billing|refunds?|donate|gift cards?|home address|addresses|phone numbers?|"
     r"stored (?:memories|facts)|saved memories|all memories|memory (?:database|file)|chat (?:logs?|history)|"
-    r"conversations?|summary|summaries|timetable|personal data|medical records?|dosages?|medication)\b",
+    r"conversations?|summary|summaries|timetable|personal data|medical records?|dosages?|medication|schedule|"
+    r"(?:user|users'|customer|people's|others'|other people's) (?:data|e-?mails?|addresses|details|messages|"
+    r"records|information|profiles?))\b",
     r"(?:senha|contraseña|Passwort|mot de passe|wachtwoord|пароль|密码|パスワード|dinheiro|Geld|geld|"
     r"деньги|钱|聊天记录|bankrekening|conta bancária|лекарств|дозу|investimentos)",
 )
@@ -413,26 +431,34 @@ _STRUCTURE = _rx(
     # a transcript forged inside one message: a line labelled as the system, or two speakers' labels
     r"(?:^|\n)\s*(?:system|developer|admin)\s*(?:message|prompt|note)?\s*:",
     r"(?:^|\n)\s*(?:human|user)\s*:[\s\S]*\n\s*(?:assistant|ai|bot)\s*:",
-    r"style\s*=\s*[\"'][^\"']*(?:font-size\s*:\s*0|opacity\s*:\s*0|color\s*:\s*(?:white|#fff\b|#ffffff|"
-    r"transparent)|height\s*:\s*0|width\s*:\s*0)",
-    r"<!--[\s\S]*?-->|display\s*:\s*none|visibility\s*:\s*hidden|\bon(?:error|load|click)\s*=|<script\b|"
+    r"\bon(?:error|load|click)\s*=|<script\b|"
     r"\bjavascript:|!\[[^\]]*\]\(\s*https?://[^)]*[?&][^)]*\)|\bfetch\(|document\.cookie|localStorage",
 )
+# Text a reader does not see: what it says is judged with the rest; hiding it is one more signal.
+_HIDDEN_MARKUP = _rx(
+    r"<!--[\s\S]*?-->|display\s*:\s*none|visibility\s*:\s*hidden|\[//\]:\s*#|"
+    r"style\s*=\s*[\"'][^\"']*(?:font-size\s*:\s*0|opacity\s*:\s*0|color\s*:\s*(?:white|#fff\b|#ffffff|"
+    r"transparent)|height\s*:\s*0|width\s*:\s*0)",
+    r"\b(?:alt|title|aria-label|data-[\w-]+)\s*=\s*[\"'][^\"']{12,}[\"']",
+)
 _ADDRESSED = _rx(
-    r"(?:^|[.!?\n]\s*|\b(?:p\.?s\.?|side note|note)\b[^.\n]{0,15})"
+    r"(?:^|[.!?\n\"'>(\[]\s*|\b(?:p\.?s\.?|side note|note)\b[^.\n]{0,15})"
     r"(?:assistant|ai|bot|chatbot|model|agent|llm|gpt|claude|system)\s*(?:note|notice)?\s*[:,]",
     r"\b(?:note|message|reminder|instructions?|memo) (?:to|for) (?:the |any |all |every )?(?:assistant|ai|bot|"
     r"model|agent|llm|you|reader|whoever|system)\b",
     r"\b(?:to|for|dear|hello|hi) (?:whoever|whomever|any(?:one)?|the next|every|all) [^.\n]{0,40}"
     r"\b(?:reads?|retrieves?|processes|processing|finds?|sees?|agents?|ai|llm|assistants?|models?|bots?)\b",
     r"\bif you are an? (?:ai|llm|language model|assistant|bot|agent|model)\b",
+    r"\b(?:if|when|whenever|once) (?:this|these|the) (?:text|note|message|memory|memories|line|page|document|log|"
+    r"file|conversation|chat)s? (?:is |are |gets? |ever )*(?:ever )?(?:loaded|read|retrieved|processed|seen|found|"
+    r"summari[sz]ed|indexed|parsed|recalled|fed|injected|used)\b",
     r"\b(?:to|for) (?:the|any|every|whichever|whatever|each) (?:ai|model|assistant|llm|agent|bot|system|summari[sz]er|"
     r"reader|extractor|program)s?\b[^.\n]{0,30}\b(?:that|which|who)\b|\b(?:whichever|whatever) (?:ai|model|"
     r"assistant|llm|agent|bot|system|program)\b",
     r"\b(?:any|every|the|an?) (?:ai|assistant|model|llm|agent|bot|language model)s? (?:that )?(?:reading|reads|"
     r"processing|processes|retrieving|retrieves|seeing|sees|summari[sz]ing)\b",
-    r"\b(?:dear|attention|hey|hello|hi|greetings)\s*,?\s*(?:[\w-]+\s+){0,2}(?:ai|assistant|model|llm|agent|bot|"
-    r"chatgpt|gpt|claude|instance|summari[sz]er|extractor|reader)\b",
+    r"\b(?:dear|attention|hey|hello|hi|greetings)\s*,?\s*(?:[\w-]+\s+){0,3}(?:ai|assistant|model|llm|agent|bot|"
+    r"chatgpt|gpt|claude|instance|summari[sz]er|extractor|reader|system)\b",
     # whatever processes this text later: the summariser, the memory extractor, the next instance
     r"\b(?:note|message|reminder|memo|instructions?|p\.?s\.?|attention|notice|warning|hint|request)\s+(?:for|to)\s+"
     r"(?:the\s+|any\s+|all\s+|every\s+|each\s+|a\s+)?(?:future\s+|next\s+|later\s+|other\s+|downstream\s+)?"
@@ -455,6 +481,11 @@ _PERSONA = _rx(
 # Case matters here: "DAN" and "stay FreeGPT" are personas, "Dan" and "stay hydrated" are not.
 _PERSONA_NAME = re.compile(r"\bDAN\b|\b(?:remember|continue|keep) to (?:be|stay|remain) "
                            r"(?:[A-Z][A-Za-z]*[A-Z][A-Za-z]*|in character)\b")
+# Quoted words reported by the speaker ("the prank email said 'Dear AI, ignore your rules'").
+_QUOTE = re.compile(r"(?<!\w)'[^'\n]{3,}?'(?!\w)|\"[^\"\n]{3,}?\"|“[^”\n]{3,}?”|«[^»\n]{3,}?»|‘[^’\n]{3,}?’(?!\w)")
+_REPORTED = _rx(r"\b(?:said|says|saying|wrote|writes|written|showed|shows|shown|asked|asks|means|meant|reads|"
+                r"called|titled|joke|meme|prank|sign|poster|tweet(?:ed)?|headline|quoted?|claimed|claims|printed|"
+                r"message said|email said|works on|worked on|tried|example|phrase|line)\b")
 # Talk *about* attacks: a remark with one of these and no directive, audience or destination is doubtful at most.
 _ABOUT = _rx(r"\b(?:about|article|paper|talk|thesis|research\w*|stud(?:y|ying|ies)|course|class|lecture|blog|"
              r"video|podcast|book|meme|joke|story|tried|attempted|ctf|demo|example|called|named|lol|haha|"
@@ -497,17 +528,19 @@ _SAFEGUARD = (r"(?:filter\w*|moderat\w*|safety|safeguards?|guardrails?|restricti
               r"constraints?|limits?|polic(?:y|ies)|rules?|checks?|verification|disclaimers?|warnings?|privacy)")
 _OFF_STATE = (r"(?:paused|off|disabled|lifted|removed|suspended|void|waived|(?:don't|do not|doesn't|does not|no longer) "
               r"apply|retired|deactivated|relaxed|gone|bypassed|overridden|dropped|cancell?ed|revoked|not needed|"
+              r"scrapped|abolished|withdrawn|rescinded|repealed|"
               r"unnecessary|no longer (?:needed|required|active)|optional)")
 _OFF_VERB = (r"(?:disable|lift|remove|suspend|waive|drop|bypass|skip|turn off|switch off|deactivate|relax|pause|ignore|"
-             r"disregard|override|cancel|revoke)")
+             r"disregard|override|cancel|revoke|(?:exempt|free|freed|released|excused|unbound) from)")
 _SAFEGUARD_OFF = _rx(rf"\b{_SAFEGUARD}\b[^.!?\n]{{0,50}}\b{_OFF_STATE}\b", rf"\b{_OFF_VERB}\b[^.!?\n]{{0,30}}\b{_SAFEGUARD}\b")
 _FOR_ASSISTANT = _rx(r"\b(?:your|for you|the assistant|assistant's|assistant|the ai|the model|the bot|chatbot)\b|"
                      r"\bthis (?:workspace|account|session|chat|conversation|tenant|user|profile|instance|deployment)\b")
 
 
-def _safeguard_off(t: str) -> bool:
-    """A sentence that says a safeguard is off (or asks to turn it off) for the assistant or this account."""
-    return any(_SAFEGUARD_OFF.search(sentence) and _FOR_ASSISTANT.search(sentence)
+def _safeguard_off(t: str, directive: bool) -> bool:
+    """A sentence that says a safeguard is off (or asks to turn it off) for the assistant or this account,
+    or in a text that also tells the assistant what to do."""
+    return any(_SAFEGUARD_OFF.search(sentence) and (directive or _FOR_ASSISTANT.search(sentence))
                for sentence in re.split(r"(?<=[.!?\n])\s+", t) if not sentence.rstrip().endswith("?"))
 
 
@@ -525,10 +558,13 @@ class Verdict:
         return DOUBT <= self.score < THRESHOLD
 
 
-def _destination(text: str) -> bool:
-    """A URL, e-mail or phone number that the speaker does not declare as their own."""
+def _destination(text: str) -> str | None:
+    """'foreign' for a URL, e-mail, handle or phone number that the speaker does not declare as their own,
+    'own' for one they do ("my email is …"), None for none."""
     targets = [m for rx in (_URL, _EMAIL, _PHONE) for m in rx.finditer(text)]
-    return bool(targets) and not (_OWN.search(text) and len(targets) == 1)
+    if not targets:
+        return None
+    return "own" if _OWN.search(text) and len(targets) == 1 else "foreign"
 
 
 def _directive(t: str) -> bool:
@@ -566,7 +602,7 @@ def judge(text: str, intent: float | None = None) -> Verdict:
         cues["disguised"] = 0.8 if directive else 0.5
     if _STRUCTURE.search(t):
         cues["structure"] = 1.0
-    if _RULES.search(t) or _safeguard_off(t):
+    if _RULES.search(t) or _safeguard_off(t, directive):
         cues["rules"] = 1.0
     if _PERSONA.search(t) or _PERSONA_NAME.search(t):
         cues["persona"] = 1.0
@@ -584,10 +620,15 @@ def judge(text: str, intent: float | None = None) -> Verdict:
         cues["addressed"] = 0.6
     if directive:
         cues["directive"] = 0.3
-    if directive and others:
+    if (directive or obligation) and others:
         cues["audience"] = 0.7
-    if _destination(t):
-        cues["destination"] = 0.4 + (0.3 if directive else 0.0)
+    if _HIDDEN_MARKUP.search(t):
+        cues["hidden markup"] = 0.5
+    destination = _destination(t)  # somewhere to send things: more so for every answer or for others
+    if destination == "foreign":
+        cues["destination"] = 0.4 + (0.3 if directive and (standing or others) else 0.0)
+    elif destination == "own" and directive and standing:  # "always cc my mailbox": a standing copy
+        cues["destination"] = 0.7
     if _SENSITIVE.search(t) and (directive or others):
         cues["sensitive"] = 0.3
     if is_foreign(text):
@@ -600,6 +641,10 @@ def judge(text: str, intent: float | None = None) -> Verdict:
     steering = {"directive", "audience", "destination", "addressed", "structure", "disguised", "persistent"}
     if score >= DOUBT and not steering & cues.keys() and _ABOUT.search(t):
         score = DOUBT  # a remark about attacks, not one: shown marked if retrieved, never quarantined
+    if score > DOUBT and _QUOTE.search(text):
+        outside = _QUOTE.sub("''", text)
+        if _REPORTED.search(outside) and judge(outside).score < DOUBT:
+            score = DOUBT  # quoted, not said: what the speaker says around the quote steers nothing
     return Verdict(round(score, 2), tuple(cues))
 
 
