@@ -35,6 +35,7 @@ credentials, people) to a destination. The words vary without end; those functio
 from __future__ import annotations
 
 import base64
+import functools
 import binascii
 import html
 import re
@@ -189,14 +190,6 @@ def normalise(text: str) -> Normalised:
     return Normalised("\n".join([text, *hidden]), tuple(dict.fromkeys(found)))
 
 
-# English function words, to tell English from other Latin-script languages.
-_ENGLISH = frozenset("""the a an and or but of to in on at for with from by about as is are was were be been am do does
-did have has had not no yes i me my mine we us our you your he him his she her it its they them their this that these
-those what which who when where why how if so then than just very really too also all any some every each can could
-will would shall should must may might get got go going went like love want need know think here there now today
-yesterday tomorrow again still only more most much many after before because since until while i'm i've it's don't
-can't didn't isn't that's""".split())
-
 # Functions named by stems that many languages share or that are listed per language (Romance,
 # Germanic, Slavic, Turkish, Greek, Indonesian, Vietnamese, Hindi, Arabic, Chinese, Japanese,
 # Korean). Only read for text in another language: the English cues above cover English.
@@ -246,6 +239,8 @@ _OTHERS = _rx(
     r"\b(?:if|when|whenever|once|should)\s+(?:[\w']+\s+){1,3}(?:contacts?|messages?|asks?|writes?|talks? to|chats? "
     r"with|logs? in|reaches? out|texts?|comes? to)\s+(?:you|here|this (?:chat|assistant|bot))\b",
     r"\b(?:tell|give|send|show|say to|forward|pass)\s+(?:him|her|them)\b",
+    r"\b(?:my|his|her|their|our)\s+(?!self\b)[\w-]+\s+(?:tells?|says?|asks?|messages?|shares?|writes?|sends?|"
+    r"gives?)\s+you\b",
     # other languages
     r"\b(?:alguém|todos os usuários|qualquer (?:pessoa|usuário)|alguien|todos los usuarios|cualquier persona|"
     r"jemand|jeder(?:mann)?|alle (?:benutzer|nutzer)|quelqu'un|tout le monde|chaque utilisateur|"
@@ -573,16 +568,24 @@ def _directive(t: str) -> bool:
     return any(not _SUBJECT.search(t[:m.start()]) for m in _DIRECTIVE.finditer(t))
 
 
+@functools.cache
+def _language_identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier  # ~1 s to load: only when first needed
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
 def is_foreign(text: str) -> bool:
-    """Not English, the language of the conversation (the shipped model speaks English): mostly
-    non-Latin letters, or Latin-script words with almost no English function words."""
+    """Not English, the language of the conversation (the shipped model speaks English): py3langid
+    says another language with some confidence ('zxx', no language, is an encoded run, not a
+    language), or most letters are from another script."""
     letters = [c for c in text if c.isalpha()]
     if len(letters) < 8:
         return False
-    if sum("a" <= c.lower() <= "z" for c in letters) / len(letters) < 0.5:
+    if sum(c.isascii() for c in letters) / len(letters) < 0.5:
         return True
-    words = re.findall(r"[a-zà-ÿ'ąćęłńśźżğışçöüß]+", text.lower())
-    return len(words) >= 4 and sum(w in _ENGLISH for w in words) / len(words) < 0.12
+    lang, confidence = _language_identifier().classify(text)
+    return lang not in ("en", "zxx") and confidence >= 0.5
 
 
 def _foreign_functions(t: str) -> list[str]:
