@@ -106,7 +106,7 @@ anyone someone everyone anybody somebody everybody nobody whoever people them hi
 _KV_FAR = re.compile(rf"(?i)(?<![A-Za-z0-9_])(?P<key>{_KEYS}|key|pass)(?![A-Za-z])(?:\s+[^\s:=]+){{0,4}}?\s*(?:[:=]|\s(?:is|was|to|é|est|ist|es|è|lautet)\s)"
                      r"\s*(?P<val>[^\s,;\"'()]+[^\s,;.!?\"'()])")
 # The value first: "hunter2 is my password", "4821 is the PIN for my card".
-_KV_REV = re.compile(rf"(?i)(?<![\w\[])(?P<val>[^\s,;\"'()\[\]]{{4,}}) (?:is|was|=) (?:my|the|our|his|her|their) "
+_KV_REV = re.compile(rf"(?i)(?<![^\s,;\"'()\[\]])(?P<val>[^\s,;\"'()\[\]]{{4,}}+) (?:is|was|=) (?:my|the|our|his|her|their) "
                      rf"(?:new |old |current )?(?:\w+ )?(?P<key>{_KEYS})\b")
 _KV_AS = re.compile(rf"(?i)\b(?:use|using|set|try|with|chose|picked|made)\s+(?P<val>[^\s,;\"'()]{{4,}})\s+as\s+"
                     rf"(?:the|my|our|a|his|her|their)?\s*(?:new\s+|\w+\s+){{0,2}}(?P<key>{_KEYS})\b")
@@ -184,7 +184,7 @@ _TOKEN = re.compile(r"(?<![\w/+=.-])[A-Za-z0-9+/=_.~-]{20,}(?![\w/+=-])")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
-_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s\"'<>]+", re.I)
+_URL = re.compile(r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*+://[^\s\"'<>]++", re.I)
 
 
 def _in_url(text: str, start: int) -> bool:

@@ -173,7 +173,9 @@ def normalise(text: str) -> Normalised:
             found.append("hex" if "0" <= run[0] <= "f" and not set(digits) <= {"0", "1"} else "binary")
             hidden.append(decoded)
     # 1 reads as l after a vowel ("ru13z"), as i elsewhere ("1gn0r3")
-    plain = _EMAIL.sub(" ", _URL.sub(" ", text))
+    plain = _EMAIL.sub(" ", text)
+    for m in reversed(_links(plain)):
+        plain = plain[:m.start()] + " " + plain[m.end():]
     leet = _LEET_WORD.sub(lambda m: re.sub(r"(?<=[aeiou0134@])1", "l", m.group(0), flags=re.I).translate(_LEET), plain)
     if leet != plain and _english_ratio(leet) > _english_ratio(plain):
         found.append("leetspeak")
@@ -388,14 +390,27 @@ _AUTHORITY = _rx(
     r"\b(?:trust[_ ]level|permissions?|perm|role)\b[\"']?\s*[:=]",
     r"\bprevious agent approved\b|\bapproved by (?:the )?(?:admin|system|management)\b",
 )
-_URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+|\b(?:\d{1,3}\.){3}\d{1,3}\b|"
-                  r"\b[\w-]+(?:\.[\w-]+)*\.(?-i:com|net|org|io|co|biz|info|shop|store|ru|cn|me|app|dev|xyz|top|site|"
-                  r"online|help|link|live|click|example|br|it|nl|de|fr|es|uk|pl|tk|gq|ml|cf|ga|ly|gg|to|cc|in|us|eu|"
-                  r"ai|tv|ws|pw|su|bet|casino|win|vip|club|pro|tech|cloud|email|page|space|website|fun|games|bid|loan|"
-                  r"money|finance|bank|health|care|pharmacy|deals|gift|market|trade|news|today|world|life|ua|vn|"
-                  r"id|ph|ng|za|au|nz|ca|jp|kr|tw|hk|sg|tr|ir|pt|ch|at|be|se|no|dk|fi|cz|ro|gr|ie|mx|ar)"
-                  r"(?:\.[a-z]{2})?\b(?:/\S*)?", re.I)
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b|(?<![\w.@])@[A-Za-z][A-Za-z0-9_]{2,}\b")
+_LINK = re.compile(r"\bhttps?://\S+|\bwww\.\S+|\b(?:\d{1,3}\.){3}\d{1,3}\b", re.I)
+# A dotted name, matched whole and possessively (linear time), then kept if its last label is a TLD.
+_DOTTED = re.compile(r"(?<![\w.@-])[\w-]++(?:\.[\w-]++)++(?:/\S*+)?")
+_TLDS = frozenset("""com net org io co biz info shop store ru cn me app dev xyz top site online help link live click
+example br it nl de fr es uk pl tk gq ml cf ga ly gg to cc in us eu ai tv ws pw su bet casino win vip club pro tech
+cloud email page space website fun games bid loan money finance bank health care pharmacy deals gift market trade
+news today world life ua vn id ph ng za au nz ca jp kr tw hk sg tr ir pt ch at be se no dk fi cz ro gr ie mx ar""".split())
+
+
+def _links(text: str) -> list[re.Match[str]]:
+    """URLs, www. names, IP addresses and domain names (a dotted name ending in a known TLD)."""
+    found = list(_LINK.finditer(text))
+    for m in _DOTTED.finditer(text):
+        labels = m.group(0).split("/")[0].split(".")
+        inside = any(f.start() <= m.start() < f.end() for f in found)
+        if not inside and (labels[-1] in _TLDS or len(labels) > 2 and labels[-2] in _TLDS and len(labels[-1]) == 2):
+            found.append(m)
+    return found
+
+
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]++@[\w-]++(?:\.[\w-]++)++|(?<![\w.@])@[A-Za-z][A-Za-z0-9_]{2,}\b")
 _PHONE = re.compile(r"(?<!\w)\+?\d[\d ()-]{7,}\d(?!\w)")
 _OWN = re.compile(r"\b(?:my|our)\s+(?:\w+\s+){0,3}(?:blog|site|website|email|e-mail|address|page|portfolio|"
                   r"handle|account|number|phone|mobile|channel|shop|store|profile|repo|podcast|newsletter|homepage|"
@@ -556,7 +571,7 @@ class Verdict:
 def _destination(text: str) -> str | None:
     """'foreign' for a URL, e-mail, handle or phone number that the speaker does not declare as their own,
     'own' for one they do ("my email is …"), None for none."""
-    targets = [m for rx in (_URL, _EMAIL, _PHONE) for m in rx.finditer(text)]
+    targets = [*_links(text), *_EMAIL.finditer(text), *_PHONE.finditer(text)]
     if not targets:
         return None
     return "own" if _OWN.search(text) and len(targets) == 1 else "foreign"
