@@ -61,6 +61,12 @@ class MemoryView:
     def embed(self, texts: list[str]) -> np.ndarray:
         return self._engine.embedder.embed(texts)
 
+    @property
+    def embedder_id(self) -> str:
+        """Which embedder `embed` uses: vectors of different embedders are not comparable, so caches key on it."""
+        embedder = self._engine.embedder
+        return getattr(embedder, "model_id", None) or type(embedder).__name__
+
     def surprisal(self, text: str) -> list[TokenScore]:
         """-log p of each token of `text` under the configured chat model (even the embedded 135M one:
         scoring is not generation, so `llm_memory` does not gate it)."""
