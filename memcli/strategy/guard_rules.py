@@ -274,7 +274,9 @@ _DIRECTIVE = _rx(
     r"replies|responses?|messages?|outputs?)|(?:for|in) (?:all )?(?:future|later) (?:sessions?|chats?|"
     r"conversations?)|for every (?:user|one)|every (?:reply|answer|response|time)|whenever|any ?time|"
     r"(?:the )?next time|should (?:anyone|someone|a user)|"
-    r"(?:if|when) (?:ever )?(?:anyone|someone|somebody|a user|users|people|the topic)|make it a habit|"
+    r"(?:if|when) (?:ever )?(?:anyone|someone|somebody|a user|users|people) (?:\w+ )?(?:asks?|mentions?|wants?|needs?|"
+    r"brings? up|talks?|contacts?|messages?|says?|types?|writes?|requests?|searches|looks? for|inquires?|"
+    r"enquires?|wonders?|comes? to you)|(?:if|when) (?:ever )?the topic|make it a habit|"
     r"add (?:this )?to your|remember (?:this|to)|note this|note for (?:the )?future|store this|save this|"
     r"don't mention|do not mention)\b",
     # other languages
@@ -288,6 +290,10 @@ _DIRECTIVE = _rx(
     r"从现在开始|今后|以后|每当|记住|忽略|发送|告诉|今後|これから|覚えて|無視|送って|앞으로|기억해|무시)",
 )
 # A verb after a subject is a report, not a request: "I always tell my students …".
+# "to VERB" after these is a purpose or a plan, not a request ("jailbreaks try to make models …").
+_NOT_A_REQUEST_TO = re.compile(r"\b(?:try|tries|tried|trying|how|able|used|want|wants|wanted|going|went|plan|plans|"
+                               r"planned|decided|learn|learned|learning|order|way|ways|easy|hard|time|ready|like|"
+                               r"love|hate|need|needs|needed|have|has|had|got|consented|agreed) +$", re.I)
 _SUBJECT = re.compile(r"\b(?:i|we|he|she|they|it|who|that|which|people|my|our|his|her|their) +$|"
                       r"\b(?:teach|tell|told|ask|remind|taught|warn|advis|encourag|want|get|got|help|train|urg)\w*\s+"
                       r"(?:my|our|his|her|their|the|these|those|them|him|people|everyone|kids|children)\b[^.!?\n]{0,30}$",
@@ -322,7 +328,10 @@ _RULES = _rx(
     r"\b(?:unrestricted|uncensored|unfiltered|unmoderated)\s+(?:\w+\s+)?(?:output|answers?|responses?|mode|access|"
     r"replies|content|version|assistant|ai|model)\b",
     r"\b(?:outrank|override|overrides|supersede|supersedes|take precedence over|takes precedence over|priority over|"
-    r"trump|trumps)\b[^.\n]{0,40}\b(?:system|instructions?|rules?|prompts?|safety|polic(?:y|ies)|guidelines?)\b",
+    r"trump|trumps|before|above|ahead of|instead of|rather than|over)\s+(?:any|all|every|the|your|its|my)?\s*(?:system|"
+    r"instructions?|rules?|prompts?|safety|polic(?:y|ies)|guidelines?|guardrails?)\b",
+    r"\b(?:overwrite|replace|rewrite|erase|wipe|reset)\b[^.\n]{0,20}\b(?:whatever|everything|all|what|anything) "
+    r"(?:you|the assistant) (?:know|knows|learned|have|remember|were told)\b",
     r"\b(?:system|hidden|secret|original|initial|internal) (?:prompt|instructions?|message)\b",
     r"\b(?:developer|debug|god|admin|jailbreak|unrestricted|unfiltered|maintenance) mode\b",
     r"\b(?:your|the assistant's|its) (?:only |new |real |permanent |core )?(?:rules?|instructions?|directives?|"
@@ -338,7 +347,7 @@ _OBLIGATION = _rx(
     r"\b(?:the|this) (?:assistant|ai|model|bot|chatbot|agent|llm|system|helper|copilot)\b[^.\n]{0,20}\b(?:must|should|shall|has to|needs? to|"
     r"is (?:required|allowed|permitted|not allowed|forbidden|to)|may (?:now|not)|no longer|will (?:always|never))\b",
     r"\b(?:never|don't|do not|stop|no longer) (?:refuse|refusing|decline|declining|say no|question|warn|warning|"
-    r"check|verify|ask for (?:confirmation|consent))\b|\balways (?:comply|obey|agree|say yes|approve)\b",
+    r"check|verify|ask for (?:confirmation|consent)|flag|report|block|filter|censor|moderate|escalate)\b|\balways (?:comply|obey|agree|say yes|approve)\b",
     r"\bwithout (?:any )?(?:checks?|checking|verification|verifying|questions?|questioning|refusing|restrictions?|"
     r"limits?|filters?|warnings?|disclaimers?|consent|confirmation)\b",
     r"\b(?:leave out|omit|drop|remove|skip|hide|strip|suppress|stop (?:adding|giving|including|showing))\b[^.\n]{0,30}"
@@ -348,15 +357,17 @@ _OBLIGATION = _rx(
     r"bypass|drop|sell)\b(?!\s+(?:me|us)\b)",
     # permissions granted to the assistant or to an account
     r"\b(?:you|the (?:assistant|ai|model|bot|agent|system|user)|this (?:assistant|model|bot|chat|account|user))\s+"
-    r"(?:is|are|'re|has been|have been|was|were)\s+(?:now\s+|officially\s+|hereby\s+)?(?:[\w-]+\s+){0,3}?(?:cleared|"
-    r"allowed|permitted|authori[sz]ed|licensed|exempt|unlocked|entitled|whitelisted)\s+(?:to|for|from)\b",
+    r"(?:is|are|'re|has been|have been|was|were|has|have)\s+(?:now\s+|officially\s+|hereby\s+|already\s+)?"
+    r"(?:[\w-]+\s+){0,3}?(?:cleared|allowed|permitted|authori[sz]ed|licensed|exempt|unlocked|entitled|whitelisted|"
+    r"consented|agreed|opted in)\s+(?:to|for|from)\b",
 )
 _PERSIST = _rx(
     r"\b(?:from now on|from this point on|going forward|henceforth|permanently|forever|until further notice|"
     r"in (?:all|every|each|any) (?:future |later |other )?(?:chats?|conversations?|sessions?|answers?|replies|"
     r"responses?|messages?|outputs?)|(?:for|in) all future|every (?:reply|answer|response)|"
     r"at the (?:start|end|beginning|bottom|top) of (?:every|each|all))\b",
-    r"\b(?:next time|each time|every time|whenever|any ?time|after today|from today|from (?:this|that) (?:point|day|"
+    r"\b(?:next time|each time|every time|whenever|any ?time|after today|from today|effective (?:now|immediately|"
+    r"today)|from (?:this|that) (?:point|day|"
     r"moment)|once (?:i'm|i am|this|the)|(?:all|any|every|each) (?:future |later |new )?(?:questions?|requests?|queries|"
     r"answers?|replies|responses?|prompts?|conversations?|summar(?:y|ies)|recommendations?|sessions?|chats?|topics?|"
     r"messages?|texts?|inputs?|commands?|instructions?))\b",
@@ -377,6 +388,8 @@ _AUTHORITY = _rx(
     r"\byour (?:owner|creator|maker|developers?|admin(?:istrator)?|operators?|master|boss|handler|trainers?)\b",
     r"\b(?:official|urgent|mandatory) (?:notice|message|update|memo|bulletin|announcement|directive)\b|"
     r"\btrust ?(?:&|and) ?safety\b|\b(?:alignment|safety) team\b",
+    r"\b(?:already |has |have )*(?:passed|cleared|approved|verified|whitelisted)\s+(?:\w+\s+)?(?:safety|security|"
+    r"content|compliance|policy) ?(?:review|check|moderation|audit|verification|screening)\b",
     # a commitment the assistant never made: "you previously agreed", "you've already verified my identity"
     r"\byou(?:'ve| have)? (?:already |previously |earlier |once |just )?(?:agreed|promised|confirmed|verified|approved|"
     r"consented|accepted|unlocked|granted|authori[sz]ed)\b",
@@ -468,7 +481,8 @@ _ADDRESSED = _rx(
     r"\b(?:any|every|the|an?) (?:ai|assistant|model|llm|agent|bot|language model)s? (?:that )?(?:reading|reads|"
     r"processing|processes|retrieving|retrieves|seeing|sees|summari[sz]ing)\b",
     r"\b(?:dear|attention|hey|hello|hi|greetings)\s*,?\s*(?:[\w-]+\s+){0,3}(?:ai|assistant|model|llm|agent|bot|"
-    r"chatgpt|gpt|claude|instance|summari[sz]er|extractor|reader|system)\b",
+    r"chatgpt|gpt|claude|instance|summari[sz]er|extractor|reader|system|reviewer|moderator|classifier|scanner|"
+    r"auditor|checker|grader|judge|filter)\b",
     # whatever processes this text later: the summariser, the memory extractor, the next instance
     r"\b(?:note|message|reminder|memo|instructions?|p\.?s\.?|attention|notice|warning|hint|request)\s+(?:for|to)\s+"
     r"(?:the\s+|any\s+|all\s+|every\s+|each\s+|a\s+)?(?:future\s+|next\s+|later\s+|other\s+|downstream\s+)?"
@@ -580,7 +594,9 @@ def _destination(text: str) -> str | None:
 def _directive(t: str) -> bool:
     """The text asks the assistant to act: an imperative or an obligation put on it, not a report of
     what someone does ("I always tell my students …")."""
-    return any(not _SUBJECT.search(t[:m.start()]) for m in _DIRECTIVE.finditer(t))
+    return any(not _SUBJECT.search(t[:m.start()])
+               and not (m.group(0).lower().startswith("to ") and _NOT_A_REQUEST_TO.search(t[:m.start()]))
+               for m in _DIRECTIVE.finditer(t))
 
 
 @functools.cache
