@@ -104,14 +104,14 @@ anyone someone everyone anybody somebody everybody nobody whoever people them hi
 
 # The key, a few words about it, then the value ("root password on the Pi: …", "senha do banco é …").
 _KV_FAR = re.compile(rf"(?i)(?<![A-Za-z0-9_])(?P<key>{_KEYS}|key|pass)(?![A-Za-z])(?:\s+[^\s:=]+){{0,4}}?\s*(?:[:=]|\s(?:is|was|to|é|est|ist|es|è|lautet)\s)"
-                     r"\s*(?P<val>[^\s,;\"'()]+[^\s,;.!?\"'()])")
+                     r"\s*(?:(?:now|still|currently|set to|just)\s+)?[\"'“‘`]?(?P<val>[^\s,;\"'()“”‘’`]+[^\s,;.!?\"'()“”‘’`])")
 # The value first: "hunter2 is my password", "4821 is the PIN for my card".
 _KV_REV = re.compile(rf"(?i)(?<![^\s,;\"'()\[\]])(?P<val>[^\s,;\"'()\[\]]{{4,}}+) (?:is|was|=) (?:my|the|our|his|her|their) "
                      rf"(?:new |old |current )?(?:\w+ )?(?P<key>{_KEYS})\b")
 _KV_AS = re.compile(rf"(?i)\b(?:use|using|set|try|with|chose|picked|made)\s+(?P<val>[^\s,;\"'()]{{4,}})\s+as\s+"
                     rf"(?:the|my|our|a|his|her|their)?\s*(?:new\s+|\w+\s+){{0,2}}(?P<key>{_KEYS})\b")
 # the key, then a few words, then the value with no separator ("пароль от почты Moroz_Ivan1990")
-_KV_NEAR = re.compile(rf"(?i)\b(?P<key>{_KEYS})\b(?:\s+[^\s:=\d]+){{1,3}}\s+(?P<val>[^\s,;\"'()]{{6,}})")
+_KV_NEAR = re.compile(rf"(?i)\b(?P<key>{_KEYS}|pass)\b(?:\s+[^\s:=\d]+){{0,3}}\s+(?P<val>[^\s,;\"'()]{{8,}})")
 # a login and its password side by side: "me@mail.com / b1ngew@tch3r", "admin:hunter22"
 _PAIR = re.compile(r"(?i)\b(?:login|log-in|sign-in|account|credentials?|user(?:name)?|creds)\b[^\n]{0,30}?"
                    r"[\w.+-]+(?:@[\w-]+(?:\.[\w-]+)+)?\s*(?:/|\||:|,)\s*(?P<val>[^\s,;\"'()/]{4,})(?![^\s,;\"'()])")
@@ -147,7 +147,7 @@ def _strong_value(value: str) -> bool:
 
 def _pin_value(value: str) -> bool:
     """Digits, maybe with a symbol a keypad has ("4492#"): the value of a PIN or a door code."""
-    return bool(re.fullmatch(r"[#*]?\d{3,12}[#*]?", value))
+    return bool(re.fullmatch(r"[\d#*]{3,14}", value)) and sum(c.isdigit() for c in value) >= 3
 
 
 def _phrase_value(value: str) -> bool:
@@ -170,6 +170,13 @@ def _luhn(digits: str) -> bool:
             d = d * 2 - 9 if d > 4 else d * 2
         total += d
     return total % 10 == 0
+
+
+def _card_shape(number: str) -> bool:
+    """Written as cards are: one run, or groups of four (Amex 4-6-5), from a card network's first digit (2-6)."""
+    groups = [len(g) for g in re.split(r"[ -]", number)]
+    shaped = len(groups) == 1 or groups[:-1] == [4] * (len(groups) - 1) and 1 <= groups[-1] <= 4 or groups == [4, 6, 5]
+    return shaped and number[0] in "23456"
 
 
 def _iban_ok(text: str) -> bool:
@@ -243,6 +250,8 @@ class Redactor:
         for m in _KV.finditer(text):
             group = "q" if m.group("q") else "val"
             value = m.group(group)
+            if text[m.end(group):m.end(group) + 1] == "(":  # a function call in code, not a value
+                continue
             if m.group("q") or _looks_like_value(m.group("key"), m.group("sep"), value):
                 found.append((m.start(group), m.end(group), _kv_kind(m.group("key"))))
         for m in [*_KV_FAR.finditer(text), *_KV_REV.finditer(text), *_KV_AS.finditer(text), *_KV_NEAR.finditer(text)]:
@@ -258,7 +267,7 @@ class Redactor:
                 found.append((m.start("val"), m.end("val"), "pin"))
         for m in _CARD.finditer(text):
             digits = re.sub(r"\D", "", m.group(0))
-            if 13 <= len(digits) <= 19 and _luhn(digits):
+            if 13 <= len(digits) <= 19 and _luhn(digits) and _card_shape(m.group(0).strip()):
                 found.append((m.start(), m.end(), "card number"))
         found += [(m.start(), m.end(), "bank account") for m in _IBAN.finditer(text) if _iban_ok(m.group(0))]
         found += [(m.start(), m.end(), "ssn") for m in _SSN.finditer(text)]
