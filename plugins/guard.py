@@ -78,35 +78,38 @@ class Guard(Strategy):
 
     # -- 1. the turn ------------------------------------------------------------------------
 
-    def _intent(self, text: str, view) -> float:
+    def _embedded(self, text: str, view) -> dict[str, object]:
+        """The turn and its sentences, embedded in one batch (the intent signal and the consensus searches
+        use them; the attack intents' vectors are embedded once per process and embedder)."""
+        key = view.embedder_id
+        parts = list(dict.fromkeys([text, *split_sentences(text)]))
+        fresh = key not in _INTENT_VECTORS
+        vectors = view.embed([*parts, *(INTENTS if fresh else ())])
+        if fresh:
+            _INTENT_VECTORS[key] = vectors[len(parts):]
+        return dict(zip(parts, vectors[:len(parts)]))
+
+    def _intent(self, vector, view) -> float:
         """How close the text is to an attack intent, rescaled so that `intent_floor` maps to 0."""
         if not self.p["intent_weight"]:
             return 0.0
-        key = view.embedder_id
-        if key not in _INTENT_VECTORS:  # the prototypes are embedded once per process and embedder
-            vectors = view.embed([text, *INTENTS])
-            _INTENT_VECTORS[key], vector = vectors[1:], vectors[0]
-        else:
-            vector = view.embed([text])[0]
-        best = float((_INTENT_VECTORS[key] @ vector).max())
+        best = float((_INTENT_VECTORS[view.embedder_id] @ vector).max())
         floor = self.p["intent_floor"]
         return max(0.0, (best - floor) / (1 - floor)) * self.p["intent_weight"]
-
-    def judge(self, text: str, view) -> Verdict:
-        return judge(text, self._intent(text, view))
 
     def extract(self, turn, view):
         candidates = self.inner.extract(turn, view)
         if turn.role != "user":
             return candidates
-        verdict = self.judge(turn.text, view)
+        vectors = self._embedded(turn.text, view)
+        verdict = judge(turn.text, self._intent(vectors[turn.text], view))
         behaviour = asks_new_behaviour(turn.text)
         correction = is_correction(turn.text) and verdict.score < DOUBT and not behaviour
         reason = None
         if verdict.flagged:
             reason = f"reads like an instruction to the assistant, not a fact about the user ({', '.join(verdict.cues)})"
         elif not correction:
-            overturned = self._overturned(turn.text, verdict, view, behaviour)
+            overturned = self._overturned(turn.text, verdict, view, behaviour, vectors)
             if overturned is not None:
                 mem, support = overturned
                 reason = f"contradicts a fact stated {support} times ({mem.text}) without stating a change"
@@ -116,7 +119,7 @@ class Guard(Strategy):
         return [Candidate(f"{speaker}: {turn.text}", kind="claim", sources=(turn.seq,),
                           metadata={"quarantine": reason, "scores": {"instruction": verdict.score}})]
 
-    def _overturned(self, text: str, verdict: Verdict, view, behaviour: bool = False):
+    def _overturned(self, text: str, verdict: Verdict, view, behaviour: bool = False, vectors=None):
         """The best-supported related memory this turn contradicts, with the support of its consensus.
 
         The turn contradicts when it takes back what was said ("never had", "forget the …", "was a
@@ -132,10 +135,11 @@ class Guard(Strategy):
         # taking a statement back and asking for new behaviour at once: related at the loosest level
         loosest = behaviour and is_retraction(text)
         threshold = self.p["related"] * (0.5 if loosest else 0.65 if steers else 1.0)
+        vectors = vectors or {}
         parts = [text, *(split_sentences(text) if steers else [])]
         scores: dict[str, float] = {}
         for part in dict.fromkeys(parts):
-            for h in view.search(part, k=8, mode="vector"):
+            for h in view.search(part, k=8, mode="vector", vector=vectors.get(part)):
                 if h.score >= threshold:
                     scores[h.memory_id] = max(scores.get(h.memory_id, 0.0), h.score)
         related = [m for m in (view.get(i) for i in sorted(scores, key=scores.get, reverse=True))
@@ -145,7 +149,8 @@ class Guard(Strategy):
         top = related[0]
         if not (is_retraction(text) or is_denial(text) != is_denial(top.text)):
             return None
-        agreeing = [view.get(h.memory_id) for h in view.search(top.text, k=8, mode="vector")
+        agreeing = [view.get(h.memory_id) for h in view.search(top.text, k=8, mode="vector",
+                                                               vector=view.vectors([top.id]).get(top.id))
                     if h.score >= self.p["related"] * 0.9]
         backing = [top, *agreeing, *(related if steers else [])]
         support = len({s for m in backing if m is not None for s in m.sources})
