@@ -72,6 +72,9 @@ _ESCAPES = (
     ("escape sequences", re.compile(r"\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2})"),
      lambda t: re.sub(r"\\(?:u([0-9A-Fa-f]{4})|x([0-9A-Fa-f]{2}))", lambda m: chr(int(m.group(1) or m.group(2), 16)), t)),
 )
+# Letters turned upside down (ɐ ǝ ɹ ʇ …): read back by mapping them and reversing the text.
+_UNFLIP = str.maketrans("ɐqɔpǝɟƃɥᴉıɾʞꞁlɯuodbɹsʇnʌʍxʎz¡¿˙'", "abcdefghiijklimnopqrstuvwxyz!?.,")
+_FLIPPED = re.compile("[ɐɔǝɟƃɥᴉɾʞꞁɯɹʇʌʍʎ]")
 _BINARY = re.compile(r"\b(?:[01]{8} ?){4,}\b")
 _B64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
 _HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[ :]?){8,}\b")
@@ -180,6 +183,9 @@ def normalise(text: str) -> Normalised:
     if leet != plain and _english_ratio(leet) > _english_ratio(plain):
         found.append("leetspeak")
         hidden.append(leet)
+    if len(_FLIPPED.findall(text)) >= 3:
+        found.append("upside-down text")
+        hidden.append(text.translate(_UNFLIP)[::-1])
     for part in re.split(r"[.!?:;\n]+", text):  # a reversed or shifted run may sit inside plain text
         if len(part.split()) < 3:
             continue
@@ -298,6 +304,11 @@ _SUBJECT = re.compile(r"\b(?:i|we|he|she|they|it|who|that|which|people|my|our|hi
                       r"\b(?:teach|tell|told|ask|remind|taught|warn|advis|encourag|want|get|got|help|train|urg)\w*\s+"
                       r"(?:my|our|his|her|their|the|these|those|them|him|people|everyone|kids|children)\b[^.!?\n]{0,30}$",
                       re.I)
+_SCRIPTED = _rx(
+    r"\b(?:answer|respond|reply|say|tell|state|claim|write)\w*\b[^.\n]{0,60}?(?:\bwith\b|\bthat\b|:)\s*[\"'“‘]",
+    r"\b(?:default|standard|only|canned|stock|fixed) (?:answer|response|reply)\b",
+    r"\b(?:answer|respond|reply)\w* (?:only )?with (?:the words?|this|that)\b",
+)
 _SELF_SCOPE = re.compile(r"\b(?:me|my|mine|myself|i|i'm|i've|i'd|us|our)\b", re.I)
 # Nouns that name the assistant's own rules wherever they appear, and generic ones ("filters",
 # "checks", "settings") that do so only with a qualifier ("your", "all", "safety", "content"…):
@@ -349,7 +360,7 @@ _OBLIGATION = _rx(
     r"\b(?:never|don't|do not|stop|no longer) (?:refuse|refusing|decline|declining|say no|question|warn|warning|"
     r"check|verify|ask for (?:confirmation|consent)|flag|report|block|filter|censor|moderate|escalate)\b|\balways (?:comply|obey|agree|say yes|approve)\b",
     r"\bwithout (?:any )?(?:checks?|checking|verification|verifying|questions?|questioning|refusing|restrictions?|"
-    r"limits?|filters?|warnings?|disclaimers?|consent|confirmation)\b",
+    r"limits?|filters?|warnings?|disclaimers?|consent|confirmation|caveats?|hedging|safety notes?)\b",
     r"\b(?:leave out|omit|drop|remove|skip|hide|strip|suppress|stop (?:adding|giving|including|showing))\b[^.\n]{0,30}"
     r"\b(?:warnings?|safety (?:notes?|info\w*|advice|messages?)|disclaimers?|caveats?|hedg\w+|risks?)\b",
     r"\byou (?:can|may|are free to|are (?:now )?able to|have permission to|are welcome to)\s+(?:now\s+|also\s+)?"
@@ -376,7 +387,8 @@ _PERSIST = _rx(
     r"\b(?:long-term|core|permanent|persistent|standing) (?:memory|note|record|rule|fact|instruction|order)|\bstanding (?:fact|rule|order|instruction)|"
     r"\bkeep (?:this|that|it) (?:in mind|as)\b|\bmemori[sz]e\b|\b(?:save|store|record|commit) "
     r"(?:this|that|it)\b(?! (?:down|up|off|in my))|\bmake it a habit\b|\bas a (?:habit|rule)\b|\bby default\b|"
-    r"\broutinely\b|\bon (?:anything|everything)\b",
+    r"\broutinely\b|\b(?:on|to|for) (?:anything|everything|any question)\b|"
+    r"\b(?:default|standard|canned|stock) (?:answer|response|reply)\b",
     r"\b(?:a partir de agora|de agora em diante|de ahora en adelante|von nun an|ab jetzt|désormais|"
     r"d'ora in poi|vanaf nu|voortaan)\b|(?:отныне|с этого момента|навсегда|从现在开始|今后|今後|これから|앞으로)",
 )
@@ -646,8 +658,10 @@ def judge(text: str, intent: float | None = None) -> Verdict:
     standing = (directive or obligation) and bool(_PERSIST.search(t))
     if standing:
         cues["persistent"] = 0.4
-        if not _SELF_SCOPE.search(t):  # a standing rule that is not about the speaker is a rule for everyone
-            cues["general rule"] = 0.3
+        if not _SELF_SCOPE.search(t) and not text.rstrip().endswith("?"):
+            cues["general rule"] = 0.3  # a standing rule, not about the speaker, not a question: for everyone
+        elif _SCRIPTED.search(t):  # a canned answer from now on: words put in the assistant's mouth
+            cues["scripted answer"] = 0.3
     if _AUTHORITY.search(t):
         cues["authority"] = 0.6
     if _ADDRESSED.search(t):
