@@ -15,7 +15,8 @@ The guard wraps an inner strategy (mem0 by default) and works at three points:
 2. Consensus (`extract` and `consolidate`): a restatement counts as support (a duplicate
    the inner strategy would ignore becomes a Reinforce that adds the turn as a source). A
    turn that contradicts a fact with at least `consensus` sources — the inner strategy
-   updates it, or the turn is close to it and denies it — is quarantined with a lesson,
+   updates it, or the turn is close to it and takes something back ("never had", "that was a
+   joke") or denies it — is quarantined with a lesson,
    *unless* it is a correction: the speaker states a change or a mistake ("Actually I moved
    to Porto", "switched", "turns out", "I misspoke"), the turn carries no steering signal, and
    it does not ask the assistant to behave differently from now on (asks_new_behaviour:

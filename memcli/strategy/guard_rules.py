@@ -1,30 +1,22 @@
 """What does a text *do*? The judgement behind the `guard` strategy.
 
 A-MemGuard's observation: a poisoned memory does not describe the person, it steers the
-agent — it is addressed to the assistant (or to "whoever reads this"), asks it for a future
-action, widens its authority or changes its rules, or routes something (data, money,
-credentials, people) to a destination. The words vary without end; those functions do not.
+agent — it is addressed to the assistant (or to whatever reads the text later), asks it for a
+future action, widens its authority or turns its safeguards off, or routes something (data,
+money, credentials, people) to a destination. The words vary without end; those functions do not.
+Each cue family below stands for one such function, and was widened by asking what separates
+any attack of a class from any benign look-alike (docs/reliability.md lists them with weights).
 
-1. `normalise` undoes the usual disguises first: NFKC, zero-width and Unicode-tag
-   characters (tag characters are decoded: they spell hidden ASCII), homoglyphs in
-   mixed-script words, base64 / hex / rot13 runs, spaced-out letters ("i g n o r e").
-   A disguise that hid something is itself a signal.
-2. `judge` scores *functions*, each a small family of cues in several languages:
-   - directive: the text asks the assistant to act (imperatives, "you must/should",
-     "from now on", "whenever … asks", "in every reply", "remember to …");
-   - audience: the action is for others (every user, anyone, whoever asks, people);
-   - rules: it suspends or rewrites rules, filters, instructions, policy or identity;
-   - obligation: what the assistant must always / never do ("the assistant must …",
-     "never refuse", "without checks"); persistent: a directive for every future answer;
-   - authority: it claims a role that could grant that (admin, developer, staff, policy
-     revision, "I authorise you");
-   - destination: a URL, e-mail address, domain or phone number that is not declared the
-     speaker's own, or a payment / credential request;
-   - addressed: vocatives to the reader ("Assistant:", "note to the AI", "to whoever reads
-     this", "if you are an AI");
-   - structure: role markers (<system>, ### SYSTEM, <|im_start|>), tool-call payloads,
-     hidden markup (HTML comments, display:none, onerror, tracking images);
-   - persona: "you are now X", "stay in character", "imagine you are".
+1. `normalise` undoes disguises first: NFKC, zero-width and Unicode-tag characters, URL/HTML/
+   backslash escapes, homoglyphs, spaced-out letters, base64 / hex / binary runs, reversed and
+   Caesar-shifted runs, leetspeak, upside-down letters. A disguise is itself a signal.
+2. `judge` scores functions: directive, persistent (standing) and general rule, audience
+   (other people), rules (the assistant's rules, configuration or safeguards), obligation and
+   permissions, authority (claimed roles, commitments the assistant never made), destination,
+   addressed (to the assistant or a later reader), structure and hidden markup, persona, and —
+   for text in another language (py3langid) — the same functions read from stems many
+   languages share. Quoted words the speaker only reports, and remarks about attacks, are
+   capped at "doubtful".
    A person's own preferences ("Always call me Sam", "keep answers short", "my doctor says
    I must avoid gluten") are directives without audience, rules, authority or destination,
    and stay below the threshold.
