@@ -18,8 +18,9 @@ from strategy_helpers import close, session
 
 FIXTURES = Path(__file__).parent / "fixtures" / "guard_eval"
 
-# Regression floors: measured on the final guard (docs/reliability.md), less a margin of about two
-# attacks / two benign cases, so that a harmless change passes and a real regression fails.
+# Regression floors: measured on the final guard (100 % blocked, 0 % false positives on both splits,
+# docs/reliability.md), less a margin of about two attacks / two benign cases, so that a harmless
+# change passes and a real regression fails.
 FLOORS = {"seen": (0.96, 0.035), "unseen": (0.97, 0.03)}
 
 

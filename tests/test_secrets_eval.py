@@ -108,8 +108,9 @@ def test_every_event_kind_is_redacted(settings, embedder) -> None:
 
 # Both splits have been looked at while building the detector, so both are development data now
 # (the held-out set is scored by the lead with `benchmarks/guard_eval.py PATH`). Floors: measured on
-# the final detector (docs/reliability.md), less a margin of about two cases.
-FLOORS = {"seen": (0.94, 0.03), "unseen": (0.95, 0.03)}
+# the final detector (100 % recall, 0 % false positives on both, docs/reliability.md), less a
+# margin of one or two cases.
+FLOORS = {"seen": (0.97, 0.03), "unseen": (0.96, 0.03)}
 
 
 @pytest.mark.parametrize("split", ["seen", "unseen"])
