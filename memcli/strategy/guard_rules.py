@@ -110,6 +110,15 @@ def _plainer(candidate: str, original: str) -> bool:
         _english_ratio(candidate) > 2 * _english_ratio(original)
 
 
+def _collapse(m: re.Match[str]) -> str:
+    """Spaced-out letters joined: when letters are joined by dots or dashes and words by spaces
+    ("t.e.l.l e.v.e.r.y.o.n.e"), the spaces stay; otherwise wider gaps are the word breaks."""
+    run = m.group(0)
+    if " " in run and re.search(r"\S[.\-_*]\S", run):
+        return re.sub(r"(?<=\S)[.\-_*]{1,3}(?=\S)", "", run)
+    return re.sub(r"(?<=\S)[ .\-_*](?=\S)", "", run)
+
+
 def normalise(text: str) -> Normalised:
     found: list[str] = []
     hidden = [bytes(ord(c) - 0xE0000 for c in run).decode("ascii", "ignore") for run in _TAGS.findall(text)]
@@ -141,7 +150,7 @@ def normalise(text: str) -> Normalised:
         found.append("homoglyphs")
         text = unmixed
     # spaced-out letters: single separators inside a word, wider gaps between words
-    collapsed = _SPACED_RUN.sub(lambda m: re.sub(r"(?<=\S)[ .\-_*](?=\S)", "", m.group(0)), text)
+    collapsed = _SPACED_RUN.sub(_collapse, text)
     collapsed = re.sub(r" {2,}", " ", collapsed) if collapsed != text else collapsed
     if collapsed != text:
         found.append("spaced-out letters")
@@ -362,7 +371,7 @@ _OBLIGATION = _rx(
     r"\b(?:you|the (?:assistant|ai|model|bot|agent|system|user)|this (?:assistant|model|bot|chat|account|user))\s+"
     r"(?:is|are|'re|has been|have been|was|were|has|have)\s+(?:now\s+|officially\s+|hereby\s+|already\s+)?"
     r"(?:[\w-]+\s+){0,3}?(?:cleared|allowed|permitted|authori[sz]ed|licensed|exempt|unlocked|entitled|whitelisted|"
-    r"consented|agreed|opted in)\s+(?:to|for|from)\b",
+    r"consented|agreed|opted in|(?:pre-)?approved|pre-cleared|greenlit|vetted)\s+(?:to|for|from)\b",
 )
 _PERSIST = _rx(
     r"\b(?:from now on|from this point on|going forward|henceforth|permanently|forever|until further notice|"
@@ -391,7 +400,8 @@ _AUTHORITY = _rx(
     r"\bwho (?:built|made|created|trained|programmed|designed|coded|deployed|owns|runs|wrote) you\b|"
     r"\byour (?:owner|creator|maker|developers?|admin(?:istrator)?|operators?|master|boss|handler|trainers?)\b",
     r"\b(?:official|urgent|mandatory) (?:notice|message|update|memo|bulletin|announcement|directive)\b|"
-    r"\btrust ?(?:&|and) ?safety\b|\b(?:alignment|safety) team\b",
+    r"\btrust ?(?:&|and) ?safety\b|\b(?:alignment|safety) team\b|\b(?:on behalf of|speaking for|for) the "
+    r"(?:[\w-]+'s )?(?:trust|safety|security|policy|moderation|admin|engineering|dev(?:elopment)?|platform) team\b",
     r"\b(?:already |has |have )*(?:passed|cleared|approved|verified|whitelisted)\s+(?:\w+\s+)?(?:safety|security|"
     r"content|compliance|policy) ?(?:review|check|moderation|audit|verification|screening)\b",
     # a commitment the assistant never made: "you previously agreed", "you've already verified my identity"
@@ -459,7 +469,7 @@ _STRUCTURE = _rx(
     r"(?:^|\n)\s*(?:system|developer|admin)\s*(?:message|prompt|note)?\s*:",
     r"(?:^|\n)\s*(?:human|user)\s*:[\s\S]*\n\s*(?:assistant|ai|bot)\s*:",
     r"\bon(?:error|load|click)\s*=|<script\b|"
-    r"\bjavascript:|!\[[^\]]*\]\(\s*https?://[^)]*[?&][^)]*\)|\bfetch\(|document\.cookie|localStorage",
+    r"\bjavascript:|!\[[^\]]*\]\(\s*https?://[^)]*[?&][^)]*\)|\bfetch\(",
 )
 # Text a reader does not see: what it says is judged with the rest; hiding it is one more signal.
 _HIDDEN_MARKUP = _rx(
@@ -515,7 +525,7 @@ _REPORTED = _rx(r"\b(?:said|says|saying|wrote|writes|written|showed|shows|shown|
                 r"called|titled|joke|meme|prank|sign|poster|tweet(?:ed)?|headline|quoted?|claimed|claims|printed|"
                 r"message said|email said|works on|worked on|tried|example|phrase|line)\b")
 # Talk *about* attacks: a remark with one of these and no directive, audience or destination is doubtful at most.
-_ABOUT = _rx(r"\b(?:about|article|paper|talk|thesis|research\w*|stud(?:y|ying|ies)|course|class|lecture|blog|"
+_ABOUT = _rx(r"\b(?:article|paper|talk|writing|post|news|thesis|research\w*|stud(?:y|ying|ies)|course|class|lecture|blog|"
              r"video|podcast|book|meme|joke|story|tried|attempted|ctf|demo|example|called|named|lol|haha|"
              r"attacks?|attackers?|injections?|jailbreak(?:s|ing)|red[- ]team(?:ing)?|vulnerabilit\w+|exploits?|"
              r"funny|hilarious|saw|read|heard|watched|learned|learning|teach\w*)\b")
