@@ -212,7 +212,7 @@ def _encoded_text(tok: str) -> bool:
     except (ValueError, UnicodeDecodeError):
         return False
     words = decoded.split()
-    return len(words) >= 4 and all(c.isprintable() for c in decoded) and \
+    return len(words) >= 4 and all(c.isprintable() or c.isspace() for c in decoded) and \
         sum(w.strip(".,:;!?'\"").isalpha() for w in words) >= 0.75 * len(words)
 
 
