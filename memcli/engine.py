@@ -28,6 +28,8 @@ from memcli.errors import MemcliError, user_error_message
 from memcli.settings import Settings
 
 if TYPE_CHECKING:  # numpy and lancedb load with the index, not with the engine (start-up time)
+    import numpy as np
+
     from memcli.index.vector_index import SearchHit, VectorIndex
     from memcli.model.scorer import TokenScorer
 
@@ -290,16 +292,17 @@ class Engine:
         return index
 
     def search(self, namespace: str, query: str, k: int = 10, mode: str = "hybrid",
-               depth: int | None = None) -> list[SearchHit]:
+               depth: int | None = None, query_vector: np.ndarray | None = None) -> list[SearchHit]:
+        """`query_vector`: the query's embedding when the caller has it already (skips embedding it again)."""
         index = self.synced(namespace)
         try:
-            return index.search(namespace, query, k=k, mode=mode, depth=depth)
+            return index.search(namespace, query, k=k, mode=mode, depth=depth, query_vector=query_vector)
         except Exception as exc:  # noqa: BLE001 - a damaged table: rebuild it from the log, once
             if self.read_only or isinstance(exc, ValueError):
                 raise
             index.forget_table(namespace)
             index.rebuild([namespace])
-            return index.search(namespace, query, k=k, mode=mode, depth=depth)
+            return index.search(namespace, query, k=k, mode=mode, depth=depth, query_vector=query_vector)
 
     def finish_erase(self) -> dict[str, int]:
         """The physical part of a hard erase (see `memcli.core.erasure`): rewrite the DuckDB file,
