@@ -13,9 +13,12 @@ in its history); forget: a negated statement ("I no longer …", "I don't … an
 archives the triple it contradicts. LLM path: the model writes the triples (schema).
 LSH, multi-probe over several tables: each of `tables` sets of `planes` random hyperplanes
 (fixed seed) gives a memory a bucket of sign bits; recall takes the thoughts whose bucket lies
-within `probe` bits of the query's in any table, then ranks them by cosine. One table with
-one-bit probing kept about a tenth of the thoughts, and with them most answers out of the
-ranking: a thought and a question about it often differ in two or more of six signs.
+within `probe` bits of the query's in any table, then ranks them by cosine fused with their
+keyword (BM25) rank (`rank=cosine`: cosine alone). One table with one-bit probing kept about
+a tenth of the thoughts, and with them most answers out of the ranking: a thought and a
+question about it often differ in two or more of six signs. A thought keeps who said it:
+"I'm starting a studio" is (speaker, starting, a studio), and a sentence without a readable
+verb is (speaker, says, sentence), never ("My", "store", …).
 """
 
 from __future__ import annotations
