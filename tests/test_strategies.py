@@ -134,9 +134,64 @@ def test_hema_summary_changes_every_turn_and_episodes(settings, embedder) -> Non
         episodes = s.engine.store.with_metadata("hema", "role", "episode")
         assert len(episodes) == 2  # after turns 4 and 8 (user + assistant messages count as turns)
         hits = s.retrieve("what is my dog called?", k=3).hits
-        assert hits[0].memory_id == summary[0].id  # the compact memory always leads
+        assert len(hits) == 4 and hits[-1].memory_id == summary[0].id  # k chunks, then the compact memory
+        assert "Rex" in hits[0].text
     finally:
         close(s)
+
+
+# a LoCoMo-style exchange between two friends (written for these tests)
+FRIENDS = [
+    ("Omar", "Hey Lena! Long time no see. I finally finished the treehouse for my kids last Saturday."),
+    ("Lena", "Wow, that's amazing! I went to a pottery class yesterday and made a blue bowl. It was so relaxing."),
+    ("Omar", "Nice! My daughter Yara wants to learn pottery too. Where is the class?"),
+    ("Lena", "It is at the community centre on Elm Street. My sister Ines joined me. She is a nurse in Leeds."),
+    ("Omar", "Cool. I am training for a half marathon in October. I run every morning before work."),
+    ("Lena", "Good luck! I adopted a cat called Pixel last month."),
+]
+
+
+def _friends(settings, embedder, strategy: str, params: dict | None = None):
+    s = session(settings, embedder, strategy, params)
+    for speaker, text in FRIENDS:
+        s.ingest("user", text, speaker=speaker)
+    return s
+
+
+def test_hema_chunks_are_sentences_and_the_summary_does_not_crowd_them_out(settings, embedder) -> None:
+    s = _friends(settings, embedder, "hema")
+    try:
+        chunks = [m for m in s.engine.store.memories("hema") if m.kind == "chunk"]
+        second = next(m.sources for m in chunks if "pottery class yesterday" in m.text)
+        assert [m.text for m in chunks if m.sources == second] == [  # the second turn, in two chunks
+            "Lena: Wow, that's amazing! I went to a pottery class yesterday and made a blue bowl.",
+            "Lena: It was so relaxing."]
+        r = s.retrieve("On which street is the community centre?", k=2)
+        summary = s.engine.store.with_metadata("hema", "role", "summary")[0]
+        assert [h.memory_id for h in r.hits][-1] == summary.id and len(r.hits) == 3
+        first = r.hits[0]
+        assert first.text == "Lena: It is at the community centre on Elm Street."  # a sentence, not the whole turn
+        assert len({h.sources for h in r.hits[:2]}) == 2  # one chunk per turn
+    finally:
+        close(s)
+
+
+def test_hema_turn_chunks_keep_the_whole_turn(settings, embedder) -> None:
+    s = _friends(settings, embedder, "hema", {"chunk": "turn"})
+    try:
+        chunks = [m.text for m in s.engine.store.memories("hema") if m.kind == "chunk"]
+        assert chunks == [f"{who}: {text}" for who, text in FRIENDS]
+    finally:
+        close(s)
+
+
+def test_hema_chunk_fragments_join_the_next_sentence() -> None:
+    from memcli_plugins.hema import chunks
+
+    assert chunks("Yes! Oh wow. I made a bowl at the class. Fun!") == ["Yes! Oh wow. I made a bowl at the class. Fun!"]
+    assert chunks("Thanks! I ran ten kilometres this morning. My legs hurt so much now.") == [
+        "Thanks! I ran ten kilometres this morning.", "My legs hurt so much now."]
+    assert chunks("ok") == ["ok"]
 
 
 def test_hema_prunes_oldest_low_weight_chunks_first(settings, embedder) -> None:
@@ -172,6 +227,44 @@ def test_tim_inserts_merges_forgets_and_recalls_by_bucket(settings, embedder) ->
         assert r.hits[0].text == "User — residence — Porto" and "LSH bucket" in r.note
         m = s.engine.store.memory("tim", r.hits[0].memory_id)
         assert m.metadata["bucket"] == tim.bucket(embedder.embed([m.metadata["key"]])[0])
+    finally:
+        close(s)
+
+
+def test_tim_thoughts_keep_who_said_them(settings, embedder) -> None:
+    s = _friends(settings, embedder, "tim")
+    try:
+        thoughts = texts(s)
+        assert "Omar — training — for a half marathon in October" in thoughts  # "I'm training …": the speaker
+        assert "Omar — says — My daughter Yara wants to learn pottery too" in thoughts  # not "My — daughter — …"
+        assert "Lena — says — It is at the community centre on Elm Street" in thoughts  # not "It — is — …"
+        assert any(t.startswith("Omar — finished — the treehouse for my kids last Saturday (") for t in thoughts)
+    finally:
+        close(s)
+
+
+def test_tim_multi_probe_lsh_finds_a_thought_one_table_misses(settings, embedder) -> None:
+    question = "What did Omar build for his kids?"
+    s = _friends(settings, embedder, "tim")
+    try:
+        tim = s.strategy
+        thoughts = s.engine.store.memories("tim")
+        assert all(len(m.metadata["buckets"]) == 8 and m.metadata["bucket"] == m.metadata["buckets"][0]
+                   for m in thoughts)
+        r = s.retrieve(question, k=1)
+        treehouse = s.engine.store.memory("tim", r.hits[0].memory_id)
+        assert "treehouse" in treehouse.text
+        query = tim.buckets(embedder.embed([question])[0])
+        assert bin(treehouse.metadata["buckets"][0] ^ query[0]).count("1") > tim.p["probe"]  # table 0 alone: missed
+        assert any(bin(b ^ q).count("1") <= tim.p["probe"] for b, q in zip(treehouse.metadata["buckets"], query))
+        found = int(r.note.split(": ")[1].split(" of ")[0])
+        assert found < len(thoughts)  # LSH still leaves thoughts out before the ranking
+    finally:
+        close(s)
+    s = _friends(settings.model_copy(update={"data_dir": settings.data_dir.parent / "one"}), embedder, "tim",
+                 {"tables": 1})
+    try:
+        assert "treehouse" not in s.retrieve(question, k=1).hits[0].text
     finally:
         close(s)
 

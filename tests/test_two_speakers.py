@@ -101,8 +101,10 @@ def test_hema_summary_leads_back_to_the_turns_it_was_made_from(settings, embedde
         for i in range(10):
             s.ingest("user", f"Filler line number {i} about the weather.", speaker="Nadia")
         summary = s.engine.store.with_metadata("hema", "role", "summary")[0]
-        hit = s.retrieve("What is Omar building?", k=3).hits[0]
-        assert hit.memory_id == summary.id
+        hits = s.retrieve("What is Omar building?", k=3).hits
+        hit = hits[-1]  # the compact summary follows the k chunks
+        assert hit.memory_id == summary.id and len(hits) == 4
+        assert "treehouse" in hits[0].text
         assert set(hit.sources) <= set(summary.sources[-6:])  # recent turns only, not every turn so far
         assert not set(hit.sources) & set(seqs.values())
         assert set(seqs.values()) <= set(summary.sources)  # the history still lists them

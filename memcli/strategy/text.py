@@ -309,10 +309,10 @@ def statements(text: str, speaker: str, when: datetime) -> list[Fact]:
 
 def _has_subject(clause: str) -> bool:
     """Whether the clause says who it is about (first person or a name), not only the story's context."""
-    return bool(_FIRST_PERSON.search(clause)) or _named(clause) is not None
+    return bool(_FIRST_PERSON.search(clause)) or named_person(clause) is not None
 
 
-def _named(clause: str) -> str | None:
+def named_person(clause: str) -> str | None:
     """The first person a clause names ("Mia painted …", "… with Jon")."""
     for m in _NAME_TOKEN.finditer(clause):
         word = m.group(0)
@@ -332,7 +332,7 @@ def _subject(clause: str, speaker: str) -> str | None:
     unless the clause speaks to the listener or reacts to them (None: no fact)."""
     if _FIRST_PERSON.search(clause):
         return speaker
-    named = _named(clause)
+    named = named_person(clause)
     if named is not None:
         return named
     if _SECOND_PERSON.search(clause) or _REACTION.match(clause):
