@@ -161,6 +161,34 @@ class MemoriesView(Vertical):
         self.post_message(OpenMemory(str(event.row_key.value)))
 
 
+def retrieval_table(p: dict, title: str, parts: bool = True) -> Table:
+    """Hits, the cutoff line and the near misses of one retrieval (a memory.retrieved payload).
+
+    The score column is the value the cutoff applies to: the fused score, or the part named by
+    `cutoff_on` (memorybank cuts on the cosine, not on the hybrid RRF score); the other values
+    are in the parts column."""
+    on = p.get("cutoff_on")
+    table = Table(title=Text(title), expand=True, title_justify="left")
+    for col in ("#", "memory", on or "score", *(("parts",) if parts else ()), "text"):
+        table.add_column(col, overflow="fold")
+
+    def row(i: str, h: dict, style: str = "") -> tuple:
+        cut = h.get("parts", {}).get(on, 0.0) if on else h["score"]
+        rest = {**({"score": h["score"]} if on else {}), **{k: v for k, v in h.get("parts", {}).items() if k != on}}
+        shown = Text("  ".join(f"{k} {v:.3f}" for k, v in rest.items()), style=style)
+        return (i, Text(h["id"], style=style), Text(f"{cut:.4f}", style=style), *((shown,) if parts else ()),
+                Text(h["text"], style=style))
+
+    for i, h in enumerate(p.get("hits", []), 1):
+        table.add_row(*row(str(i), h))
+    cutoff = p.get("cutoff")
+    line = Text(f"── cutoff {cutoff:.4f} ──" if isinstance(cutoff, float) else "── cutoff ──", style="bold")
+    table.add_row("", "", line, *(("",) if parts else ()), Text(p.get("note", ""), style="italic"))
+    for h in p.get("near_misses", []):
+        table.add_row(*row("", h, "dim"))
+    return table
+
+
 class RetrievalView(VerticalScroll):
     """Why this memory and not that one: the last turn's hits, their score parts, the cutoff, near misses."""
 
@@ -169,19 +197,7 @@ class RetrievalView(VerticalScroll):
 
     def show(self, event: Event) -> None:
         p = event.payload
-        table = Table(title=Text(f"retrieval for: {p.get('query', '')}"), expand=True, title_justify="left")
-        for col in ("#", "memory", "score", "parts", "text"):
-            table.add_column(col, overflow="fold")
-        parts_of = lambda h: "  ".join(f"{k} {v:.3f}" for k, v in h.get("parts", {}).items())  # noqa: E731
-        for i, h in enumerate(p.get("hits", []), 1):
-            table.add_row(str(i), Text(h["id"]), f"{h['score']:.4f}", parts_of(h), Text(h["text"]))
-        cutoff = p.get("cutoff")
-        table.add_row("", "", "", Text(f"── cutoff {cutoff:.4f} ──" if isinstance(cutoff, float) else "── cutoff ──",
-                                       style="bold"), Text(p.get("note", ""), style="italic"))
-        for h in p.get("near_misses", []):
-            table.add_row("", Text(h["id"], style="dim"), Text(f"{h['score']:.4f}", style="dim"),
-                          Text(parts_of(h), style="dim"), Text(h["text"], style="dim"))
-        self.query_one("#retrieval-body", Static).update(table)
+        self.query_one("#retrieval-body", Static).update(retrieval_table(p, f"retrieval for: {p.get('query', '')}"))
 
 
 class ContextView(VerticalScroll):
