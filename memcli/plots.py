@@ -51,7 +51,9 @@ def curve_start(curves: list[Curve]) -> datetime:
 
 
 def _label(c: Curve, width: int = 28) -> str:
-    text = c.text if len(c.text) <= width else c.text[:width - 1].rsplit(" ", 1)[0] + "…"
+    """'m3 I collect stamps (archived)': cut at a word, without the speaker's 'User: ' prefix."""
+    text = c.text.split(": ", 1)[1] if c.text.startswith(("User: ", "Assistant: ")) else c.text
+    text = text if len(text) <= width else text[:width - 1].rsplit(" ", 1)[0] + "…"
     return f"{c.memory_id} {text}" + (f" ({c.ended})" if c.ended else "")
 
 
@@ -64,11 +66,12 @@ def draw_retention(plt: Any, curves: list[Curve], threshold: float | None = None
         return
     start = curve_start(curves)
     for c in curves:
-        plt.plot([_days(t, start) for t, _ in c.points], [r for _, r in c.points], label=_label(c, 18),
+        plt.plot([_days(t, start) for t, _ in c.points], [r for _, r in c.points], label=_label(c, 30),
                  marker="braille")
     if threshold is not None:
         plt.hline(threshold, "red")
     plt.ylim(0, 1.05)
+    plt.yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     plt.title(f"retention R = exp(-Δt/S) · archived below {threshold:g}" if threshold is not None else "retention")
     plt.xlabel(f"days since {start:%Y-%m-%d %H:%M}")
 

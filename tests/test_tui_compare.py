@@ -85,7 +85,7 @@ async def test_compare_view_memories_by_turn_and_retrievals(tmp_path, embedder) 
             header = lambda t: next(line for line in t.splitlines() if " memory " in line)  # noqa: E731
             assert "vector" in header(left)  # memorybank's cutoff is on the cosine: that column is shown
             assert "score" in header(right) and "vector" not in header(right)
-            assert "0.6279" in left and "cutoff 0.3000" in left  # the cosine of the hit, above its cutoff
+            assert "0.6279" in left and "cut 0.3" in left  # the cosine of the hit, above its cutoff
             await pilot.press("escape")
             await settle(pilot)
             assert not isinstance(app.screen, CompareScreen)
@@ -221,5 +221,39 @@ def test_snapshot_retention_plot(snap_compare, embedder) -> None:
 
     try:
         assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+    finally:
+        close(app)
+
+
+def test_feed_details_are_cut_at_a_word() -> None:
+    from memcli.core.events import Event, Kind
+    from memcli.tui.glyphs import clip, describe
+
+    query = "Could you please remind me which of the foods that I mentioned earlier I am allergic to"
+    event = Event(seq=3, ts=datetime(2026, 3, 2, tzinfo=timezone.utc), kind=Kind.MEMORY_RETRIEVED, actor="t",
+                  namespace="mem0", memory_id=None, session_id="s", payload={"query": query, "hits": []}, batch=1)
+    detail = describe(event).split(" · ", 1)[1]
+    assert detail.endswith("…") and query.startswith(detail[:-1]) and query[len(detail) - 1] == " "
+    assert clip("short", 40) == "short" and clip("a" * 50, 10) == "a" * 9 + "…"
+
+
+async def test_f4_under_memorybank_shows_the_score_its_cutoff_applies_to(tmp_path, embedder) -> None:
+    app = make_app(tmp_path / "d", embedder, other=None)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await pilot.click("#prompt")
+            await pilot.press(*"Which food am I allergic to?", "enter")
+            await settle(pilot)
+            await pilot.press("f4")
+            await settle(pilot)
+            shown = plain(app.query_one("#retrieval-body", Static).content)
+            header = next(line for line in shown.splitlines() if " memory " in line)
+            assert "vector" in header and "score" not in header  # the cutoff is a cosine: that column, not RRF
+            event = app.session.engine.store.events(kinds=["memory.retrieved"], namespace="memorybank")[-1]
+            hit = event.payload["hits"][0]
+            assert event.payload["cutoff_on"] == "vector"
+            assert f"{hit['parts']['vector']:.4f}" in shown and f"score {hit['score']:.3f}" in shown
+            assert hit["parts"]["vector"] >= event.payload["cutoff"]
     finally:
         close(app)

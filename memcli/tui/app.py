@@ -59,10 +59,11 @@ Feed, #memory-table { height: 1fr; }
 #cmp-head { height: 1; }
 #cmp-a { width: auto; }
 #cmp-b { width: 30; }
-#cmp-summary { color: $text-muted; }
+#cmp-summary { color: $text-muted; width: 1fr; }
 #cmp-tabs, #cmp-tabs TabPane, #cmp-mem-scroll { height: 1fr; }
 #cmp-tabs TabPane { padding: 0; }
 #cmp-questions { height: 7; }
+CompareScreen.-narrow #cmp-questions { height: 5; }
 #cmp-ret { height: 1fr; }
 #cmp-ret VerticalScroll { width: 1fr; }
 #plot-tabs, #plot-tabs TabPane, #plot-tabs PlotextPlot { height: 1fr; }

@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Input, Static
 from memcli.core.events import Event
 from memcli.core.projection import Memory
 from memcli.strategy.forgetting import retention
-from memcli.tui.glyphs import STYLE, describe
+from memcli.tui.glyphs import STYLE, clip, describe
 
 
 class OpenMemory(Message):
@@ -136,7 +136,7 @@ class MemoriesView(Vertical):
                  "src": lambda m: len(m.sources), "text": lambda m: m.text.lower()}[key]
         table.clear()
         for m in sorted(shown, key=order, reverse=reverse):
-            text = m.text if len(m.text) <= 60 else m.text[:59] + "…"
+            text = clip(m.text, 60)
             table.add_row(Text(m.id + (" ★" if m.pinned else "")), STATUS_WORD.get(m.status, m.status), m.kind,
                           retention_bar(m, self._now), m.last_access.strftime("%m-%d %H:%M"), str(len(m.sources)),
                           Text(text), key=m.id)
@@ -169,21 +169,22 @@ def retrieval_table(p: dict, title: str, parts: bool = True) -> Table:
     are in the parts column."""
     on = p.get("cutoff_on")
     table = Table(title=Text(title), expand=True, title_justify="left")
-    for col in ("#", "memory", on or "score", *(("parts",) if parts else ()), "text"):
+    for col in (*(("#",) if parts else ()), "memory", on or "score", *(("parts",) if parts else ()), "text"):
         table.add_column(col, overflow="fold")
 
     def row(i: str, h: dict, style: str = "") -> tuple:
         cut = h.get("parts", {}).get(on, 0.0) if on else h["score"]
         rest = {**({"score": h["score"]} if on else {}), **{k: v for k, v in h.get("parts", {}).items() if k != on}}
         shown = Text("  ".join(f"{k} {v:.3f}" for k, v in rest.items()), style=style)
-        return (i, Text(h["id"], style=style), Text(f"{cut:.4f}", style=style), *((shown,) if parts else ()),
-                Text(h["text"], style=style))
+        return (*((i,) if parts else ()), Text(h["id"], style=style), Text(f"{cut:.4f}", style=style),
+                *((shown,) if parts else ()), Text(h["text"], style=style))
 
     for i, h in enumerate(p.get("hits", []), 1):
         table.add_row(*row(str(i), h))
     cutoff = p.get("cutoff")
-    line = Text(f"── cutoff {cutoff:.4f} ──" if isinstance(cutoff, float) else "── cutoff ──", style="bold")
-    table.add_row("", "", line, *(("",) if parts else ()), Text(p.get("note", ""), style="italic"))
+    line = Text((f"── cutoff {cutoff:.4f} ──" if parts else f"cut {cutoff:.3g}") if isinstance(cutoff, float)
+                else "── cutoff ──" if parts else "cut", style="bold")
+    table.add_row(*(("", "", line, "") if parts else ("", line)), Text(p.get("note", ""), style="italic"))
     for h in p.get("near_misses", []):
         table.add_row(*row("", h, "dim"))
     return table
@@ -219,7 +220,7 @@ class ContextView(VerticalScroll):
             out.append(f"{part:>9} {n:>6} ", style="bold")
             out.append(bar + "\n", style=colors.get(part, "white"))
         for cut in p.get("cut", []):
-            out.append(f"cut ({cut['part']}): {cut['text'][:80]}\n", style="red")
+            out.append(f"cut ({cut['part']}): {clip(cut['text'], 80)}\n", style="red")
         out.append("\n")
         for m in p.get("messages", []):
             out.append(f"── {m['role']} ──\n", style="bold " + ("green" if m["role"] == "user" else "cyan"))
