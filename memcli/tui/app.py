@@ -97,13 +97,14 @@ class MemcliApp(App[None]):
         # the dialogs first, so that a narrow footer cuts a view key rather than them
         Binding("ctrl+s", "strategy", "strategy", id="app.strategy", priority=True),
         Binding("ctrl+t", "timetravel", "time travel", id="app.timetravel", priority=True),
-        Binding("ctrl+o", "compare", "compare", id="app.compare", priority=True),
-        Binding("ctrl+g", "plots", "plots", id="app.plots", priority=True),
         Binding("f1", "help", "help", id="app.help", priority=True),
         Binding("f2", "view('feed')", "feed", id="app.feed", priority=True),
         Binding("f3", "view('memories')", "memories", id="app.memories", priority=True),
         Binding("f4", "view('retrieval')", "retrieval", id="app.retrieval", priority=True),
         Binding("f5", "view('context')", "context", id="app.context", priority=True),
+        # after the views: at 80 columns the footer cuts these two (F1 help and Ctrl+P list them)
+        Binding("ctrl+o", "compare", "compare", id="app.compare", priority=True),
+        Binding("ctrl+g", "plots", "plots", id="app.plots", priority=True),
         Binding("escape", "cancel_reply", "stop reply", show=False, id="app.cancel"),
         Binding("f6", "pause", "pause replay", show=False, id="app.replay_pause"),
         Binding("f7", "speed(0.5)", "slower", show=False, id="app.replay_slower"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 from textual import events
@@ -13,6 +15,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import DataTable, Input, Static
+from textual.widgets.data_table import ColumnKey
 
 from memcli.core.events import Event
 from memcli.core.projection import Memory
@@ -27,6 +30,22 @@ class OpenMemory(Message):
         super().__init__()
         self.memory_id = memory_id
         self.namespace = namespace
+
+
+class WordClip:
+    """A one-line cell cut at a word boundary (with '…') to the width its column gets."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield Text(clip(self.text, options.max_width), no_wrap=True, end="")
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(min(len(self.text), 8), len(self.text))
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class Feed(DataTable):
@@ -44,7 +63,25 @@ class Feed(DataTable):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = False
-        self.add_columns("#", "", "op", "ns", "mem", "detail")
+        self.add_columns("#", "", "op", "ns", "mem")
+        self.add_column("detail", key="detail", width=40)  # fitted to the pane (_fit_detail): cut at a word
+
+    def _fit_detail(self) -> None:
+        """Give the detail column the width the other columns leave, so that a detail is cut at a word
+        (WordClip) rather than by the pane's edge in the middle of one."""
+        column = self.columns.get(ColumnKey("detail"))
+        if column is None:
+            return
+        others = sum(c.get_render_width(self) for key, c in self.columns.items() if key != column.key)
+        width = max(12, self.scrollable_content_region.width - others - 2 * self.cell_padding)
+        if width != column.width:
+            column.width = width
+            self._clear_caches()
+            self._require_update_dimensions = True
+            self.refresh()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit_detail)
 
     def _at_bottom(self) -> bool:
         return self.scroll_y >= self.max_scroll_y - 1
@@ -55,7 +92,8 @@ class Feed(DataTable):
         glyph, style = STYLE[event.kind]
         follow = self._at_bottom() and not self.unseen
         self.add_row(str(event.seq), Text(glyph, style=style), Text(event.kind.value.split(".")[-1], style=style),
-                     event.namespace or "", event.memory_id or "", Text(describe(event)), key=f"{event.seq}")
+                     event.namespace or "", event.memory_id or "", WordClip(describe(event)), key=f"{event.seq}")
+        self.call_after_refresh(self._fit_detail)  # a wider ns or op column leaves the detail less room
         if follow:  # the table's height is known only after the next refresh
             self.call_after_refresh(self._follow)
         else:
