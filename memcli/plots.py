@@ -8,6 +8,7 @@ matplotlib for a few line charts.
 from __future__ import annotations
 
 import html
+import math
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -110,22 +111,30 @@ def terminal(draw: Any, *args: Any, width: int = 100, height: int = 24) -> str:
 
 # -- SVG ------------------------------------------------------------------------------------------
 
+def _ticks(top: float) -> list[float]:
+    """Round ticks from 0 to at least `top`: a step of 1, 2 or 5 × 10^k, about five of them."""
+    raw = max(top, 1e-9) / 5
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    return [i * step for i in range(math.ceil(top / step - 1e-9) + 1)]
+
+
 def _svg_lines(title: str, series: list[tuple[str, str, list[tuple[float, float]]]], x_label: str,
                y_max: float, path: Path, hline: tuple[float, str] | None = None) -> None:
     """Line charts: each series a (name, colour, points) polyline on shared axes from 0."""
     w, h, left, top = 640, 300, 56, 40
-    x_max = max((x for _, _, pts in series for x, _ in pts), default=1.0) or 1.0
+    x_ticks, y_ticks = _ticks(max((x for _, _, pts in series for x, _ in pts), default=1.0) or 1.0), _ticks(y_max)
+    x_max, y_max = x_ticks[-1], y_ticks[-1]
     sx = lambda x: left + x / x_max * w  # noqa: E731
     sy = lambda y: top + h - y / y_max * h  # noqa: E731
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + w + 300}" height="{top + h + 50}" '
              f'font-family="sans-serif" font-size="11">',
              f'<text x="{left}" y="20" font-size="14">{html.escape(title)}</text>']
-    for i in range(6):
-        y = y_max * i / 5
+    for y in y_ticks:
         parts.append(f'<line x1="{left}" x2="{left + w}" y1="{sy(y):.1f}" y2="{sy(y):.1f}" stroke="#ddd"/>'
-                     f'<text x="{left - 8}" y="{sy(y) + 4:.1f}" text-anchor="end">{y:.{0 if y_max > 5 else 1}f}</text>')
-        x = x_max * i / 5
-        parts.append(f'<text x="{sx(x):.1f}" y="{top + h + 16}" text-anchor="middle">{x:.{0 if x_max > 5 else 1}f}</text>')
+                     f'<text x="{left - 8}" y="{sy(y) + 4:.1f}" text-anchor="end">{y:g}</text>')
+    for x in x_ticks:
+        parts.append(f'<text x="{sx(x):.1f}" y="{top + h + 16}" text-anchor="middle">{x:g}</text>')
     parts.append(f'<text x="{left + w / 2}" y="{top + h + 36}" text-anchor="middle">{html.escape(x_label)}</text>')
     if hline is not None:
         parts.append(f'<line x1="{left}" x2="{left + w}" y1="{sy(hline[0]):.1f}" y2="{sy(hline[0]):.1f}" '
@@ -152,6 +161,14 @@ def retention_svg(curves: list[Curve], path: Path, threshold: float | None = Non
 
 def status_svg(rows: list[dict[str, Any]], path: Path, namespace: str) -> None:
     shown = [s for s in STATUSES if any(r[s] for r in rows)]
-    series = [(s, STATUS_COLOURS[s], [(float(r["turn"]), float(r[s])) for r in rows]) for s in shown]
-    top = max((r[s] for r in rows for s in shown), default=1) or 1
+    def steps(status: str) -> list[tuple[float, float]]:  # a count holds from one turn to the next
+        out: list[tuple[float, float]] = []
+        for r in rows:
+            if out:
+                out.append((float(r["turn"]), out[-1][1]))
+            out.append((float(r["turn"]), float(r[status])))
+        return out
+
+    series = [(s, STATUS_COLOURS[s], steps(s)) for s in shown]
+    top = max(5, max((r[s] for r in rows for s in shown), default=1))  # whole numbers: ticks of at least 1
     _svg_lines(f"{namespace}: memories per status after each turn", series, "turn", float(top), path)

@@ -257,3 +257,33 @@ async def test_f4_under_memorybank_shows_the_score_its_cutoff_applies_to(tmp_pat
             assert hit["parts"]["vector"] >= event.payload["cutoff"]
     finally:
         close(app)
+
+
+async def test_feed_cuts_details_at_a_word_at_120x40(tmp_path, embedder) -> None:
+    from memcli.tui.glyphs import describe
+    from memcli.tui.panels import Feed
+
+    app = make_app(tmp_path / "d", embedder, other=None)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await pilot.press("f2")
+            await settle(pilot)
+            feed = app.query_one(Feed)
+            events = {str(e.seq): e for e in app.session.engine.store.events()}
+            cut = 0
+            for y in range(1, feed.size.height):  # below the header
+                line = feed.render_line(y).text.strip()
+                seq = line.split(" ", 1)[0]
+                if seq not in events:
+                    continue
+                full = describe(events[seq])
+                shown = line[line.index(full[:8]):] if full[:8] in line else ""
+                assert shown, (line, full)
+                if shown != full:
+                    cut += 1
+                    assert shown.endswith("…") and full.startswith(shown[:-1].rstrip()), (shown, full)
+                    assert full[len(shown[:-1].rstrip())] in " ,.;:·", (shown, full)  # at a word boundary
+            assert cut, "in the side pane some details must be cut"
+    finally:
+        close(app)
