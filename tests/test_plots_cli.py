@@ -82,7 +82,7 @@ def test_plot_retention_svg_terminal_and_json(data_dir: Path, tmp_path: Path) ->
                                  "-d", str(data_dir)])
     assert result.exit_code == 0, result.output
     svg = out.read_text()
-    assert svg.startswith("<svg") and svg.count("<polyline") == 2 and "m1 User: I am allergic to peanuts" in svg
+    assert svg.startswith("<svg") and svg.count("<polyline") == 2 and "m1 I am allergic to peanuts" in svg
     assert "archived below 0.2" in svg
     shown = runner.invoke(app, ["memories", "plot", "retention", "-S", "memorybank", "-d", str(data_dir)],
                           env={"COLUMNS": "100"})
