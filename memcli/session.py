@@ -170,6 +170,7 @@ class ChatSession:
         retrieval = self._call(s, "retrieve", Retrieval([]), query, self.view(s, now=at, upto=upto), k)
         retrieved = NewEvent(Kind.MEMORY_RETRIEVED, {
             "query": query, "k": k, "cutoff": retrieval.cutoff, "note": retrieval.note,
+            **({"cutoff_on": retrieval.cutoff_on} if retrieval.cutoff_on else {}),
             **({"turn": upto} if upto is not None else {}),  # the turn it serves (a hard erase finds it by this)
             "hits": [h.as_dict() for h in retrieval.hits],
             "near_misses": [h.as_dict() for h in retrieval.near_misses],
@@ -270,7 +271,7 @@ class ChatSession:
             kept.append((date, Hit(hit.memory_id, f"{date}: {words}" if date else words, hit.score, hit.parts,
                                    hit.sources)))
         kept.sort(key=lambda pair: pair[0])  # stable: the same date keeps the rank order
-        return Retrieval([h for _, h in kept], retrieval.near_misses, retrieval.cutoff, retrieval.note)
+        return Retrieval([h for _, h in kept], retrieval.near_misses, retrieval.cutoff, retrieval.note, retrieval.cutoff_on)
 
     def _reply(self, messages: list[Message], max_tokens: int | None, cancel: threading.Event | None,
                on_piece: Callable[[str], None] | None) -> tuple[Generation, int, bool]:

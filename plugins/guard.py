@@ -199,7 +199,7 @@ class Guard(Strategy):
         lessons = {m.id for m in view.with_metadata("role", "lesson")}
         hits = [h for h in found.hits if h.memory_id not in lessons]
         return Retrieval(hits[:k], near_misses=hits[k:] + found.near_misses, cutoff=found.cutoff,
-                         note=(found.note + " · " if found.note else "") + "quarantined memories and lessons excluded")
+                         cutoff_on=found.cutoff_on, note=(found.note + " · " if found.note else "") + "quarantined memories and lessons excluded")
 
     def build_context(self, retrieval, history, user, **kwargs):
         hits = [replace(h, text=f'{UNVERIFIED} "{h.text}"') if judge(h.text).score >= DOUBT else h

@@ -80,7 +80,7 @@ class MemoryBank(Strategy):
         cut = self.p["recall_similarity"]
         hits = [h for h in found if h.parts.get("vector", 0.0) >= cut][:k]
         misses = [h for h in found if h not in hits]
-        return Retrieval(hits, near_misses=misses, cutoff=cut, note=f"recalled: cosine ≥ {cut}")
+        return Retrieval(hits, near_misses=misses, cutoff=cut, note=f"recalled: cosine ≥ {cut}", cutoff_on="vector")
 
     def recalled(self, retrieval: Retrieval, view):
         """A recall: S += 1 and Δt resets (the reinforce event stamps the recall time)."""

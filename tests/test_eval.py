@@ -33,7 +33,7 @@ def test_eval_end_to_end(tmp_path: Path) -> None:
     out, table, chart = tmp_path / "r.json", tmp_path / "r.csv", tmp_path / "r.svg"
     result = runner.invoke(app, ["eval", "locomo", str(FIXTURE), "-S", "rag-turns,rag-turns:mode=vector,mem0",
                                  "--k", "1,3,10", "--json", str(out), "--csv", str(table), "--chart", str(chart),
-                                 "--details", "--convs", "tiny-1", "--data-dir", str(tmp_path / "d")])
+                                 "--plot", "--details", "--convs", "tiny-1", "--data-dir", str(tmp_path / "d")])
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     by = {s["strategy"]: s for s in data["strategies"]}
@@ -54,6 +54,7 @@ def test_eval_end_to_end(tmp_path: Path) -> None:
     assert {r["category"] for r in rows} >= {"all", "single-hop", "multi-hop", "temporal"}
     assert rows[0]["qa_f1"] == ""  # no --qa
     assert chart.read_text().startswith("<svg") and "rag-turns" in chart.read_text()
+    assert "LoCoMo evidence recall per strategy" in result.output and "@10" in result.output  # --plot: in the terminal
 
 
 def test_eval_rejects_an_unknown_conversation_before_any_work(tmp_path: Path) -> None:

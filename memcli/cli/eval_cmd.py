@@ -40,6 +40,7 @@ def locomo(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Write per-category rows as CSV here.")] = None,
     chart: Annotated[Path | None, typer.Option("--chart", help="Write an SVG chart of recall here.")] = None,
+    plot: Annotated[bool, typer.Option("--plot", help="Also draw the recall chart in the terminal.")] = False,
     details: Annotated[bool, typer.Option("--details", help="Include every question in the JSON.")] = False,
     qa: Annotated[bool, typer.Option("--qa", help="Also answer each question with the configured model from the "
                                      "memories retrieved at the middle k; report token F1 (LoCoMo's metric).")]
@@ -85,6 +86,12 @@ def locomo(
             results = evaluate_parallel(conversations, specs, job, workers=workers, progress=step)
     seconds = time.perf_counter() - started
     print_table(results, ks)
+    if plot:
+        from memcli.plots import draw_recall, terminal
+
+        names = list(results)
+        recall = {n: [0.0 if v != v else v for v in (results[n].recall(k) for k in ks)] for n in names}  # NaN: none
+        typer.echo(terminal(draw_recall, names, ks, recall, height=20))
     console.print(f"{len(conversations)} conversations, {seconds:.0f} s "
                   f"({seconds / max(1, len(conversations) * len(specs)):.1f} s per conversation per strategy)")
     if json_out:

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from memcli.cli import plot_cmd
 from memcli.cli.options import DataDir, Json, known_namespace, print_json, require_data, settings_for
 from memcli.cli.render import add_row, escape
 from memcli.core import operations as ops
@@ -17,6 +18,7 @@ from memcli.core.projection import Memory
 app = typer.Typer(help="Look at and steer one strategy's memories.", no_args_is_help=True)
 Strategy = Annotated[str | None, typer.Option("--strategy", "-S", help="Namespace (default: the configured strategy).")]
 MemoryId = Annotated[str, typer.Argument(help="Memory id, e.g. m12.")]
+app.add_typer(plot_cmd.app, name="plot")
 
 
 @contextmanager

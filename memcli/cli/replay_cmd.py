@@ -97,21 +97,30 @@ def _report(reports) -> None:
 
 
 def _compare_table(reports, strategies) -> None:
-    table = Table(title="strategies compared (expectations met · memories kept · retrieval hits · "
-                        "memory-context tokens · seconds)")
-    table.add_column("session", overflow="fold")
-    for name in strategies:
-        table.add_column(name, justify="right")
+    """One row per session and strategy (a narrow terminal keeps each row on one line); a session that
+    ended in an error says so in its row, with the reason under the table."""
+    table = Table(title="strategies compared", caption="met: expectations met · kept: memories kept · hits: "
+                  "retrieval hits · tokens: memory-context tokens", pad_edge=False)
+    table.add_column("session", overflow="fold", ratio=1)
+    table.add_column("strategy", overflow="fold")
+    for col in ("met", "kept", "hits", "tokens", "s"):
+        table.add_column(col, justify="right", no_wrap=True)
     by = {(Path(r.path).name, r.strategy): r for r in reports}
+    errors: list[str] = []
     for file in dict.fromkeys(Path(r.path).name for r in reports):
-        cells = []
+        first = True
         for name in strategies:
             r = by.get((file, name))
             if r is None:
-                cells.append("")
                 continue
-            color = "green" if r.passed else "red"
-            cells.append(f"[{color}]{r.met}[/] · {r.memories_kept} · {r.retrieval_hits} · {r.context_tokens} · "
-                         f"{r.seconds:.1f}" + (" [red]error[/]" if r.error else ""))
-        table.add_row(Text(file), *cells)
-    Console().print(table)
+            if r.error:
+                errors.append(f"[red]({len(errors) + 1})[/] {escape(Path(file).stem)} · {escape(name or 'default')}: "
+                              f"{escape(r.error)}")
+            met = f"[red]error ({len(errors)})[/]" if r.error else f"[{'green' if r.passed else 'red'}]{r.met}[/]"
+            table.add_row(Text(Path(file).stem if first else ""), Text(name or "default"), met, str(r.memories_kept),
+                          str(r.retrieval_hits), str(r.context_tokens), f"{r.seconds:.1f}")
+            first = False
+    console = Console()
+    console.print(table)
+    for line in errors:
+        console.print(line)

@@ -17,6 +17,7 @@ from memcli.embed.embedder import Embedder
 from memcli.engine import Engine, InvalidOperation
 from memcli.errors import MemcliError
 from memcli.model.base import ChatModel
+from memcli.model.cassette import CassetteMiss
 from memcli.model.factory import history_messages
 from memcli.replay import format as f
 from memcli.session import ChatSession
@@ -197,6 +198,11 @@ def run_session(
                 if on_step is not None:
                     on_step(i, len(spec.parsed))
             report.memories_kept = len(engine.store.memories(session.namespace))
+        except CassetteMiss as exc:
+            report.error = f"step {i}: " + (
+                f"no reply recorded for {name}: the cassette holds the model calls of {spec.strategy}, and "
+                f"{name} sends other prompts (record them with --record -S {name})"
+                if name != spec.strategy else str(exc))
         except MemcliError as exc:
             report.error = f"step {i}: {exc}"
         finally:

@@ -115,6 +115,7 @@ class Retrieval:
     near_misses: list[Hit] = field(default_factory=list)
     cutoff: float | None = None
     note: str = ""
+    cutoff_on: str | None = None  # the hit part the cutoff compares (e.g. "vector", a cosine); None: the score
 
 
 class Strategy:

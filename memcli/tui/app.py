@@ -55,6 +55,19 @@ Feed, #memory-table { height: 1fr; }
 #feed-unseen { height: 1; background: $warning 30%; display: none; }
 #dialog { width: 90%; height: 85%; border: thick $primary 60%; background: $surface; padding: 1 2; }
 #memory-body { height: 1fr; }
+#memory-retention { height: 14; }
+#cmp-head { height: 1; }
+#cmp-a { width: auto; }
+#cmp-b { width: 30; }
+#cmp-summary { color: $text-muted; width: 1fr; }
+#cmp-tabs, #cmp-tabs TabPane, #cmp-mem-scroll { height: 1fr; }
+#cmp-tabs TabPane { padding: 0; }
+#cmp-questions { height: 7; }
+CompareScreen.-narrow #cmp-questions { height: 5; }
+#cmp-ret { height: 1fr; }
+#cmp-ret VerticalScroll { width: 1fr; }
+#plot-tabs, #plot-tabs TabPane, #plot-tabs PlotextPlot { height: 1fr; }
+CompareScreen.-narrow #dialog, PlotScreen.-narrow #dialog { width: 100%; height: 100%; padding: 0 1; }
 #edit-text { height: 1fr; }
 #strategy-body { height: 1fr; }
 #strategy-list { width: 28; }
@@ -89,6 +102,9 @@ class MemcliApp(App[None]):
         Binding("f3", "view('memories')", "memories", id="app.memories", priority=True),
         Binding("f4", "view('retrieval')", "retrieval", id="app.retrieval", priority=True),
         Binding("f5", "view('context')", "context", id="app.context", priority=True),
+        # after the views: at 80 columns the footer cuts these two (F1 help and Ctrl+P list them)
+        Binding("ctrl+o", "compare", "compare", id="app.compare", priority=True),
+        Binding("ctrl+g", "plots", "plots", id="app.plots", priority=True),
         Binding("escape", "cancel_reply", "stop reply", show=False, id="app.cancel"),
         Binding("f6", "pause", "pause replay", show=False, id="app.replay_pause"),
         Binding("f7", "speed(0.5)", "slower", show=False, id="app.replay_slower"),
@@ -170,6 +186,10 @@ class MemcliApp(App[None]):
         yield SystemCommand("Switch strategy", "Choose a memory strategy, set its parameters, backfill it",
                             self.action_strategy)
         yield SystemCommand("Time travel", "See the memories as of an earlier event", self.action_timetravel)
+        yield SystemCommand("Compare strategies", "Two strategies' memories by source turn, and their retrievals "
+                            "for each question", self.action_compare)
+        yield SystemCommand("Plots", "Retention curves (memorybank) and memories per status after each turn",
+                            self.action_plots)
         for view in ("feed", "memories", "retrieval", "context"):
             yield SystemCommand(f"Show {view}", f"Open the {view} view", lambda v=view: self.action_view(v))
 
@@ -356,7 +376,7 @@ class MemcliApp(App[None]):
             self.call_from_thread(self.notify, f"{memory_id} is not in {ns}", severity="warning")
             return
         screen = MemoryScreen(memory, store.versions(ns, memory_id), source_events(store, memory),
-                              memory_events(store, ns, memory_id))
+                              memory_events(store, ns, memory_id), self._retention(ns, memory_id))
         self.call_from_thread(self.push_screen, screen, self._memory_action)
 
     def _memory_action(self, action: MemoryAction | None) -> None:
@@ -425,6 +445,56 @@ class MemcliApp(App[None]):
             if screen is not None:
                 self.call_from_thread(screen.dismiss)
         self.call_from_thread(self.refresh_memories)
+
+    def _retention(self, ns: str, memory_id: str | None = None, top: int = 5) -> tuple[list, float] | None:
+        """memorybank's curves (this memory first, then the strongest) and its threshold; None for another strategy."""
+        from memcli.core.curves import retention_curves
+        from memcli.plots import NotRetention, memorybank_params
+
+        store = self.session.engine.store
+        try:
+            params = memorybank_params(store, ns, self.session.registry)
+        except NotRetention:
+            return None
+        unit = float(params["unit_hours"])
+        ids = [c.memory_id for c in retention_curves(store, ns, unit_hours=unit, top=top, samples=1)]
+        if memory_id is not None:
+            ids = [memory_id] + [i for i in ids if i != memory_id][:top - 1]
+        until = self.session.engine.clock.now()
+        return retention_curves(store, ns, unit_hours=unit, ids=ids, until=until), float(params["threshold"])
+
+    def action_compare(self) -> None:
+        self._open_compare()
+
+    @work(thread=True, exclusive=True, group="compare-open", exit_on_error=False)
+    def _open_compare(self) -> None:
+        from memcli.tui.compare import CompareScreen
+
+        store, ns = self.session.engine.store, self.session.namespace
+        others = [n for n in store.namespaces() if n != ns]
+        if not others:
+            self.call_from_thread(self.notify, f"Only {ns} has memories: switch to another strategy with backfill "
+                                  "(Ctrl+S), then compare.", severity="warning", timeout=6)
+            return
+        switches = store.events(kinds=[Kind.STRATEGY_SWITCHED.value], newest=1)
+        last = switches[0].payload.get("from") if switches else None  # the strategy used before this one
+        self.call_from_thread(self.push_screen, CompareScreen(store, ns, others, last))
+
+    def action_plots(self) -> None:
+        self._open_plots()
+
+    @work(thread=True, exclusive=True, group="plots", exit_on_error=False)
+    def _open_plots(self) -> None:
+        from memcli.core.curves import status_counts
+        from memcli.tui.plots import PlotScreen
+
+        ns = self.session.namespace
+        retention = self._retention(ns)
+        why = "" if retention is not None else \
+            f"{ns} keeps no retention: only memorybank has R = exp(-Δt/S) (switch to it with Ctrl+S)."
+        curves, threshold = retention if retention is not None else (None, None)
+        rows = status_counts(self.session.engine.store, ns)
+        self.call_from_thread(self.push_screen, PlotScreen(ns, curves, threshold, rows, why))
 
     def action_timetravel(self) -> None:
         if self._refuse_attached("Time travel"):

@@ -32,6 +32,15 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else many or word + 's'}"
 
 
+def clip(text: str, width: int) -> str:
+    """`text` cut to `width` characters at a word boundary, with '…' when something was cut."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    cut = text[:width - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,.;:") + "…"
+
+
 def describe(event: Event) -> str:
     """One line about an event for the feed."""
     p = event.payload
@@ -39,7 +48,7 @@ def describe(event: Event) -> str:
         hits = p.get("hits", [])
         top = f" top {hits[0]['id']} {hits[0]['score']:.3f}" if hits else ""
         return (f"{plural(len(hits), 'hit')}, {plural(len(p.get('near_misses', [])), 'near miss', 'near misses')}"
-                f"{top} · {p.get('query', '')[:40]}")
+                f"{top} · {clip(p.get('query', ''), 40)}")
     if event.kind is Kind.MEMORY_EXTRACTED:
         return f"{plural(len(p.get('candidates', [])), 'candidate')} ({p.get('path', 'rules')})"
     if event.kind is Kind.CONTEXT_BUILT:
@@ -52,7 +61,7 @@ def describe(event: Event) -> str:
     if event.kind is Kind.STRATEGY_SWITCHED:
         return f"{p.get('from')} → {p.get('to')}"
     if event.kind is Kind.STRATEGY_ERROR:
-        return f"{p.get('strategy')}.{p.get('hook')}: {p.get('error', '')[:80]}"
+        return f"{p.get('strategy')}.{p.get('hook')}: {clip(p.get('error', ''), 80)}"
     if event.kind in (Kind.MEMORY_DECAYED, Kind.MEMORY_REINFORCED):
         return f"S {p.get('previous', 0):g} → {p.get('strength', 0):g} {p.get('reason', '')}"
     return str(p.get("text") or p.get("reason") or "")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 from textual import events
@@ -13,11 +15,12 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import DataTable, Input, Static
+from textual.widgets.data_table import ColumnKey
 
 from memcli.core.events import Event
 from memcli.core.projection import Memory
 from memcli.strategy.forgetting import retention
-from memcli.tui.glyphs import STYLE, describe
+from memcli.tui.glyphs import STYLE, clip, describe
 
 
 class OpenMemory(Message):
@@ -27,6 +30,22 @@ class OpenMemory(Message):
         super().__init__()
         self.memory_id = memory_id
         self.namespace = namespace
+
+
+class WordClip:
+    """A one-line cell cut at a word boundary (with '…') to the width its column gets."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield Text(clip(self.text, options.max_width), no_wrap=True, end="")
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(min(len(self.text), 8), len(self.text))
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class Feed(DataTable):
@@ -44,7 +63,25 @@ class Feed(DataTable):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = False
-        self.add_columns("#", "", "op", "ns", "mem", "detail")
+        self.add_columns("#", "", "op", "ns", "mem")
+        self.add_column("detail", key="detail", width=40)  # fitted to the pane (_fit_detail): cut at a word
+
+    def _fit_detail(self) -> None:
+        """Give the detail column the width the other columns leave, so that a detail is cut at a word
+        (WordClip) rather than by the pane's edge in the middle of one."""
+        column = self.columns.get(ColumnKey("detail"))
+        if column is None:
+            return
+        others = sum(c.get_render_width(self) for key, c in self.columns.items() if key != column.key)
+        width = max(12, self.scrollable_content_region.width - others - 2 * self.cell_padding)
+        if width != column.width:
+            column.width = width
+            self._clear_caches()
+            self._require_update_dimensions = True
+            self.refresh()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit_detail)
 
     def _at_bottom(self) -> bool:
         return self.scroll_y >= self.max_scroll_y - 1
@@ -55,7 +92,8 @@ class Feed(DataTable):
         glyph, style = STYLE[event.kind]
         follow = self._at_bottom() and not self.unseen
         self.add_row(str(event.seq), Text(glyph, style=style), Text(event.kind.value.split(".")[-1], style=style),
-                     event.namespace or "", event.memory_id or "", Text(describe(event)), key=f"{event.seq}")
+                     event.namespace or "", event.memory_id or "", WordClip(describe(event)), key=f"{event.seq}")
+        self.call_after_refresh(self._fit_detail)  # a wider ns or op column leaves the detail less room
         if follow:  # the table's height is known only after the next refresh
             self.call_after_refresh(self._follow)
         else:
@@ -136,7 +174,7 @@ class MemoriesView(Vertical):
                  "src": lambda m: len(m.sources), "text": lambda m: m.text.lower()}[key]
         table.clear()
         for m in sorted(shown, key=order, reverse=reverse):
-            text = m.text if len(m.text) <= 60 else m.text[:59] + "…"
+            text = clip(m.text, 60)
             table.add_row(Text(m.id + (" ★" if m.pinned else "")), STATUS_WORD.get(m.status, m.status), m.kind,
                           retention_bar(m, self._now), m.last_access.strftime("%m-%d %H:%M"), str(len(m.sources)),
                           Text(text), key=m.id)
@@ -161,6 +199,35 @@ class MemoriesView(Vertical):
         self.post_message(OpenMemory(str(event.row_key.value)))
 
 
+def retrieval_table(p: dict, title: str, parts: bool = True) -> Table:
+    """Hits, the cutoff line and the near misses of one retrieval (a memory.retrieved payload).
+
+    The score column is the value the cutoff applies to: the fused score, or the part named by
+    `cutoff_on` (memorybank cuts on the cosine, not on the hybrid RRF score); the other values
+    are in the parts column."""
+    on = p.get("cutoff_on")
+    table = Table(title=Text(title), expand=True, title_justify="left")
+    for col in (*(("#",) if parts else ()), "memory", on or "score", *(("parts",) if parts else ()), "text"):
+        table.add_column(col, overflow="fold")
+
+    def row(i: str, h: dict, style: str = "") -> tuple:
+        cut = h.get("parts", {}).get(on, 0.0) if on else h["score"]
+        rest = {**({"score": h["score"]} if on else {}), **{k: v for k, v in h.get("parts", {}).items() if k != on}}
+        shown = Text("  ".join(f"{k} {v:.3f}" for k, v in rest.items()), style=style)
+        return (*((i,) if parts else ()), Text(h["id"], style=style), Text(f"{cut:.4f}", style=style),
+                *((shown,) if parts else ()), Text(h["text"], style=style))
+
+    for i, h in enumerate(p.get("hits", []), 1):
+        table.add_row(*row(str(i), h))
+    cutoff = p.get("cutoff")
+    line = Text((f"── cutoff {cutoff:.4f} ──" if parts else f"cut {cutoff:.3g}") if isinstance(cutoff, float)
+                else "── cutoff ──" if parts else "cut", style="bold")
+    table.add_row(*(("", "", line, "") if parts else ("", line)), Text(p.get("note", ""), style="italic"))
+    for h in p.get("near_misses", []):
+        table.add_row(*row("", h, "dim"))
+    return table
+
+
 class RetrievalView(VerticalScroll):
     """Why this memory and not that one: the last turn's hits, their score parts, the cutoff, near misses."""
 
@@ -169,19 +236,7 @@ class RetrievalView(VerticalScroll):
 
     def show(self, event: Event) -> None:
         p = event.payload
-        table = Table(title=Text(f"retrieval for: {p.get('query', '')}"), expand=True, title_justify="left")
-        for col in ("#", "memory", "score", "parts", "text"):
-            table.add_column(col, overflow="fold")
-        parts_of = lambda h: "  ".join(f"{k} {v:.3f}" for k, v in h.get("parts", {}).items())  # noqa: E731
-        for i, h in enumerate(p.get("hits", []), 1):
-            table.add_row(str(i), Text(h["id"]), f"{h['score']:.4f}", parts_of(h), Text(h["text"]))
-        cutoff = p.get("cutoff")
-        table.add_row("", "", "", Text(f"── cutoff {cutoff:.4f} ──" if isinstance(cutoff, float) else "── cutoff ──",
-                                       style="bold"), Text(p.get("note", ""), style="italic"))
-        for h in p.get("near_misses", []):
-            table.add_row("", Text(h["id"], style="dim"), Text(f"{h['score']:.4f}", style="dim"),
-                          Text(parts_of(h), style="dim"), Text(h["text"], style="dim"))
-        self.query_one("#retrieval-body", Static).update(table)
+        self.query_one("#retrieval-body", Static).update(retrieval_table(p, f"retrieval for: {p.get('query', '')}"))
 
 
 class ContextView(VerticalScroll):
@@ -203,7 +258,7 @@ class ContextView(VerticalScroll):
             out.append(f"{part:>9} {n:>6} ", style="bold")
             out.append(bar + "\n", style=colors.get(part, "white"))
         for cut in p.get("cut", []):
-            out.append(f"cut ({cut['part']}): {cut['text'][:80]}\n", style="red")
+            out.append(f"cut ({cut['part']}): {clip(cut['text'], 80)}\n", style="red")
         out.append("\n")
         for m in p.get("messages", []):
             out.append(f"── {m['role']} ──\n", style="bold " + ("green" if m["role"] == "user" else "cyan"))

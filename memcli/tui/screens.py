@@ -64,9 +64,11 @@ class MemoryScreen(ModalScreen[MemoryAction | None]):
                 Binding("e", "edit", "edit", id="memory.edit"),
                 Binding("p", "pin", "pin/unpin", id="memory.pin")]
 
-    def __init__(self, memory: Memory, versions: list, sources: list, events: list) -> None:
+    def __init__(self, memory: Memory, versions: list, sources: list, events: list,
+                 retention: tuple[list, float] | None = None) -> None:
         super().__init__()
         self.memory, self.versions, self.sources, self.events = memory, versions, sources, events
+        self.retention = retention  # memorybank: (curves of this memory and the top ones, archive threshold)
 
     def compose(self) -> ComposeResult:
         m = self.memory
@@ -75,6 +77,10 @@ class MemoryScreen(ModalScreen[MemoryAction | None]):
                         + (" · pinned" if m.pinned else ""), id="memory-title")
             with VerticalScroll(id="memory-body"):
                 yield Static(Text(m.text, style="bold"))
+                if self.retention is not None:
+                    from memcli.tui.plots import RetentionPlot
+
+                    yield RetentionPlot(*self.retention, id="memory-retention")
                 versions = Table("v", "valid from", "valid to", "text", title="versions", expand=True,
                                  title_justify="left")
                 for v in self.versions:
@@ -371,6 +377,8 @@ Chat on the left; watch and steer memory on the right.
 | F5 | the exact context sent to the model, tokens per part |
 | Ctrl+S | switch strategy (parameters, backfill) |
 | Ctrl+T | time travel: memories as of an earlier event |
+| Ctrl+O | compare two strategies: memories by source turn, retrievals per question |
+| Ctrl+G | plots: retention curves (memorybank), memories per status after each turn |
 | F6 / F7 / F8 | watching a replay: pause, slower, faster |
 | Ctrl+P | command palette (themes, all commands) |
 | Ctrl+Q | quit |
