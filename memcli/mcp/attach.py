@@ -22,6 +22,7 @@ from memcli.core.projection import Memory, MemoryVersion
 from memcli.errors import MemcliError
 from memcli.mcp.control import ServerInfo
 from memcli.mcp.wire import event_from_dict, memory_from_dict, version_from_dict
+from memcli.strategy.registry import StrategyRegistry
 
 TIMEOUT_S = 30
 RECONNECT_S = 1.0
@@ -110,6 +111,7 @@ class RemoteSession:
         self._client = httpx.Client(base_url=info.url, headers=info.headers, timeout=TIMEOUT_S)
         self.engine = RemoteEngine(RemoteStore(self._client), data_dir)
         self.namespace = info.namespace
+        self.registry = StrategyRegistry()  # which strategy a namespace runs (the memory screen's curves)
         self.on_event: Callable[[Event], None] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
