@@ -9,6 +9,7 @@ index up to date from the log.
 from __future__ import annotations
 
 import uuid
+from contextlib import AbstractContextManager
 from datetime import datetime
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -163,6 +164,11 @@ class Engine:
             if sync_index:
                 self.synced(namespace)
         return events
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Write everything appended inside in a few transactions instead of one per append (imports,
+        backfills, an eval's ingest: see `EventStore.batch`); the events and memories are the same."""
+        return self.store.batch()
 
     def plan(self, namespace: str, operations: Sequence[ops.Operation], actor: str) -> list[NewEvent]:
         """Turn operations into events, or raise InvalidOperation for the whole batch."""
