@@ -46,12 +46,23 @@ class PendingBatch:
         return self.events[0].seq if self.events else None
 
     def matching(self, *, since: int, until: int | None, kinds: set[str] | None, namespace: str | None,
-                 memory_id: str | None) -> list[Event]:
-        """Pending events that a query with these filters would return, oldest first."""
-        return [e for e in self.events
-                if e.seq > since and (until is None or e.seq <= until) and (kinds is None or e.kind.value in kinds)
-                and (namespace is None or e.namespace == namespace)
-                and (memory_id is None or e.memory_id == memory_id)]
+                 memory_id: str | None, newest: int | None = None) -> list[Event]:
+        """Pending events that a query with these filters would return, oldest first; `newest`: at
+        most the last N of them (found from the end: a strategy reading the last turns stays cheap)."""
+        def wanted(e: Event) -> bool:
+            return (e.seq > since and (until is None or e.seq <= until) and (kinds is None or e.kind.value in kinds)
+                    and (namespace is None or e.namespace == namespace)
+                    and (memory_id is None or e.memory_id == memory_id))
+
+        if newest is None:
+            return [e for e in self.events if wanted(e)]
+        found: list[Event] = []
+        for e in reversed(self.events):
+            if len(found) == newest or e.seq <= since:
+                break
+            if wanted(e):
+                found.append(e)
+        return found[::-1]
 
     def keys_in(self, namespace: str) -> Iterable[Key]:
         return (k for k in self.state.memories if k[0] == namespace)

@@ -279,9 +279,9 @@ class EventStore:
             if p is None or not p.events:
                 return self._stored_events(since, until, kinds, namespace, memory_id, limit, newest)
             pending = p.matching(since=since, until=until, kinds=set(kinds) if kinds else None,
-                                 namespace=namespace, memory_id=memory_id)
+                                 namespace=namespace, memory_id=memory_id, newest=newest)
             if newest is not None and len(pending) >= newest:
-                return pending[len(pending) - newest:] if newest else []
+                return pending
             if since >= p.first_seq - 1:
                 stored: list[Event] = []
             else:
