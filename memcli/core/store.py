@@ -262,6 +262,13 @@ class EventStore:
     def last_seq(self) -> int:
         return self._next_seq - 1
 
+    @property
+    def committed_seq(self) -> int:
+        """The last event in the database file: `last_seq` less what an open write batch still holds."""
+        with self._lock:
+            first = self._pending.first_seq if self._pending is not None else None
+            return self.last_seq if first is None else first - 1
+
     def events(
         self,
         *,
