@@ -137,8 +137,51 @@ def _ingest_once(conv, strategy: str, embedder, batched: bool) -> tuple[float, f
     return logged, synced
 
 
-def bench_ingest(embedder, locomo: Path | None, strategies: list[str], runs: int) -> dict:
-    """Turn-by-turn vs batched ingest, interleaved, `runs` times each: medians of turns/s."""
+# The same turn-by-turn ingest for another checkout's interpreter (`--ingest-before`: the code before
+# this change, e.g. the main branch's venv); prints the two timings as JSON.
+_BEFORE = """
+import json, sys, tempfile, time
+from pathlib import Path
+from memcli.clock import SimulatedClock
+from memcli.embed.onnx_embedder import OnnxEmbedder
+from memcli.engine import Engine
+from memcli.replay.importers import read_locomo
+from memcli.session import ChatSession
+from memcli.settings import load_settings
+from memcli.strategy.registry import StrategyRegistry
+conv = read_locomo(Path(sys.argv[1]))[0]
+with tempfile.TemporaryDirectory() as tmp:
+    clock = SimulatedClock(conv.sessions[0].date)
+    engine = Engine(load_settings(data_dir=Path(tmp)), clock=clock, embedder=OnnxEmbedder(Path(sys.argv[3])))
+    session = ChatSession(engine, StrategyRegistry(), model=None, strategy=sys.argv[2], background=False)
+    session.view()
+    engine.embedder.embed(["warm up"])
+    t = time.perf_counter()
+    for s in conv.sessions:
+        if s.date > clock.now():
+            clock.set(s.date)
+        for turn in s.turns:
+            text = turn.text + (f" [shares {turn.caption}]" if turn.caption else "")
+            session.ingest(turn.role, text, speaker=turn.speaker, metadata={"turn_id": turn.turn_id})
+    logged = time.perf_counter() - t
+    t = time.perf_counter()
+    engine.synced(session.namespace)
+    print(json.dumps([logged, time.perf_counter() - t]))
+    session.close()
+    engine.close()
+"""
+
+
+def _ingest_before(python: Path, locomo: Path, strategy: str, cache: Path) -> tuple[float, float]:
+    done = subprocess.run([str(python), "-c", _BEFORE, str(locomo), strategy, str(cache)], check=True,
+                          capture_output=True, text=True, cwd=tempfile.gettempdir())
+    logged, synced = json.loads(done.stdout.strip().splitlines()[-1])
+    return logged, synced
+
+
+def bench_ingest(embedder, locomo: Path | None, strategies: list[str], runs: int, before: Path | None = None) -> dict:
+    """Turn-by-turn vs batched ingest (and `before`'s turn by turn), interleaved, `runs` times each:
+    medians of turns/s."""
     from memcli.replay.importers import read_locomo
 
     if locomo is None:
@@ -151,9 +194,12 @@ def bench_ingest(embedder, locomo: Path | None, strategies: list[str], runs: int
     out: dict = {"turns": n, "runs": runs, "conversation": locomo.name}
     for name in strategies:
         samples: dict[str, list[tuple[float, float]]] = {"turn_by_turn": [], "batched": []}
+        if before is not None:
+            samples["before"] = []
         for _ in range(runs):
             for mode in samples:
-                samples[mode].append(_ingest_once(conv, name, embedder, mode == "batched"))
+                samples[mode].append(_ingest_before(before, locomo, name, embedder.cache_dir) if mode == "before"
+                                     else _ingest_once(conv, name, embedder, mode == "batched"))
         row = {}
         for mode, runs_ in samples.items():
             logged = statistics.median(r[0] for r in runs_)
@@ -165,6 +211,9 @@ def bench_ingest(embedder, locomo: Path | None, strategies: list[str], runs: int
                                                  / row["turn_by_turn"]["log_and_memories_turns_per_s"], 2)
         row["speed_up_with_index_sync"] = round(row["batched"]["with_index_sync_turns_per_s"]
                                                 / row["turn_by_turn"]["with_index_sync_turns_per_s"], 2)
+        if before is not None:
+            row["speed_up_log_and_memories_vs_before"] = round(row["batched"]["log_and_memories_turns_per_s"]
+                                                               / row["before"]["log_and_memories_turns_per_s"], 2)
         out[name] = row
     return out
 
@@ -193,6 +242,8 @@ def main() -> None:
                     help="a LoCoMo file whose first conversation ingest uses (default: synthetic_locomo.py's)")
     ap.add_argument("--ingest-strategies", default="rag-turns,longmemeval")
     ap.add_argument("--ingest-runs", type=int, default=3)
+    ap.add_argument("--ingest-before", type=Path, default=None, metavar="PYTHON",
+                    help="also time turn-by-turn ingest with this interpreter (a venv of the code before)")
     ap.add_argument("--out", default="speed", help="results/<out>.json")
     ap.add_argument("--eval-convs", type=int, default=2)
     ap.add_argument("--eval-strategies", default="rag-turns,longmemeval")
@@ -217,7 +268,7 @@ def main() -> None:
         console.print("ready", results["ready"])
     if "ingest" in only:
         results["ingest"] = bench_ingest(backends["onnx"], args.ingest_locomo, args.ingest_strategies.split(","),
-                                         args.ingest_runs)
+                                         args.ingest_runs, args.ingest_before)
         console.print("ingest", results["ingest"])
     if "eval" in only:
         results["eval"] = bench_eval(args.locomo, args.eval_convs, args.eval_strategies, args.workers)
