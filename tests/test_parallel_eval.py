@@ -4,7 +4,6 @@ serial run's results (only the timings differ)."""
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 from eval_helpers import FIXTURE, eval_without_timings, two_conversations
