@@ -8,12 +8,13 @@ index up to date from the log.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from contextlib import AbstractContextManager
 from datetime import datetime
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from memcli.clock import Clock, SystemClock
 from memcli.core import erasure
@@ -28,6 +29,8 @@ from memcli.errors import MemcliError, user_error_message
 from memcli.settings import Settings
 
 if TYPE_CHECKING:  # numpy and lancedb load with the index, not with the engine (start-up time)
+    import numpy as np
+
     from memcli.index.vector_index import SearchHit, VectorIndex
     from memcli.model.scorer import TokenScorer
 
@@ -38,6 +41,10 @@ class EraseUnfinished(MemcliError):
 
 class InvalidOperation(MemcliError):
     """A batch asked for something impossible (unknown id, empty text, …); nothing was written."""
+
+
+Subscriber = Callable[[list[Event]], None]
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -80,6 +87,7 @@ class Engine:
         self._index: VectorIndex | None = None
         self._dirty: set[str] = set()
         self._scorer: TokenScorer | None = None
+        self._subscribers: list[Subscriber] = []
         if not read_only and erasure.pending(settings.data_dir):  # an interrupted erase: finish it first
             try:
                 self.finish_erase()
@@ -117,6 +125,25 @@ class Engine:
 
     # -- writing ---------------------------------------------------------------------------
 
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call `callback(events)` once after every committed append, in the writing thread (inside a
+        write batch, see `batch`: once the append is visible to reads; the file gets it with the batch);
+        returns the function that unsubscribes it. The one notification path of the engine (the
+        MCP server's event stream is built on it). A subscriber that raises is logged and skipped:
+        what is committed stays committed."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def _append(self, new_events: Sequence[NewEvent], **kwargs: Any) -> list[Event]:
+        events = self.store.append(new_events, self.session_id, **kwargs)
+        if events:
+            for callback in list(self._subscribers):
+                try:
+                    callback(events)
+                except Exception:  # noqa: BLE001 - a watcher must never undo or break a write
+                    _log.exception("an engine subscriber failed")
+        return events
+
     def record(
         self,
         kind: Kind,
@@ -127,7 +154,7 @@ class Engine:
         memory_id: str | None = None,
     ) -> Event:
         """Append one non-memory event (a message, a context, a switch…)."""
-        return self.store.append([NewEvent(kind, payload, actor, namespace, memory_id)], self.session_id)[0]
+        return self._append([NewEvent(kind, payload, actor, namespace, memory_id)])[0]
 
     def apply(
         self,
@@ -156,7 +183,7 @@ class Engine:
             new_events += [NewEvent(Kind.MEMORY_DELETED, {"hard": True, "tombstone": f"erased with {asked[0][1]} "
                                                           "(same source turns)"}, actor, ns, mid)
                            for ns, mid in sorted(erasure.keys - set(asked))]
-        events = self.store.append(new_events, self.session_id, ts=ts, erase=erasure)
+        events = self._append(new_events, ts=ts, erase=erasure)
         if erasure is not None:
             self.finish_erase()
         if any(e.namespace == namespace and e.memory_id for e in events):
@@ -272,16 +299,17 @@ class Engine:
         return index
 
     def search(self, namespace: str, query: str, k: int = 10, mode: str = "hybrid",
-               depth: int | None = None) -> list[SearchHit]:
+               depth: int | None = None, query_vector: np.ndarray | None = None) -> list[SearchHit]:
+        """`query_vector`: the query's embedding when the caller has it already (skips embedding it again)."""
         index = self.synced(namespace)
         try:
-            return index.search(namespace, query, k=k, mode=mode, depth=depth)
+            return index.search(namespace, query, k=k, mode=mode, depth=depth, query_vector=query_vector)
         except Exception as exc:  # noqa: BLE001 - a damaged table: rebuild it from the log, once
             if self.read_only or isinstance(exc, ValueError):
                 raise
             index.forget_table(namespace)
             index.rebuild([namespace])
-            return index.search(namespace, query, k=k, mode=mode, depth=depth)
+            return index.search(namespace, query, k=k, mode=mode, depth=depth, query_vector=query_vector)
 
     def finish_erase(self) -> dict[str, int]:
         """The physical part of a hard erase (see `memcli.core.erasure`): rewrite the DuckDB file,

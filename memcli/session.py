@@ -138,7 +138,7 @@ class ChatSession:
     # -- the turn --------------------------------------------------------------------------
 
     def add_message(self, role: str, text: str, *, speaker: str = "", metadata: dict | None = None,
-                    stats: dict | None = None) -> Turn:
+                    stats: dict | None = None, actor: str | None = None) -> Turn:
         kind = Kind.MESSAGE_USER if role == "user" else Kind.MESSAGE_ASSISTANT
         payload: dict[str, Any] = {"text": text}
         if speaker:
@@ -147,16 +147,19 @@ class ChatSession:
             payload["metadata"] = metadata
         if stats:
             payload["stats"] = stats
-        return turn_from_event(self._record(kind, payload, actor=role))
+        return turn_from_event(self._record(kind, payload, actor=actor or role))
 
     def edit(self, operation: Any, namespace: str | None = None) -> list[Event]:
         """A change made by the person (edit, pin, forget, restore): an event like any other.
         `namespace`: another strategy's memory (opened from the feed); default the current one."""
         return self._emit(self.engine.apply(namespace or self.namespace, [operation], actor="editor"))
 
-    def ingest(self, role: str, text: str, *, speaker: str = "", metadata: dict | None = None) -> Turn:
-        """Log a message without a model call or a retrieval (imports, scripted history) and queue it."""
-        turn = self.add_message(role, text, speaker=speaker, metadata={**(metadata or {}), "ingested": True})
+    def ingest(self, role: str, text: str, *, speaker: str = "", metadata: dict | None = None,
+               actor: str | None = None) -> Turn:
+        """Log a message without a model call or a retrieval (imports, scripted history, an MCP client's
+        `remember`) and queue it. `actor`: who logged it (default: the role)."""
+        turn = self.add_message(role, text, speaker=speaker, metadata={**(metadata or {}), "ingested": True},
+                                actor=actor)
         self.submit(turn)
         return turn
 

@@ -97,8 +97,8 @@ def _root(
 
 def _register() -> None:
     from memcli.cli import (
-        ask, chat, config_cmd, convert_cmd, doctor, eval_cmd, log_cmd, maintenance, memories_cmd, models_cmd,
-        replay_cmd, strategies_cmd,
+        ask, chat, config_cmd, convert_cmd, doctor, eval_cmd, log_cmd, maintenance, mcp_cmd, memories_cmd,
+        models_cmd, replay_cmd, strategies_cmd,
     )
 
     app.command("chat")(chat.chat)
@@ -117,6 +117,7 @@ def _register() -> None:
     app.command("rebuild")(maintenance.rebuild)
     app.command("models")(models_cmd.models)
     app.command("backup")(maintenance.backup)
+    app.add_typer(mcp_cmd.app, name="mcp")
 
 
 _register()

@@ -37,6 +37,7 @@ class Kind(StrEnum):
     MEMORY_QUARANTINED = "memory.quarantined"
     MEMORY_NOOP = "memory.noop"
     MEMORY_REDACTED = "memory.redacted"
+    MCP_CALL = "mcp.call"  # a tool call of an MCP client (the actor names it); its payload holds no user text
 
 
 # Kinds that change the memory projection (the others are conversation or diagnostics).

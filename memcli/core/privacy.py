@@ -25,6 +25,7 @@ secret (so the span cannot be redacted), and it has no Luhn, PIN or passphrase d
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 from collections import Counter
@@ -57,7 +58,7 @@ _FORMATS: list[tuple[str, re.Pattern[str]]] = [
         r")")),
     ("token", re.compile(r"(?<=[Bb]earer )[A-Za-z0-9._~+/=-]{12,}")),
     # user:password@ inside a URL or connection string: the password goes, the host stays
-    ("connection string", re.compile(r"(?<=://)[^\s:/@]+:[^\s@/]{2,}(?=@)")),
+    ("connection string", re.compile(r"(?<=://)[^\s:/@]*:[^\s@/]{2,}(?=@)")),
     ("connection string", re.compile(r"(?i)(?:(?<=password=)|(?<=pwd=))[^\s;&\"']{2,}")),
 ]
 
@@ -70,15 +71,17 @@ _KEYS = (r"(?:wi-?fi |master |admin |root |email |e-mail |bank |account |login |
          r"(?:password|passwd|pwd|passwort|kennwort|mot de passe|senha|contraseña|contrasenya|clave|wachtwoord|"
          r"пароль|hasło|lösenord|salasana|adgangskode|parola d'ordine|密码|密碼|パスワード|비밀번호|"
          r"(?:wi-?fi|admin|root|router|account|login|master|server|door) pass|passcode|pass code|pin(?: code| number)?|access code|door code|alarm code|"
+         r"pw|pword|p/w|(?:wi-?fi|network|router|wlan|hotspot) (?:code|key)|(?:keypad|padlock|locker|bike lock|building|"
+         r"office|front door|back door|entry|entrance|lockbox|key ?safe) code|"
          r"gate code|entry code|(?:alarm|door|gate|safe|lock|garage|locker) code|code (?:for|to) the (?:alarm|door|gate|safe|lock|garage|locker)|unlock code|lock code|security code|verification code|one-time code|otp|2fa code|"
          r"backup codes?|recovery codes?|cvv2?|cvc|csc|api[ _-]?key|api[ _-]?token|access[ _-]?key|"
          r"secret(?:[ _-]?(?:access[ _-]?)?key)?|auth[ _-]?token|access[ _-]?token|bearer token|token|"
          r"private key|client secret|license key|serial (?:key|number)|social security(?: number)?|ssn|"
          r"sin|tax id|account number|routing number|iban|sort code)")
-_SEP = (r"(?:\s*(?:[:=]|->|=>)\s*|\s+(?:is|was|are|were|is still|is now|has been|will be|should be|"
+_SEP = (r"(?:\s*(?:[:=：]|->|=>|是|为|為|は|는|은|:)\s*|\s+(?:—|–|-|это|estas|è|är|er|jest|is|was|are|were|is still|is now|has been|will be|should be|"
         r"is set to|set to|changed to|to|reads|ist|est|é|es|è|är|er|jest|=)\s*:?\s*|\s+of\s+|\s+)")
 _QUOTED = r"[\"'“‘`](?P<q>[^\"'”’`\n]{2,80})[\"'”’`]"
-_KV = re.compile(rf"(?i)\b(?P<key>{_KEYS})(?:'s)?(?P<sep>{_SEP})(?:{_QUOTED}|(?P<val>[^\s,;\"'()]+[^\s,;.!?\"'()]))")
+_KV = re.compile(rf"(?i)(?<![A-Za-z0-9_])(?P<key>{_KEYS})(?:'s)?(?P<sep>{_SEP})(?:{_QUOTED}|(?P<val>[^\s,;\"'()]+[^\s,;.!?\"'()]))")
 _PHRASE = re.compile(rf"(?i)\b(?P<key>{_PHRASE_KEYS})(?:'s)?(?P<sep>{_SEP})(?:{_QUOTED}|"
                      r"(?P<val>[^\s.,;!?]+(?:[ -][^\s.,;!?]+){1,23}))")
 
@@ -90,6 +93,7 @@ changed reset expired wrong right correct incorrect invalid valid weak strong lo
 unsafe hard easy simple complex required needed missing lost forgotten hidden private public manager
 managers protected encrypted hashed and or but for to of in on at by with from about into as if when
 which what where who how why there here has have had will would should could can may might must do
+left blank empty unset none null undefined placeholder redacted here there
 does did get got keep kept use used using change update rotate generate expire expires reset field
 prompt box policy policies rules rule requirements length strength hint hints reminder recovery
 form page screen login sign in up off number numbers code codes key keys stuff thing things something
@@ -99,11 +103,21 @@ anyone someone everyone anybody somebody everybody nobody whoever people them hi
 """.split())
 
 # The key, a few words about it, then the value ("root password on the Pi: …", "senha do banco é …").
-_KV_FAR = re.compile(rf"(?i)\b(?P<key>{_KEYS}|key)\b(?:\s+[^\s:=]+){{0,4}}?\s*(?:[:=]|\s(?:is|was|to|é|est|ist|es|è|lautet)\s)"
-                     r"\s*(?P<val>[^\s,;\"'()]+[^\s,;.!?\"'()])")
+_KV_FAR = re.compile(rf"(?i)(?<![A-Za-z0-9_])(?P<key>{_KEYS}|key|pass)(?![A-Za-z])(?:\s+[^\s:=]+){{0,4}}?\s*(?:[:=]|\s(?:is|was|to|é|est|ist|es|è|lautet)\s)"
+                     r"\s*(?:(?:now|still|currently|set to|just)\s+)?[\"'“‘`]?(?P<val>[^\s,;\"'()“”‘’`]+[^\s,;.!?\"'()“”‘’`])")
 # The value first: "hunter2 is my password", "4821 is the PIN for my card".
-_KV_REV = re.compile(rf"(?i)(?<![\w\[])(?P<val>[^\s,;\"'()\[\]]{{4,}}) (?:is|was|=) (?:my|the|our|his|her|their) "
+_KV_REV = re.compile(rf"(?i)(?<![^\s,;\"'()\[\]])(?P<val>[^\s,;\"'()\[\]]{{4,}}+) (?:is|was|=) (?:my|the|our|his|her|their) "
                      rf"(?:new |old |current )?(?:\w+ )?(?P<key>{_KEYS})\b")
+_KV_AS = re.compile(rf"(?i)\b(?:use|using|set|try|with|chose|picked|made)\s+(?P<val>[^\s,;\"'()]{{4,}})\s+as\s+"
+                    rf"(?:the|my|our|a|his|her|their)?\s*(?:new\s+|\w+\s+){{0,2}}(?P<key>{_KEYS})\b")
+# the key, then a few words, then the value with no separator ("пароль от почты Moroz_Ivan1990")
+_KV_NEAR = re.compile(rf"(?i)\b(?P<key>{_KEYS}|pass)\b(?:\s+[^\s:=\d]+){{0,3}}\s+(?P<val>[^\s,;\"'()]{{8,}})")
+# a login and its password side by side: "me@mail.com / b1ngew@tch3r", "admin:hunter22"
+_PAIR = re.compile(r"(?i)\b(?:login|log-in|sign-in|account|credentials?|user(?:name)?|creds)\b[^\n]{0,30}?"
+                   r"[\w.+-]+(?:@[\w-]+(?:\.[\w-]+)+)?\s*(?:/|\||:|,)\s*(?P<val>[^\s,;\"'()/]{4,})(?![^\s,;\"'()])")
+# the number first: "sent 8816 as the one-time passcode"
+_OTP_REV = re.compile(r"(?i)(?<![\d-])(?P<val>\d{4,8})(?![\d-])[^\n.\d]{0,30}?\b(?:one-time|otp|verification code|"
+                      r"2fa|passcode|security code|login code|auth code|sms code)\b")
 _OTP = re.compile(r"(?i)\b(?:authenticator|2fa|mfa|otp|one-time|verification|sms code|login code|auth code)\b"
                   r"[^\n.\d]{0,30}?(?<![\d-])(?P<val>\d{3}[ -]\d{3}|\d{4,8})(?![\d-])")
 _HASH_CONTEXT = re.compile(r"(?i)\b(?:commit|sha-?\d*|hash(?:es)?|md5|checksum|digest|revision|rev|build|"
@@ -131,6 +145,11 @@ def _strong_value(value: str) -> bool:
         (alpha and len(value) >= 6 and any(not c.isalnum() for c in value.rstrip(".!?")))
 
 
+def _pin_value(value: str) -> bool:
+    """Digits, maybe with a symbol a keypad has ("4492#"): the value of a PIN or a door code."""
+    return bool(re.fullmatch(r"[\d#*]{3,14}", value)) and sum(c.isdigit() for c in value) >= 3
+
+
 def _phrase_value(value: str) -> bool:
     words = value.split()
     return len(words) >= 2 and sum(w.lower() in _NOT_VALUES for w in words) <= len(words) // 3
@@ -138,7 +157,7 @@ def _phrase_value(value: str) -> bool:
 
 # -- numbers with a checksum -------------------------------------------------------------------
 
-_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d])")
+_CARD = re.compile(r"(?<![\w-])(?:\d[ -]?){12,18}\d(?!\w)")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
 _SSN = re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d-])")
 
@@ -153,6 +172,13 @@ def _luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _card_shape(number: str) -> bool:
+    """Written as cards are: one run, or groups of four (Amex 4-6-5), from a card network's first digit (2-6)."""
+    groups = [len(g) for g in re.split(r"[ -]", number)]
+    shaped = len(groups) == 1 or groups[:-1] == [4] * (len(groups) - 1) and 1 <= groups[-1] <= 4 or groups == [4, 6, 5]
+    return shaped and number[0] in "23456"
+
+
 def _iban_ok(text: str) -> bool:
     s = text.replace(" ", "")
     s = s[4:] + s[:4]
@@ -165,15 +191,35 @@ _TOKEN = re.compile(r"(?<![\w/+=.-])[A-Za-z0-9+/=_.~-]{20,}(?![\w/+=-])")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
+_URL = re.compile(r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*+://[^\s\"'<>]++", re.I)
+
+
+def _in_url(text: str, start: int) -> bool:
+    return any(m.start() <= start < m.end() for m in _URL.finditer(text))
+
+
 def _entropy(s: str) -> float:
     counts = Counter(s)
     return -sum(n / len(s) * math.log2(n / len(s)) for n in counts.values())
 
 
+def _encoded_text(tok: str) -> bool:
+    """The token is base64 or hex of readable words: encoded text, not a key (the guard judges what it says)."""
+    try:
+        raw = bytes.fromhex(tok) if re.fullmatch(r"(?:[0-9a-fA-F]{2})+", tok) else \
+            base64.b64decode(tok + "=" * (-len(tok) % 4), altchars=b"-_" if "-" in tok or "_" in tok else None)
+        decoded = raw.decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    words = decoded.split()
+    return len(words) >= 4 and all(c.isprintable() or c.isspace() for c in decoded) and \
+        sum(w.strip(".,:;!?'\"").isalpha() for w in words) >= 0.75 * len(words)
+
+
 def _random_token(tok: str) -> bool:
     """A long token that reads like random bytes (base64, hex, a generated key), not a word or a path."""
     tok = tok.rstrip(".")
-    if len(tok) < 20 or _UUID.match(tok) or tok.count(".") > 2 or "--" in tok:
+    if len(tok) < 20 or _UUID.match(tok) or tok.count(".") > 2 or "--" in tok or _encoded_text(tok):
         return False
     classes = sum((any(c.islower() for c in tok), any(c.isupper() for c in tok), any(c.isdigit() for c in tok)))
     if re.fullmatch(r"[0-9a-fA-F]+", tok):
@@ -211,24 +257,36 @@ class Redactor:
         for m in _KV.finditer(text):
             group = "q" if m.group("q") else "val"
             value = m.group(group)
+            if text[m.end(group):m.end(group) + 1] == "(":  # a function call in code, not a value
+                continue
             if m.group("q") or _looks_like_value(m.group("key"), m.group("sep"), value):
                 found.append((m.start(group), m.end(group), _kv_kind(m.group("key"))))
-        for m in [*_KV_FAR.finditer(text), *_KV_REV.finditer(text)]:
-            value = m.group("val")
-            if len(value) >= 6 and _strong_value(value) or value.isdigit() and _PIN_KEYS.search(m.group("key")):
-                found.append((m.start("val"), m.end("val"), _kv_kind(m.group("key"))))
-        for m in _OTP.finditer(text):
+        for m in [*_KV_FAR.finditer(text), *_KV_REV.finditer(text), *_KV_AS.finditer(text), *_KV_NEAR.finditer(text)]:
+            value = m.group("val").rstrip(".,!?")
+            if len(value) >= 6 and _strong_value(value) or _PIN_KEYS.search(m.group("key")) and _pin_value(value):
+                found.append((m.start("val"), m.start("val") + len(value), _kv_kind(m.group("key"))))
+        for m in _PAIR.finditer(text):
+            value = m.group("val").rstrip(".,!?")
+            if _strong_value(value) and not _MARK.match(value):
+                found.append((m.start("val"), m.start("val") + len(value), "password"))
+        for m in [*_OTP.finditer(text), *_OTP_REV.finditer(text)]:
             if not re.fullmatch(r"(?:19|20)\d\d", m.group("val")):
                 found.append((m.start("val"), m.end("val"), "pin"))
         for m in _CARD.finditer(text):
             digits = re.sub(r"\D", "", m.group(0))
-            if 13 <= len(digits) <= 19 and _luhn(digits):
+            if 13 <= len(digits) <= 19 and _luhn(digits) and _card_shape(m.group(0).strip()):
                 found.append((m.start(), m.end(), "card number"))
         found += [(m.start(), m.end(), "bank account") for m in _IBAN.finditer(text) if _iban_ok(m.group(0))]
         found += [(m.start(), m.end(), "ssn") for m in _SSN.finditer(text)]
         found += [(m.start(), m.start() + len(m.group(0).rstrip(".")), "high-entropy string")
                   for m in _TOKEN.finditer(text)
-                  if _random_token(m.group(0)) and not _HASH_CONTEXT.search(text[:m.start()])]
+                  if _random_token(m.group(0)) and not _HASH_CONTEXT.search(text[:m.start()])
+                  and not _in_url(text, m.start())]
+        # inside a URL, each path segment or query value is judged alone (a webhook's token, not the path)
+        for url in _URL.finditer(text):
+            for part in re.finditer(r"[^/?&=#:]+", url.group(0)):
+                if _random_token(part.group(0)):
+                    found.append((url.start() + part.start(), url.start() + part.end(), "high-entropy string"))
         for value in self.seen:
             start = text.find(value)
             while start != -1:

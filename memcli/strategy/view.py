@@ -51,15 +51,23 @@ class MemoryView:
         """Active memories whose metadata[key] == value (for example a fact slot's current holder)."""
         return self._engine.store.with_metadata(self.namespace, key, value)
 
-    def search(self, query: str, k: int = 10, mode: str = "hybrid", depth: int | None = None) -> list[Hit]:
-        """Hybrid (vector + keyword, RRF over the top `depth` of each; 0: complete rankings), vector or keyword."""
-        found = self._engine.search(self.namespace, query, k=k, mode=mode, depth=depth)
+    def search(self, query: str, k: int = 10, mode: str = "hybrid", depth: int | None = None,
+               vector: np.ndarray | None = None) -> list[Hit]:
+        """Hybrid (vector + keyword, RRF over the top `depth` of each; 0: complete rankings), vector or keyword.
+        `vector`: the query's embedding, when the strategy has it already."""
+        found = self._engine.search(self.namespace, query, k=k, mode=mode, depth=depth, query_vector=vector)
         rows = self._engine.store.memories_by_ids(self.namespace, [h.id for h in found])
         return [Hit(h.id, h.text, h.score, dict(h.parts), tuple(rows[h.id].sources) if h.id in rows else ())
                 for h in found]
 
     def embed(self, texts: list[str]) -> np.ndarray:
         return self._engine.embedder.embed(texts)
+
+    @property
+    def embedder_id(self) -> str:
+        """Which embedder `embed` uses: vectors of different embedders are not comparable, so caches key on it."""
+        embedder = self._engine.embedder
+        return getattr(embedder, "model_id", None) or type(embedder).__name__
 
     def surprisal(self, text: str) -> list[TokenScore]:
         """-log p of each token of `text` under the configured chat model (even the embedded 135M one:

@@ -97,9 +97,10 @@ class MemcliApp(App[None]):
     ]
 
     def __init__(self, session: ChatSession, settings: Settings, *, replay: Any = None,
-                 warm_up: bool = True) -> None:
+                 warm_up: bool = True, attached: bool = False) -> None:
         super().__init__()
         self.session = session
+        self.attached = attached  # the data dir is served by `memcli mcp`: watch and edit through it
         self.settings = settings
         self.replay = replay  # (SessionFile, SimulatedClock) or None
         self.warm_up = warm_up
@@ -146,11 +147,16 @@ class MemcliApp(App[None]):
         if self.replay is not None:
             self.query_one(PromptInput).disabled = True
             self._play()
+        if self.attached:
+            prompt = self.query_one(PromptInput)
+            prompt.placeholder = "an agent holds this conversation (memcli mcp): watch and edit its memories"
+            prompt.disabled = True
 
     def _status(self) -> None:
         model = getattr(self.session.model, "model_id", "no model")
         count = getattr(self, "_memory_count", 0)
-        parts = [f"model {model}", f"strategy {self.session.namespace}", plural(count, "memory", "memories")]
+        source = f"attached to memcli mcp (pid {self.session.info.pid})" if self.attached else f"model {model}"
+        parts = [source, f"strategy {self.session.namespace}", plural(count, "memory", "memories")]
         if self._tps:
             parts.append(f"{self._tps:.0f} tok/s")
         if self.replay is not None:
@@ -229,16 +235,24 @@ class MemcliApp(App[None]):
         from memcli.strategy.view import MESSAGE_KINDS, turn_from_event
 
         # the store only: opening the vector index (importing lancedb) would hold up the first screen
-        turns = [turn_from_event(e) for e in self.session.engine.store.events(kinds=MESSAGE_KINDS, newest=50)]
-        events = self.session.engine.store.events(kinds=[k.value for k in Kind if k.value.startswith("memory.")
-                                                         or k.value.startswith("strategy.")])[-500:]
+        store = self.session.engine.store
+        upto = store.last_seq  # attached: the live feed follows from here, without a gap or a repeat
+        turns = [turn_from_event(e) for e in store.events(kinds=MESSAGE_KINDS, newest=50, until=upto)]
+        events = store.events(kinds=[k.value for k in Kind if k.value.startswith(("memory.", "strategy.", "mcp."))],
+                              until=upto)[-500:]
         self.call_from_thread(self._show_history, turns, events)
+        if self.attached:
+            self.session.follow(upto)  # type: ignore[attr-defined]
 
     async def _show_history(self, turns: list, events: list[Event]) -> None:
         from memcli.model.factory import EMPTY_CHAT_HINT, model_line
 
         chat = self.query_one(ChatLog)
         hint = model_line(self.session.model) + ("" if turns else "\n" + EMPTY_CHAT_HINT)
+        if self.attached:
+            pid = self.session.info.pid  # type: ignore[attr-defined]
+            hint = (f"attached to memcli mcp (pid {pid}): the agent's turns and memory work appear here live; "
+                    "open a memory to edit, pin or forget it")
         await chat.mount(Static(hint, id="first-run", classes="hint"))
         for t in turns:
             await chat.add(t.text, t.role)
@@ -363,8 +377,14 @@ class MemcliApp(App[None]):
             return
         self.call_from_thread(self.notify, f"{action.memory_id}: {action.action}", timeout=2)
 
+    def _refuse_attached(self, what: str) -> bool:
+        if self.attached:
+            self.notify(f"{what} is not available while memcli mcp serves this data dir", severity="warning")
+        return self.attached
+
     def action_strategy(self) -> None:
-        self._open_strategies()
+        if not self._refuse_attached("Switching strategy"):
+            self._open_strategies()
 
     @work(thread=True, exclusive=True, group="strategies", exit_on_error=False)
     def _open_strategies(self) -> None:
@@ -407,6 +427,8 @@ class MemcliApp(App[None]):
         self.call_from_thread(self.refresh_memories)
 
     def action_timetravel(self) -> None:
+        if self._refuse_attached("Time travel"):
+            return
         self.push_screen(TimeTravelScreen(self.session.engine.store, self.session.namespace,
                                           self.session.engine.clock.now()))
 
@@ -470,6 +492,19 @@ def run_workbench(settings: Settings, *, strategy: str | None = None, params: di
     from memcli.workbench import open_session as default_open
 
     opener = open_session or default_open
+    if replay is None and open_session is None:
+        from memcli.mcp.control import running_server
+
+        served = running_server(settings.data_dir)
+        if served is not None:  # `memcli mcp` owns the data dir: attach to it rather than fail with "in use"
+            from memcli.mcp.attach import RemoteSession
+
+            remote = RemoteSession(served, settings.data_dir)
+            try:
+                MemcliApp(remote, settings, warm_up=False, attached=True).run()  # type: ignore[arg-type]
+            finally:
+                remote.close()
+            return
     replay_state = None
     tmp = None
     if replay is not None:

@@ -23,6 +23,7 @@ STYLE: dict[Kind, tuple[str, str]] = {
     Kind.STRATEGY_SWITCHED: ("⇄", "bold cyan"),
     Kind.STRATEGY_ERROR: ("!", "bold red"),
     Kind.CONTEXT_BUILT: ("▤", "dim"),
+    Kind.MCP_CALL: ("⇆", "magenta"),
 }
 
 
@@ -44,6 +45,10 @@ def describe(event: Event) -> str:
     if event.kind is Kind.CONTEXT_BUILT:
         tokens = p.get("tokens", {})
         return " ".join(f"{k} {v}" for k, v in tokens.items()) + (f" · cut {len(p['cut'])}" if p.get("cut") else "")
+    if event.kind is Kind.MCP_CALL:
+        ids = p.get("hit_ids") or p.get("memories") or ([p["id"]] if p.get("id") else [])
+        outcome = ", ".join(ids) if p.get("ok") else f"error: {p.get('error', '')[:60]}"
+        return f"{event.actor} {p.get('tool')} {outcome}".rstrip()
     if event.kind is Kind.STRATEGY_SWITCHED:
         return f"{p.get('from')} → {p.get('to')}"
     if event.kind is Kind.STRATEGY_ERROR:

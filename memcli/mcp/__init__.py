@@ -1,0 +1,1 @@
+"""memcli as the memory of other agents: a Model Context Protocol server (see docs/mcp.md)."""
