@@ -8,14 +8,17 @@ and ratios).
 - retrieval: query embedding + hybrid top-10 on synthetic tables of 10k and 100k memories
   (as in bench_core.py), torch and ONNX queries alternating on the same table.
 - ready: a fresh process imports and loads the embedder and embeds one query (median of runs).
-- ingest: live ingest of one LoCoMo conversation, turns/s, per strategy and backend.
+- ingest: ingest of one conversation (default: the one `synthetic_locomo.py` makes, 480 turns),
+  turns/s per strategy, turn by turn (a transaction per append, as before write batches) and
+  batched (`Engine.batch`, as import, backfill, eval and `memcli ingest` now run), interleaved;
+  the log + memories part and the index sync (embedding every memory) timed apart.
 - eval: `memcli eval locomo` wall time with --workers 1 and --workers N (needs --locomo).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import json
 import random
 import statistics
 import subprocess
@@ -103,19 +106,115 @@ def bench_ready(cache: Path, runs: int) -> dict:
     return out | {"torch/onnx": round(out["torch"]["median_s"] / out["onnx"]["median_s"], 2)}
 
 
-def bench_ingest(backends: dict, locomo: Path, strategies: list[str]) -> dict:
-    """Live ingest (no questions) of the first conversation: turns/s per strategy and backend."""
-    from memcli.eval.locomo import StrategySpec, evaluate
+def _ingest_once(conv, strategy: str, embedder, batched: bool) -> tuple[float, float]:
+    """(seconds to log the turns and build the memories, seconds to sync the index) for one ingest."""
+    import contextlib
+
+    from memcli.clock import SimulatedClock
+    from memcli.engine import Engine
+    from memcli.session import ChatSession
+    from memcli.strategy.registry import StrategyRegistry
+
+    with tempfile.TemporaryDirectory() as tmp:
+        clock = SimulatedClock(conv.sessions[0].date)
+        engine = Engine(load_settings(data_dir=Path(tmp)), clock=clock, embedder=embedder)
+        session = ChatSession(engine, StrategyRegistry(), model=None, strategy=strategy, background=False)
+        session.view()  # the index options are set (opens LanceDB): not part of the turns
+        t = time.perf_counter()
+        with engine.batch() if batched else contextlib.nullcontext():
+            for s in conv.sessions:
+                if s.date > clock.now():
+                    clock.set(s.date)
+                for turn in s.turns:
+                    text = turn.text + (f" [shares {turn.caption}]" if turn.caption else "")
+                    session.ingest(turn.role, text, speaker=turn.speaker, metadata={"turn_id": turn.turn_id})
+        logged = time.perf_counter() - t
+        t = time.perf_counter()
+        engine.synced(session.namespace)  # every memory embedded (one batch) and written to LanceDB
+        synced = time.perf_counter() - t
+        session.close()
+        engine.close()
+    return logged, synced
+
+
+# The same turn-by-turn ingest for another checkout's interpreter (`--ingest-before`: the code before
+# this change, e.g. the main branch's venv); prints the two timings as JSON.
+_BEFORE = """
+import json, sys, tempfile, time
+from pathlib import Path
+from memcli.clock import SimulatedClock
+from memcli.embed.onnx_embedder import OnnxEmbedder
+from memcli.engine import Engine
+from memcli.replay.importers import read_locomo
+from memcli.session import ChatSession
+from memcli.settings import load_settings
+from memcli.strategy.registry import StrategyRegistry
+conv = read_locomo(Path(sys.argv[1]))[0]
+with tempfile.TemporaryDirectory() as tmp:
+    clock = SimulatedClock(conv.sessions[0].date)
+    engine = Engine(load_settings(data_dir=Path(tmp)), clock=clock, embedder=OnnxEmbedder(Path(sys.argv[3])))
+    session = ChatSession(engine, StrategyRegistry(), model=None, strategy=sys.argv[2], background=False)
+    session.view()
+    engine.embedder.embed(["warm up"])
+    t = time.perf_counter()
+    for s in conv.sessions:
+        if s.date > clock.now():
+            clock.set(s.date)
+        for turn in s.turns:
+            text = turn.text + (f" [shares {turn.caption}]" if turn.caption else "")
+            session.ingest(turn.role, text, speaker=turn.speaker, metadata={"turn_id": turn.turn_id})
+    logged = time.perf_counter() - t
+    t = time.perf_counter()
+    engine.synced(session.namespace)
+    print(json.dumps([logged, time.perf_counter() - t]))
+    session.close()
+    engine.close()
+"""
+
+
+def _ingest_before(python: Path, locomo: Path, strategy: str, cache: Path) -> tuple[float, float]:
+    done = subprocess.run([str(python), "-c", _BEFORE, str(locomo), strategy, str(cache)], check=True,
+                          capture_output=True, text=True, cwd=tempfile.gettempdir())
+    logged, synced = json.loads(done.stdout.strip().splitlines()[-1])
+    return logged, synced
+
+
+def bench_ingest(embedder, locomo: Path | None, strategies: list[str], runs: int, before: Path | None = None) -> dict:
+    """Turn-by-turn vs batched ingest (and `before`'s turn by turn), interleaved, `runs` times each:
+    medians of turns/s."""
     from memcli.replay.importers import read_locomo
 
-    conv = dataclasses.replace(read_locomo(locomo)[0], questions=[])
-    out: dict = {"turns": conv.turn_count}
+    if locomo is None:
+        from synthetic_locomo import make
+
+        locomo = Path(tempfile.mkdtemp(prefix="memcli-bench-conv-")) / "synthetic.json"
+        locomo.write_text(json.dumps([make()]))
+    conv = read_locomo(locomo)[0]
+    n = conv.turn_count
+    out: dict = {"turns": n, "runs": runs, "conversation": locomo.name}
     for name in strategies:
-        for backend, emb in backends.items():
-            with tempfile.TemporaryDirectory() as tmp:
-                result = evaluate([conv], [StrategySpec.parse(name)], load_settings(data_dir=Path(tmp)), ks=[10],
-                                  embedder=emb, count_tokens=lambda s: len(s.split()))[name]
-            out[f"{name} {backend}"] = round(result.turns / result.ingest_seconds, 1)
+        samples: dict[str, list[tuple[float, float]]] = {"turn_by_turn": [], "batched": []}
+        if before is not None:
+            samples["before"] = []
+        for _ in range(runs):
+            for mode in samples:
+                samples[mode].append(_ingest_before(before, locomo, name, embedder.cache_dir) if mode == "before"
+                                     else _ingest_once(conv, name, embedder, mode == "batched"))
+        row = {}
+        for mode, runs_ in samples.items():
+            logged = statistics.median(r[0] for r in runs_)
+            total = statistics.median(r[0] + r[1] for r in runs_)
+            row[mode] = {"log_and_memories_turns_per_s": round(n / logged, 1),
+                         "with_index_sync_turns_per_s": round(n / total, 1),
+                         "index_sync_s": round(statistics.median(r[1] for r in runs_), 2)}
+        row["speed_up_log_and_memories"] = round(row["batched"]["log_and_memories_turns_per_s"]
+                                                 / row["turn_by_turn"]["log_and_memories_turns_per_s"], 2)
+        row["speed_up_with_index_sync"] = round(row["batched"]["with_index_sync_turns_per_s"]
+                                                / row["turn_by_turn"]["with_index_sync_turns_per_s"], 2)
+        if before is not None:
+            row["speed_up_log_and_memories_vs_before"] = round(row["batched"]["log_and_memories_turns_per_s"]
+                                                               / row["before"]["log_and_memories_turns_per_s"], 2)
+        out[name] = row
     return out
 
 
@@ -138,8 +237,14 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--repeat", type=int, default=200)
     ap.add_argument("--ready-runs", type=int, default=5)
-    ap.add_argument("--locomo", type=Path, default=FIXTURE, help="a LoCoMo file (ingest: its first conversation)")
+    ap.add_argument("--locomo", type=Path, default=FIXTURE, help="a LoCoMo file for eval")
+    ap.add_argument("--ingest-locomo", type=Path, default=None,
+                    help="a LoCoMo file whose first conversation ingest uses (default: synthetic_locomo.py's)")
     ap.add_argument("--ingest-strategies", default="rag-turns,longmemeval")
+    ap.add_argument("--ingest-runs", type=int, default=3)
+    ap.add_argument("--ingest-before", type=Path, default=None, metavar="PYTHON",
+                    help="also time turn-by-turn ingest with this interpreter (a venv of the code before)")
+    ap.add_argument("--out", default="speed", help="results/<out>.json")
     ap.add_argument("--eval-convs", type=int, default=2)
     ap.add_argument("--eval-strategies", default="rag-turns,longmemeval")
     ap.add_argument("--workers", type=int, default=2)
@@ -148,8 +253,9 @@ def main() -> None:
     console = Console()
     cache = Path(tempfile.mkdtemp(prefix="memcli-bench-onnx-"))
     backends = {"torch": SentenceTransformerEmbedder(), "onnx": OnnxEmbedder(cache)}
-    for emb in backends.values():
-        emb.embed(["warm up"])
+    if only & {"embed", "retrieval"}:
+        backends["torch"].embed(["warm up"])
+    backends["onnx"].embed(["warm up"])
     results: dict = {}
     if "embed" in only:
         results["embed"] = bench_embed(backends, args.repeat)
@@ -161,12 +267,13 @@ def main() -> None:
         results["ready"] = bench_ready(cache, args.ready_runs)
         console.print("ready", results["ready"])
     if "ingest" in only:
-        results["ingest"] = bench_ingest(backends, args.locomo, args.ingest_strategies.split(","))
+        results["ingest"] = bench_ingest(backends["onnx"], args.ingest_locomo, args.ingest_strategies.split(","),
+                                         args.ingest_runs, args.ingest_before)
         console.print("ingest", results["ingest"])
     if "eval" in only:
         results["eval"] = bench_eval(args.locomo, args.eval_convs, args.eval_strategies, args.workers)
         console.print("eval", results["eval"])
-    console.print(f"saved {save('speed', results)}")
+    console.print(f"saved {save(args.out, results)}")
 
 
 if __name__ == "__main__":

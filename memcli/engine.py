@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import AbstractContextManager
 from datetime import datetime
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -125,7 +126,8 @@ class Engine:
     # -- writing ---------------------------------------------------------------------------
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
-        """Call `callback(events)` once after every committed append, in the writing thread;
+        """Call `callback(events)` once after every committed append, in the writing thread (inside a
+        write batch, see `batch`: once the append is visible to reads; the file gets it with the batch);
         returns the function that unsubscribes it. The one notification path of the engine (the
         MCP server's event stream is built on it). A subscriber that raises is logged and skipped:
         what is committed stays committed."""
@@ -189,6 +191,11 @@ class Engine:
             if sync_index:
                 self.synced(namespace)
         return events
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Write everything appended inside in a few transactions instead of one per append (imports,
+        backfills, an eval's ingest: see `EventStore.batch`); the events and memories are the same."""
+        return self.store.batch()
 
     def plan(self, namespace: str, operations: Sequence[ops.Operation], actor: str) -> list[NewEvent]:
         """Turn operations into events, or raise InvalidOperation for the whole batch."""

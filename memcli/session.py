@@ -383,12 +383,13 @@ class ChatSession:
             self.engine.apply(strategy.namespace, [Delete(memory_id=m.id, reason="backfill restarted") for m in live],
                               actor="user")
         turns = [turn_from_event(e) for e in self.engine.store.events(kinds=MESSAGE_KINDS)]
-        for i, turn in enumerate(turns, 1):
-            if turn.role == "user" and not turn.metadata.get("ingested"):
-                self.retrieve(turn.text, k, strategy=strategy, at=turn.ts, upto=turn.seq)
-            self.process(strategy, turn)
-            if progress is not None:
-                progress(i, len(turns))
+        with self.engine.batch():
+            for i, turn in enumerate(turns, 1):
+                if turn.role == "user" and not turn.metadata.get("ingested"):
+                    self.retrieve(turn.text, k, strategy=strategy, at=turn.ts, upto=turn.seq)
+                self.process(strategy, turn)
+                if progress is not None:
+                    progress(i, len(turns))
         return len(turns)
 
     def close(self) -> None:

@@ -4,27 +4,13 @@ serial run's results (only the timings differ)."""
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
-from eval_helpers import FIXTURE, eval_without_timings
+from eval_helpers import FIXTURE, eval_without_timings, two_conversations
 
 from memcli.eval.locomo import StrategyResult, StrategySpec
 from memcli.eval.parallel import Unit, merge, work_units
 from memcli.replay.importers import read_locomo
-
-
-def _two_conversations(tmp_path: Path) -> Path:
-    """The tiny fixture twice, the second copy without its first session (so the two differ)."""
-    first = json.loads(FIXTURE.read_text())[0]
-    second = json.loads(json.dumps(first))
-    second["sample_id"] = "tiny-2"
-    conv = second["conversation"]
-    conv.pop("session_1"), conv.pop("session_1_date_time")
-    second["qa"] = [q for q in second["qa"] if all(e.startswith("D2:") for e in q.get("evidence", []))]
-    path = tmp_path / "two.json"
-    path.write_text(json.dumps([first, second]))
-    return path
 
 
 def _eval(path: Path, tmp_path: Path, workers: int) -> dict:
@@ -34,7 +20,7 @@ def _eval(path: Path, tmp_path: Path, workers: int) -> dict:
 
 
 def test_parallel_eval_equals_serial(tmp_path: Path) -> None:
-    path = _two_conversations(tmp_path)
+    path = two_conversations(tmp_path)
     serial, parallel = _eval(path, tmp_path, 1), _eval(path, tmp_path, 2)
     assert [s["conversations"] for s in serial["strategies"]] == [2, 2, 2]
     assert {q["conversation"] for q in serial["questions"]["rag-turns"]} == {"tiny-1", "tiny-2"}

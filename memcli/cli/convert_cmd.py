@@ -87,15 +87,16 @@ def ingest(
     try:
         with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), transient=json_out) as progress:
             task = progress.add_task("turns", total=total)
-            for conv in conversations:
-                for s in conv.sessions:
-                    if s.date > clock.now():
-                        clock.set(s.date)
-                    for t in s.turns:
-                        meta = {"conversation": conv.id, **({"turn_id": t.turn_id} if t.turn_id else {})}
-                        text = t.text + (f" [shares {t.caption}]" if t.caption else "")
-                        session.ingest(t.role, text, speaker=t.speaker, metadata=meta)
-                        progress.advance(task)
+            with session.engine.batch():
+                for conv in conversations:
+                    for s in conv.sessions:
+                        if s.date > clock.now():
+                            clock.set(s.date)
+                        for t in s.turns:
+                            meta = {"conversation": conv.id, **({"turn_id": t.turn_id} if t.turn_id else {})}
+                            text = t.text + (f" [shares {t.caption}]" if t.caption else "")
+                            session.ingest(t.role, text, speaker=t.speaker, metadata=meta)
+                            progress.advance(task)
         memories = len(session.engine.store.memories(session.namespace))
     finally:
         close_session(session)

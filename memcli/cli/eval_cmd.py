@@ -48,6 +48,9 @@ def locomo(
     workers: Annotated[int | None, typer.Option("--workers", "-j", min=1, help="Parallel processes, one unit "
                                                 "(conversation × strategy) each. Default: the number of cores.")]
     = None,
+    ray_address: Annotated[str | None, typer.Option("--ray", metavar="ADDRESS", help="Run the units as tasks on the Ray "
+                                            "cluster at ADDRESS (host:port of a head started with `ray start "
+                                            "--head`, or auto). Needs memcli[ray] on every node.")] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Ingest each conversation with its dates, then measure evidence recall@k per strategy and category."""
@@ -59,6 +62,12 @@ def locomo(
     from memcli.replay.importers import read_locomo
     from memcli.strategy.registry import StrategyRegistry
 
+    if ray_address is not None and workers is not None:
+        raise MemcliError("--ray and --workers: choose one (on a Ray cluster, Ray places the units)")
+    if ray_address is not None:
+        from memcli.eval.ray_fanout import preflight
+
+        preflight(ray_address)
     settings = settings_for(data_dir)
     ks = sorted({int(x) for x in k.split(",") if x.strip()})
     registry = StrategyRegistry()
@@ -76,7 +85,13 @@ def locomo(
         def step(label: str, done: int, total: int) -> None:
             progress.update(task, description=label, completed=done, total=total)
 
-        if workers == 1 or len(conversations) * len(specs) == 1:  # one unit: no process to spawn
+        if ray_address is not None:
+            from memcli.eval.ray_fanout import evaluate_ray
+
+            embedder.load()  # the export on this machine happens once, before any local Ray worker needs it
+            results = evaluate_ray(conversations, specs, Job(settings, tuple(ks), qa=qa), address=ray_address,
+                                   progress=step)
+        elif workers == 1 or len(conversations) * len(specs) == 1:  # one unit: no process to spawn
             results = evaluate(conversations, specs, settings, ks=ks, embedder=embedder,
                                count_tokens=model.count_tokens, registry=registry, progress=step,
                                qa_model=model if qa else None)

@@ -30,7 +30,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, ClassVar, Iterable, Sequence
 
 from memcli.core.events import Kind, NewEvent
 
@@ -235,9 +235,16 @@ def _random_token(tok: str) -> bool:
 
 @dataclass
 class Redactor:
-    """Finds secrets in text; remembers (in memory only) what it removed, to catch later echoes."""
+    """Finds secrets in text; remembers (in memory only) what it removed, to catch later echoes.
+
+    Texts found clean are remembered too, until a secret is found (a new echo to look for): the
+    same strings come back in event after event (a message's text in its memory, metadata values),
+    and scanning one costs some twenty regular expressions.
+    """
 
     seen: set[str] = field(default_factory=set)
+    clean: set[str] = field(default_factory=set)
+    CLEAN_LIMIT: ClassVar[int] = 50_000
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         found: list[tuple[int, int, str]] = []
@@ -290,9 +297,15 @@ class Redactor:
 
     def redact(self, text: str) -> tuple[str, list[str]]:
         """The text with secrets replaced by [redacted KIND], and the kinds found (sorted)."""
+        if text in self.clean:
+            return text, []
         spans = self.spans(text)
         if not spans:
+            if len(self.clean) >= self.CLEAN_LIMIT:
+                self.clean.clear()
+            self.clean.add(text)
             return text, []
+        self.clean.clear()  # what is found now is looked for from now on, in every text
         out, last, kinds = [], 0, set()
         for start, end, kind in spans:
             value = text[start:end]

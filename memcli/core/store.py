@@ -13,10 +13,11 @@ import json
 import os
 import re
 import threading
+from contextlib import contextmanager
 from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import duckdb
 
@@ -24,6 +25,7 @@ from memcli.clock import Clock, SystemClock
 from memcli.core.events import MEMORY_STATE_KINDS, Event, Kind, NewEvent
 from memcli.core.erasure import Erasure, clear_pending, closure, mark_pending, scrub
 from memcli.core.migrations import migrate
+from memcli.core.pending import PendingBatch, as_stored
 from memcli.core.privacy import Redactor
 from memcli.core.projection import (
     Key,
@@ -190,6 +192,17 @@ def _to_version(row: tuple) -> MemoryVersion:
     return MemoryVersion(**d)
 
 
+def _as_read(m: Memory) -> Memory:
+    """A memory of a pending batch as the table would give it back (UTC times, metadata through JSON)."""
+    row = _memory_row(m)
+    return _to_memory(tuple(row[n] for n in _MEMORY_NAMES))
+
+
+def _version_as_read(v: MemoryVersion) -> MemoryVersion:
+    row = _version_row(v)
+    return _to_version(tuple(row[n] for n in _VERSION_NAMES))
+
+
 def _to_event(row: tuple) -> Event:
     seq, ts, session_id, kind, actor, namespace, memory_id, payload, batch = row
     return Event(seq, _aware(ts), session_id, Kind(kind), actor, namespace, memory_id, json.loads(payload), batch)
@@ -208,6 +221,7 @@ class EventStore:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.snapshot: Path | None = None
         self.redactor = Redactor()  # every appended payload passes through it: no secret at rest
+        self._pending: PendingBatch | None = None  # appends of an open write batch (see `batch`)
         if read_only:  # a reader never holds the file: it reads a sandboxed copy (file + WAL)
             self.snapshot, self._con = snapshot_copy(self.path, read_only=True)
         else:
@@ -248,6 +262,13 @@ class EventStore:
     def last_seq(self) -> int:
         return self._next_seq - 1
 
+    @property
+    def committed_seq(self) -> int:
+        """The last event in the database file: `last_seq` less what an open write batch still holds."""
+        with self._lock:
+            first = self._pending.first_seq if self._pending is not None else None
+            return self.last_seq if first is None else first - 1
+
     def events(
         self,
         *,
@@ -259,12 +280,30 @@ class EventStore:
         limit: int | None = None,
         newest: int | None = None,
     ) -> list[Event]:
+        kinds = list(kinds) if kinds else None
+        with self._lock:
+            p = self._pending
+            if p is None or not p.events:
+                return self._stored_events(since, until, kinds, namespace, memory_id, limit, newest)
+            pending = p.matching(since=since, until=until, kinds=set(kinds) if kinds else None,
+                                 namespace=namespace, memory_id=memory_id, newest=newest)
+            if newest is not None and len(pending) >= newest:
+                return pending
+            if since >= p.first_seq - 1:
+                stored: list[Event] = []
+            else:
+                stored = self._stored_events(since, until, kinds, namespace, memory_id, limit,
+                                             None if newest is None else newest - len(pending))
+            out = stored + pending
+            return out[:limit] if limit is not None and newest is None else out
+
+    def _stored_events(self, since: int, until: int | None, kinds: list[str] | None, namespace: str | None,
+                       memory_id: str | None, limit: int | None, newest: int | None) -> list[Event]:
         where, params = ["seq > ?"], [since]
         if until is not None:
             where.append("seq <= ?")
             params.append(until)
         if kinds:
-            kinds = list(kinds)
             where.append(f"kind IN ({', '.join('?' * len(kinds))})")
             params.extend(kinds)
         if namespace is not None:
@@ -285,10 +324,17 @@ class EventStore:
         sql = f"SELECT count(*) FROM events WHERE kind IN ({', '.join('?' * len(kinds))})"
         if until is not None:
             sql += " AND seq <= ?"
-        return self._scalar(sql, [*kinds, *([until] if until is not None else [])])
+        with self._lock:
+            stored = self._scalar(sql, [*kinds, *([until] if until is not None else [])])
+            p = self._pending
+            if p is None:
+                return stored
+            return stored + len(p.matching(since=0, until=until, kinds=set(kinds), namespace=None, memory_id=None))
 
     def namespaces(self) -> list[str]:
-        return [r[0] for r in self._rows("SELECT DISTINCT namespace FROM memories ORDER BY 1")]
+        with self._lock:
+            stored = {r[0] for r in self._rows("SELECT DISTINCT namespace FROM memories")}
+            return sorted(stored | ({ns for ns, _ in self._pending.state.memories} if self._pending else set()))
 
     def memories(self, namespace: str, statuses: Iterable[str] | None = None) -> list[Memory]:
         sql, params = f"SELECT {_MEMORY_COLS} FROM memories WHERE namespace = ?", [namespace]
@@ -296,29 +342,51 @@ class EventStore:
             statuses = list(statuses)
             sql += f" AND status IN ({', '.join('?' * len(statuses))})"
             params.extend(statuses)
-        return [_to_memory(r) for r in self._rows(sql + " ORDER BY created_seq", params)]
+        with self._lock:
+            stored = [_to_memory(r) for r in self._rows(sql + " ORDER BY created_seq", params)]
+            p = self._pending
+            if p is None or not p.state.memories:
+                return stored
+            pending = [_as_read(p.state.memories[k]) for k in p.keys_in(namespace)
+                       if statuses is None or p.state.memories[k].status in statuses]
+            kept = [m for m in stored if (namespace, m.id) not in p.state.memories]
+            return sorted(kept + pending, key=lambda m: m.created_seq)
 
     def memory(self, namespace: str, memory_id: str) -> Memory | None:
-        rows = self._rows(f"SELECT {_MEMORY_COLS} FROM memories WHERE namespace = ? AND id = ?", [namespace, memory_id])
+        with self._lock:
+            if self._pending is not None and (namespace, memory_id) in self._pending.state.memories:
+                return _as_read(self._pending.state.memories[(namespace, memory_id)])
+            rows = self._rows(f"SELECT {_MEMORY_COLS} FROM memories WHERE namespace = ? AND id = ?",
+                              [namespace, memory_id])
         return _to_memory(rows[0]) if rows else None
 
     def memories_by_ids(self, namespace: str, ids: list[str]) -> dict[str, Memory]:
         if not ids:
             return {}
-        marks = ", ".join("?" * len(ids))
-        rows = self._rows(f"SELECT {_MEMORY_COLS} FROM memories WHERE namespace = ? AND id IN ({marks})",
-                          [namespace, *ids])
-        return {m.id: m for m in map(_to_memory, rows)}
+        with self._lock:
+            pending = self._pending.state.memories if self._pending is not None else {}
+            out = {i: _as_read(pending[(namespace, i)]) for i in ids if (namespace, i) in pending}
+            rest = [i for i in ids if i not in out]
+            if rest:
+                marks = ", ".join("?" * len(rest))
+                rows = self._rows(f"SELECT {_MEMORY_COLS} FROM memories WHERE namespace = ? AND id IN ({marks})",
+                                  [namespace, *rest])
+                out.update({m.id: m for m in map(_to_memory, rows)})
+        return out
 
     def erasure_of(self, keys: Sequence[Key]) -> Erasure:
         """What a hard erase of `keys` removes: those memories, the turns they came from, and what
         was derived from those (see `memcli.core.erasure`)."""
         with self._lock:
+            self.flush()
             return closure(self._con, keys)
 
     def with_metadata(self, namespace: str, key: str, value: str, statuses: Iterable[str] = ("active",)) -> list[Memory]:
-        """Memories whose metadata[key] == value (e.g. the current holder of a fact slot)."""
+        """Memories whose metadata[key] == value (e.g. the current holder of a fact slot).
+
+        A pending batch is written first: the match is DuckDB's JSON semantics."""
         statuses = list(statuses)
+        self.flush()
         rows = self._rows(
             f"SELECT {_MEMORY_COLS} FROM memories WHERE namespace = ? AND json_extract_string(metadata, ?) = ? "
             f"AND status IN ({', '.join('?' * len(statuses))}) ORDER BY created_seq",
@@ -327,6 +395,9 @@ class EventStore:
         return [_to_memory(r) for r in rows]
 
     def versions(self, namespace: str, memory_id: str) -> list[MemoryVersion]:
+        with self._lock:
+            if self._pending is not None and (namespace, memory_id) in self._pending.state.memories:
+                return [_version_as_read(v) for v in self._pending.state.versions.get((namespace, memory_id), [])]
         rows = self._rows(
             f"SELECT {_VERSION_COLS} FROM memory_versions WHERE namespace = ? AND id = ? ORDER BY version",
             [namespace, memory_id],
@@ -335,10 +406,17 @@ class EventStore:
 
     def count_added(self, namespace: str) -> int:
         """How many memories were ever added to a namespace (ids are derived from it)."""
-        return self._scalar("SELECT count(*) FROM memories WHERE namespace = ?", [namespace])
+        with self._lock:
+            p = self._pending
+            if p is None:
+                return self._scalar("SELECT count(*) FROM memories WHERE namespace = ?", [namespace])
+            if namespace not in p.counts:  # the table does not change while a batch is open
+                p.counts[namespace] = self._scalar("SELECT count(*) FROM memories WHERE namespace = ?", [namespace])
+            return p.counts[namespace] + sum(1 for k in p.new_keys if k[0] == namespace)
 
     def projection(self) -> ProjectionState:
         """The stored projection, as folded state (for comparisons and exports)."""
+        self.flush()
         state = ProjectionState()
         for r in self._rows(f"SELECT {_MEMORY_COLS} FROM memories"):
             m = _to_memory(r)
@@ -384,6 +462,10 @@ class EventStore:
             return []
         new_events = self.redactor.events(new_events)
         with self._lock:
+            if self._pending is not None:
+                if not erase:
+                    return self._append_pending(new_events, session_id, ts)
+                self.flush()
             first = self._next_seq
             ts = ts or self.clock.now()
             events = [
@@ -416,6 +498,102 @@ class EventStore:
             self._next_seq = first + len(events)
             return events
 
+    # -- write batches ---------------------------------------------------------------------
+
+    @contextmanager
+    def batch(self, limit: int = 4096) -> Iterator[None]:
+        """Appends inside are written together, in one transaction per `limit` events.
+
+        Reads see them at once (see `memcli.core.pending`); other processes, and the vector index,
+        once they are written. The batch is the unit a crash loses: on leaving the block, also by an
+        exception, everything appended so far is written. Nested batches join the outer one.
+        """
+        with self._lock:
+            if self._pending is not None:
+                yield
+                return
+            self._pending = PendingBatch(limit)
+        try:
+            yield
+        finally:
+            with self._lock:
+                try:
+                    self.flush()
+                finally:
+                    self._pending = None
+
+    def _append_pending(self, new_events: Sequence[NewEvent], session_id: str | None,
+                        ts: datetime | None) -> list[Event]:
+        p = self._pending
+        assert p is not None
+        first = self._next_seq
+        ts = ts or self.clock.now()
+        events = [Event(first + i, ts, session_id, ne.kind, ne.actor, ne.namespace, ne.memory_id, ne.payload, first)
+                  for i, ne in enumerate(new_events)]
+        payloads = [json.dumps(e.payload, ensure_ascii=False, default=str) for e in events]
+        stored = [as_stored(e, js) for e, js in zip(events, payloads)]
+        keys = sorted({k for e in stored for k in touched_keys(e)})
+        self._stage(p, keys)
+        before = {k: (p.state.memories[k].copy(), [replace(v) for v in p.state.versions.get(k, [])])
+                  for k in keys if k in p.state.memories}
+        try:
+            for e in stored:
+                apply_event(p.state, e)
+        except BaseException:  # as a failed transaction would: nothing of this append stays
+            for k in keys:
+                p.state.memories.pop(k, None)
+                p.state.versions.pop(k, None)
+            for k, (mem, versions) in before.items():
+                p.state.memories[k], p.state.versions[k] = mem, versions
+            raise
+        p.new_keys.update(k for k in keys if k in p.state.memories and k[1] not in p.stored_ids[k[0]])
+        p.events.extend(stored)
+        p.payloads.extend(payloads)
+        self._next_seq = first + len(events)
+        if len(p.events) >= p.limit:
+            self.flush()
+        return events
+
+    def _stage(self, p: PendingBatch, keys: list[Key]) -> None:
+        """Bring the table's state of `keys` into the batch (once per key; a new memory has none)."""
+        load: list[Key] = []
+        for ns, mid in keys:
+            if ns not in p.stored_ids:
+                p.stored_ids[ns] = {r[0] for r in self._con.execute(
+                    "SELECT id FROM memories WHERE namespace = ?", [ns]).fetchall()}
+            if (ns, mid) not in p.state.memories and mid in p.stored_ids[ns]:
+                load.append((ns, mid))
+        if load:
+            loaded = self._load(self._con, load)
+            p.state.memories.update(loaded.memories)
+            p.state.versions.update(loaded.versions)
+
+    def flush(self) -> None:
+        """Write what a batch has appended so far, in one transaction (nothing outside a batch)."""
+        with self._lock:
+            p = self._pending
+            if p is None or not p.events:
+                return
+            con = self._con
+            rows = [self._event_row(e) | {"payload": js} for e, js in zip(p.events, p.payloads)]
+            keys = sorted(p.state.memories)
+            try:
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    self._insert(con, "events", _EVENT_FIELDS, rows)
+                    if keys:
+                        self._key_table(con, keys)
+                        self._replace(con, keys, p.state)
+                    con.execute("COMMIT")
+                except BaseException:
+                    self._rollback()
+                    raise
+            except BaseException:
+                self._next_seq = p.first_seq or self._next_seq
+                p.discarded()
+                raise
+            p.committed()
+
     def _rollback(self) -> None:
         """Undo the open transaction; if DuckDB already aborted it (a failed write), there is none to undo."""
         try:
@@ -432,6 +610,7 @@ class EventStore:
         with self._lock:
             for leftover in self.path.parent.glob(f"{self.path.name}.rewrite*"):
                 leftover.unlink()
+            self.flush()
             fresh = self.path.with_name(self.path.name + ".rewrite")
             con = self._con
             try:
@@ -473,10 +652,18 @@ class EventStore:
         arrow = pa.Table.from_pylist(rows, schema=_schema(tuple(fields)))  # noqa: F841  (DuckDB reads it by name)
         con.execute(f"INSERT INTO {table} SELECT * FROM arrow")
 
+    @staticmethod
+    def _key_table(con: duckdb.DuckDBPyConnection, keys: list[Key]) -> None:
+        """The temp table _keys holding `keys` (one Arrow scan: executemany costs a statement per key)."""
+        import pyarrow as pa
+
+        arrow = pa.table({"namespace": [k[0] for k in keys], "id": [k[1] for k in keys]},  # noqa: F841
+                         schema=pa.schema([("namespace", pa.string()), ("id", pa.string())]))
+        con.execute("CREATE OR REPLACE TEMP TABLE _keys AS SELECT namespace, id FROM arrow")
+
     def _load(self, con: duckdb.DuckDBPyConnection, keys: list[Key]) -> ProjectionState:
         state = ProjectionState()
-        con.execute("CREATE OR REPLACE TEMP TABLE _keys (namespace VARCHAR, id VARCHAR)")
-        con.executemany("INSERT INTO _keys VALUES (?, ?)", keys)
+        self._key_table(con, keys)
         for r in con.execute(f"SELECT {_MEMORY_COLS} FROM memories SEMI JOIN _keys USING (namespace, id)").fetchall():
             m = _to_memory(r)
             state.memories[(m.namespace, m.id)] = m
@@ -507,6 +694,7 @@ class EventStore:
         Payloads are redacted like appended ones (no memory.redacted record: the numbering is given)."""
         events = [replace(e, payload=self.redactor.value(e.payload, set())) for e in events]
         with self._lock:
+            self.flush()
             con = self._con
             con.execute("BEGIN TRANSACTION")
             try:
@@ -520,6 +708,7 @@ class EventStore:
     def rebuild(self) -> ProjectionState:
         """Throw the projection away and fold it again from the whole log."""
         with self._lock:
+            self.flush()
             state = self.state_as_of(self.last_seq)
             con = self._con
             con.execute("BEGIN TRANSACTION")
@@ -538,13 +727,10 @@ class EventStore:
     def cached_vectors(self, model: str, hashes: list[str]) -> dict[str, list[float]]:
         if not hashes:
             return {}
-        with self._lock:
-            cur = self._con
-            cur.execute("CREATE OR REPLACE TEMP TABLE _hashes (h VARCHAR)")
-            cur.executemany("INSERT INTO _hashes VALUES (?)", [(h,) for h in hashes])
-            rows = cur.execute(
-                "SELECT text_hash, vector FROM embeddings WHERE model = ? AND text_hash IN (SELECT h FROM _hashes)",
-                [model],
+        with self._lock:  # one list parameter: executemany into a temp table cost a statement per hash
+            rows = self._con.execute(
+                "SELECT text_hash, vector FROM embeddings WHERE model = ? "
+                "AND text_hash IN (SELECT unnest(?::VARCHAR[]))", [model, hashes],
             ).fetchall()
         return dict(rows)
 
@@ -559,7 +745,11 @@ class EventStore:
 
     def close(self) -> None:
         with self._lock:
-            self._con.close()
+            try:
+                self.flush()
+            finally:
+                self._pending = None
+                self._con.close()
         wal = self.path.with_name(self.path.name + ".wal")
         if not self.read_only and wal.is_file() and wal.stat().st_size == 0:
             wal.unlink()  # left by a commit that failed (full disk): it holds nothing

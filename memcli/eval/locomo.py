@@ -151,16 +151,17 @@ def evaluate(
             session.strategy.namespace = first.label
             started = time.perf_counter()
             done = 0
-            for s in conv.sessions:
-                if s.date > clock.now():
-                    clock.set(s.date)
-                for t in s.turns:
-                    text = t.text + (f" [shares {t.caption}]" if t.caption else "")
-                    session.ingest(t.role, text, speaker=t.speaker,
-                                   metadata={"turn_id": t.turn_id} if t.turn_id else {})
-                    done += 1
-                    if progress is not None:
-                        progress(f"{conv.id} ingest {first.label}", done, conv.turn_count)
+            with engine.batch():
+                for s in conv.sessions:
+                    if s.date > clock.now():
+                        clock.set(s.date)
+                    for t in s.turns:
+                        text = t.text + (f" [shares {t.caption}]" if t.caption else "")
+                        session.ingest(t.role, text, speaker=t.speaker,
+                                       metadata={"turn_id": t.turn_id} if t.turn_id else {})
+                        done += 1
+                        if progress is not None:
+                            progress(f"{conv.id} ingest {first.label}", done, conv.turn_count)
             results[first.label].ingest_seconds += time.perf_counter() - started
             for spec in strategies[1:]:
                 started = time.perf_counter()

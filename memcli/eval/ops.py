@@ -104,10 +104,11 @@ def _answer_found(answer: str, texts: list[str]) -> bool:
 def _ingest(conv: OpsConversation, session: ChatSession, clock: SimulatedClock) -> list[int]:
     """Log every message at its time; returns the seq of each message (for provenance)."""
     seqs = []
-    for m in conv.messages:
-        if m.ts > clock.now():
-            clock.set(m.ts)
-        seqs.append(session.ingest(m.role, m.text, speaker=m.speaker).seq)
+    with session.engine.batch():
+        for m in conv.messages:
+            if m.ts > clock.now():
+                clock.set(m.ts)
+            seqs.append(session.ingest(m.role, m.text, speaker=m.speaker).seq)
     return seqs
 
 

@@ -225,7 +225,10 @@ class VectorIndex:
     # -- keeping up with the log -----------------------------------------------------------
 
     def sync(self, namespace: str) -> int:
-        """Apply memory events newer than the watermark; returns how many memories changed."""
+        """Apply memory events newer than the watermark; returns how many memories changed.
+
+        A write batch is committed first: the index, a projection, never gets ahead of the log."""
+        self.store.flush()
         with self._lock:
             state = self._state()
             ns_state = state.setdefault(namespace, {"seq": 0, "appends": 0})
@@ -239,7 +242,8 @@ class VectorIndex:
             ids = sorted({e.memory_id for e in events if e.memory_id})
             table = self._table(namespace)
             if ids:
-                current = [self.store.memory(namespace, i) for i in ids]
+                by_id = self.store.memories_by_ids(namespace, ids)
+                current = [by_id.get(i) for i in ids]
                 # Ids added since the watermark have no rows yet, except when a crash hit between a
                 # table write and its watermark: the first sync of a namespace in a process deletes all.
                 fresh = namespace in self._synced
@@ -278,6 +282,7 @@ class VectorIndex:
                 table.optimize(cleanup_older_than=timedelta(0 if purge else 600), delete_unverified=purge)
 
     def rebuild(self, namespaces: list[str]) -> None:
+        self.store.flush()
         with self._lock:
             for ns in namespaces:
                 active = self.store.memories(ns, statuses=[ACTIVE])

@@ -1,5 +1,5 @@
-"""Runs memory work until killed: `ingest` logs turns through mem0; `backfill` replays a logged
-conversation into memorybank. Prints READY, then ACK <seq> after each acknowledged step."""
+"""Runs memory work until killed: `ingest` logs turns through mem0; `batch` logs turns through
+rag-turns in one write batch; `backfill` replays a logged conversation into memorybank. Prints READY, then ACK <seq> after each step: the last event committed."""
 
 import sys
 from pathlib import Path
@@ -13,7 +13,8 @@ from memcli.strategy.registry import StrategyRegistry
 data, mode = Path(sys.argv[1]), sys.argv[2]
 clock = SimulatedClock()
 engine = Engine(load_settings(data_dir=data), clock=clock)
-session = ChatSession(engine, StrategyRegistry(data / "none"), model=None, strategy="mem0", background=False)
+strategy = "rag-turns" if mode == "batch" else "mem0"
+session = ChatSession(engine, StrategyRegistry(data / "none"), model=None, strategy=strategy, background=False)
 engine.embedder.load()
 print("READY", flush=True)
 if mode == "ingest":
@@ -21,6 +22,15 @@ if mode == "ingest":
         turn = session.ingest("user", f"I love hobby number {i}. My friend {i} lives in city {i}.")
         clock.advance("1h")
         print(f"ACK {engine.store.last_seq} {turn.seq}", flush=True)
+elif mode == "batch":  # an import's write batch, searched now and then (each search commits it first)
+    with engine.batch():
+        for i in range(10_000):
+            session.ingest("user", f"I love hobby number {i}. My friend {i} lives in city {i}.")
+            clock.advance("1h")
+            if i % 25 == 24:
+                session.view().search("hobby", k=3)
+            print(f"ACK {engine.store.committed_seq} {i}", flush=True)
 else:
-    session.backfill("memorybank", progress=lambda i, n: print(f"ACK {engine.store.last_seq} {i}", flush=True))
+    # a backfill writes in batches (EventStore.batch): what it acknowledges is what reached the file
+    session.backfill("memorybank", progress=lambda i, n: print(f"ACK {engine.store.committed_seq} {i}", flush=True))
     print("DONE", flush=True)
