@@ -13,7 +13,8 @@ with its entropy as strength; said again, it is reinforced (strength + new entro
 each message every kept phrase decays (strength × ratio, a `memory.decayed` event each, so
 the live feed shows phrases losing weight); a phrase whose weight falls below `min_weight`,
 or the weakest beyond `phrases_kept`, is archived. Retrieval: hybrid search over the phrase
-and the sentence it came from, each hit scaled by its share of the strongest weight.
+and the sentence it came from (a fixed pool of `candidates`, whatever k), each hit scaled by its
+share of the strongest weight.
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ class SirLLM(Strategy):
         Param("per_message", int, 4, "Most phrases kept from one message (the most surprising).", min=1, max=50),
         Param("min_weight", float, 0.05, "A phrase whose weight decays below this is archived.", min=0.0),
         Param("roles", str, "both", "Whose messages phrases are taken from.", choices=("both", "user")),
+        Param("candidates", int, 50, "Phrases the search returns before the weights rescale them; the same "
+              "for every k (at least k), so a deeper k only adds hits below the shallower ranking.", min=1,
+              max=1000),
     )
 
     def extract(self, turn, view):
@@ -128,7 +132,9 @@ class SirLLM(Strategy):
         return out
 
     def retrieve(self, query, view, k):
-        found = view.search(query, k=k + 10)
+        # a pool that grew with k (it was k + 10) let strong phrases from deeper in the search overtake the
+        # top hits of a smaller k: recall@20 fell below recall@5 on LoCoMo (docs/benchmarks.md)
+        found = view.search(query, k=max(self.p["candidates"], k))
         strongest = max((m.strength for m in view.memories()), default=1.0) or 1.0
         hits = []
         for hit in found:

@@ -412,3 +412,24 @@ def test_memgas_router_prefers_the_sharpest_granularity(settings, embedder) -> N
         assert all("router" in h.parts for h in r.hits)
     finally:
         close(s)
+
+
+def test_sirllm_ranking_does_not_depend_on_k(settings, embedder) -> None:
+    """A deeper k only adds hits below the shallower ranking (LoCoMo: recall@20 fell below recall@5 when the
+    search pool grew with k and strong phrases from deeper in it overtook the top hits)."""
+    s = session(settings, embedder, "sirllm", {"entropy_threshold": 0.0, "per_message": 4, "decay_ratio": 0.99})
+    try:
+        lines = ["Quetzalcoatl the parrot speaks Esperanto.", "Zanzibar has spice markets.",
+                 "Ouagadougou hosts a film festival.", "Reykjavik is windy in March.",
+                 "Kilimanjaro was hard to climb.", "Valparaiso has colourful funiculars.",
+                 "Timbuktu keeps old manuscripts.", "Samarkand glitters with blue tiles."]
+        for i, line in enumerate(lines):
+            s.ingest("user", line, speaker="Ada")
+            s.ingest("user", "Quetzalcoatl squawked again.", speaker="Ada")  # one phrase grows very strong
+        assert len(s.engine.store.memories("sirllm")) > 25  # more than a pool of k + 10 at k = 5
+        for query in ("Where are the film festivals?", "Which city has funiculars?", "Tell me about tiles."):
+            top5 = [h.memory_id for h in s.retrieve(query, k=5).hits]
+            top20 = [h.memory_id for h in s.retrieve(query, k=20).hits]
+            assert top20[:5] == top5, query
+    finally:
+        close(s)
