@@ -228,11 +228,12 @@ class RMM(Strategy):
         w = [round(x, 6) for x in w]
         updates = int(state.metadata.get("updates", 0)) + 1
         used = sum(r > 0 for r in rewards)
+        deltas = {f"Δ {n}": round(new - old, 6) for n, new, old in zip(FEATURES, w, state.metadata["weights"])}
         return [ops.Update(memory_id=state.id, text=weights_text(w, updates),
                            metadata={"weights": w, "updates": updates, "offered": []},
                            reason=f"retrospective reflection: the reply used {used} of {len(shown)} memories"
                                   f" ({'citations' if cited else 'word overlap'})",
-                           scores={"used": float(used), "shown": float(len(shown))})]
+                           scores={"used": float(used), "shown": float(len(shown)), **deltas})]
 
     def build_context(self, retrieval, history, user, *, system, count, budget):
         """Memories numbered [1]..[k], so that a capable model can cite the ones it used."""

@@ -13,7 +13,8 @@ with its entropy as strength; said again, it is reinforced (strength + new entro
 each message every kept phrase decays (strength × ratio, a `memory.decayed` event each, so
 the live feed shows phrases losing weight); a phrase whose weight falls below `min_weight`,
 or the weakest beyond `phrases_kept`, is archived. Retrieval: hybrid search over the phrase
-and the sentence it came from, each hit scaled by its share of the strongest weight.
+and the sentence it came from (a fixed pool of `candidates`, whatever k); a phrase's weight decides
+what is kept, and scales the search score only as much as `weight_influence` says (default 0).
 """
 
 from __future__ import annotations
@@ -66,6 +67,11 @@ class SirLLM(Strategy):
         Param("per_message", int, 4, "Most phrases kept from one message (the most surprising).", min=1, max=50),
         Param("min_weight", float, 0.05, "A phrase whose weight decays below this is archived.", min=0.0),
         Param("roles", str, "both", "Whose messages phrases are taken from.", choices=("both", "user")),
+        Param("candidates", int, 50, "Phrases the search returns before they are ranked; the same for every k "
+              "(at least k), so a deeper k only adds hits below the shallower ranking.", min=1, max=1000),
+        Param("weight_influence", float, 0.0, "How much a phrase's weight share scales its search score "
+              "(× (1 - w + w · share)); 0: the weight decides only what is kept. At 0.5 the most reinforced "
+              "phrase topped every LoCoMo question (docs/benchmarks.md).", min=0.0, max=1.0),
     )
 
     def extract(self, turn, view):
@@ -128,13 +134,17 @@ class SirLLM(Strategy):
         return out
 
     def retrieve(self, query, view, k):
-        found = view.search(query, k=k + 10)
+        # a pool that grew with k (it was k + 10) and a weight that scaled the score by up to 2× made recall@20 fall
+        # below recall@5 on LoCoMo: the most reinforced phrase entered the deeper pools, topped them, and its
+        # many mentions filled the cut (docs/benchmarks.md)
+        found = view.search(query, k=max(self.p["candidates"], k))
         strongest = max((m.strength for m in view.memories()), default=1.0) or 1.0
+        w = self.p["weight_influence"]
         hits = []
         for hit in found:
             m = view.get(hit.memory_id)
             share = (m.strength / strongest) if m is not None else 0.0
-            hits.append(Hit(hit.memory_id, hit.text, hit.score * (0.5 + 0.5 * share), {**hit.parts, "weight": share},
+            hits.append(Hit(hit.memory_id, hit.text, hit.score * (1 - w + w * share), {**hit.parts, "weight": share},
                             hit.sources))
         hits.sort(key=lambda h: -h.score)
-        return Retrieval(hits[:k], near_misses=hits[k:k + 5], note="search score × (0.5 + 0.5 · weight share)")
+        return Retrieval(hits[:k], near_misses=hits[k:k + 5], note=f"search score × ({1 - w:g} + {w:g} · weight share)")

@@ -123,3 +123,14 @@ def test_ask_through_the_endpoint(server: str, tmp_path: Path) -> None:
                                  "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["stats"]["completion_tokens"] > 0
+
+
+def test_the_eval_ops_judge_asks_the_server(model) -> None:
+    """The judge of `memcli eval ops` through a real OpenAI-compatible server: a schema-constrained verdict."""
+    from memcli.eval.ops_data import Point
+    from memcli.eval.ops_judge import Judge
+
+    judge = Judge(model)
+    verdict = judge(Point("Ada lives in Porto", "fact", 0, must=("Porto",)), "Ada: I moved to Porto", 0.8, 0.55)
+    assert verdict.by == "llm" and isinstance(verdict.match, bool) and not verdict.error
+    assert judge.verdicts[("Ada lives in Porto", "Ada: I moved to Porto")] is verdict  # asked once per pair

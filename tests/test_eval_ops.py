@@ -90,3 +90,81 @@ def test_cli_bad_input_is_one_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["eval", "ops", str(bad), "-S", "mem0", "--data-dir", str(tmp_path / "d")])
     assert result.exit_code == 1 and "not a HaluMem user" in result.stderr
     assert "Traceback" not in result.output
+
+
+# -- the LLM judge ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def smollm():
+    """The real embedded GGUF (a weak judge: these tests check the mechanics, not the verdicts' quality)."""
+    from memcli.model.llama import LlamaChatModel
+
+    return LlamaChatModel(n_ctx=2048, n_threads=2, temperature=0.0)
+
+
+def test_the_judge_decides_each_candidate_pair_with_the_real_model(settings, embedder, smollm) -> None:
+    from memcli.eval.ops_judge import CANDIDATES, Judge
+
+    [conv] = read_halumem(FIXTURES / "halumem_tiny.json")
+    judge = Judge(smollm)
+    results = evaluate([conv], [StrategySpec.parse("rag-turns")], settings, embedder=embedder, k=3, judge=judge)
+    r = results["rag-turns"]
+    assert r.matcher == f"LLM judge ({smollm.model_id})" and r.matcher_line().startswith("LLM judge, ")
+    assert r.verdicts and set(r.verdicts) <= set(judge.verdicts)
+    points = {p.text for p in conv.points}
+    messages = {m.text for m in conv.messages}
+    for v in r.verdicts.values():
+        assert v.point in points and isinstance(v.match, bool) and v.cosine >= judge.floor
+        assert any(m in v.memory for m in messages)  # a stored turn, judged against a point
+    assert any(v.by == "llm" for v in r.verdicts.values())  # the grammar keeps the reply valid JSON
+    per_point = {}
+    for v in r.verdicts.values():
+        per_point.setdefault(v.point, set()).add(v.memory)
+    assert max(len(s) for s in per_point.values()) <= CANDIDATES
+    # recall follows the verdicts: a point is recalled exactly when the judge accepted one of its candidates
+    accepted = {p for p, m in judge.verdicts if judge.verdicts[(p, m)].match}
+    facts = {p.text for p in conv.points_of("fact", "update")}
+    assert r.counts["recalled"] == len(facts & accepted)
+
+
+def test_a_reply_that_is_not_valid_json_falls_back_to_the_rule(settings, embedder, smollm) -> None:
+    from memcli.eval.ops_judge import Judge
+
+    [conv] = read_halumem(FIXTURES / "halumem_tiny.json")
+    cut = Judge(smollm, max_tokens=2)  # `{"match": …}` needs more: every real reply is truncated JSON
+    judged = evaluate([conv], [StrategySpec.parse("rag-turns")], settings, embedder=embedder, k=3, judge=cut)
+    plain = evaluate([conv], [StrategySpec.parse("rag-turns")], settings, embedder=embedder, k=3)
+    r = judged["rag-turns"]
+    assert r.verdicts and all(v.by == "rule" and "truncated" in v.error for v in r.verdicts.values())
+    assert "by the rule: bad JSON" in r.matcher_line()
+    assert r.counts == plain["rag-turns"].counts  # the rule's verdicts, so the rule's figures
+
+
+def test_json_without_a_boolean_match_is_a_fallback_too() -> None:
+    from memcli.eval.ops_data import Point
+    from memcli.eval.ops_judge import Judge
+
+    class Talkative:  # a unit-test double: valid JSON, wrong shape
+        model_id = "talkative"
+
+        def complete_json(self, messages, schema, *, max_tokens=256):
+            return {"match": "yes, probably"}
+
+    verdict = Judge(Talkative())(Point("Ada lives in Porto", "fact", 0, must=("Porto",)), "Ada lives in Porto now",
+                                 0.9, 0.55)
+    assert verdict.by == "rule" and verdict.match and "boolean" in verdict.error
+
+
+def test_cli_judge_on_labels_the_tables_and_auto_keeps_embeddings_for_the_135m(tmp_path: Path) -> None:
+    args = ["eval", "ops", str(FIXTURES / "halumem_tiny.json"), "-S", "rag-turns", "--data-dir", str(tmp_path / "d")]
+    on = runner.invoke(app, [*args, "--judge", "on", "--json", str(tmp_path / "on.json"), "--details"])
+    assert on.exit_code == 0, on.output
+    assert "LLM judge" in on.stdout and "never judged" in on.stdout and "verdict" in on.stdout
+    [row] = json.loads((tmp_path / "on.json").read_text())["strategies"]
+    assert row["matcher"].startswith("LLM judge") and row["judged_pairs"] == len(row["verdicts"]) > 0
+    auto = runner.invoke(app, [*args, "--json", str(tmp_path / "auto.json")])
+    assert auto.exit_code == 0, auto.output
+    [row] = json.loads((tmp_path / "auto.json").read_text())["strategies"]
+    assert row["matcher"] == "embedding" and row["judged_pairs"] == 0  # SmolLM2-135M fails the probe
+    bad = runner.invoke(app, [*args, "--judge", "maybe"])
+    assert bad.exit_code == 1 and "--judge" in bad.stderr and "Traceback" not in bad.output

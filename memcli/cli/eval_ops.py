@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Sequence
 
@@ -14,6 +15,12 @@ from memcli.cli.options import DataDir, print_json, settings_for
 if TYPE_CHECKING:  # the engine and the registry load with the command, not with the CLI
     from memcli.eval.locomo import StrategySpec
     from memcli.strategy.registry import StrategyRegistry
+
+
+class JudgeMode(str, Enum):
+    auto = "auto"
+    on = "on"
+    off = "off"
 
 
 def strategy_specs(registry: StrategyRegistry, text: str, variants: Sequence[str] = ()) -> list[StrategySpec]:
@@ -40,6 +47,11 @@ def ops(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Write one row per strategy as CSV here.")] = None,
     chart: Annotated[Path | None, typer.Option("--chart", help="Write an SVG chart of every metric here.")] = None,
+    judge: Annotated[JudgeMode, typer.Option("--judge",
+                                       help="Match memory points to memories with the configured model as a judge: "
+                                            "auto = when the model passes the llm_memory probe (the embedded "
+                                            "135M does not), on = with any model, off = embedding similarity "
+                                            "only.")] = JudgeMode.auto,
     details: Annotated[bool, typer.Option("--details", help="List every miss, fabrication, stored forbidden point, "
                                           "failed update and wrong answer with its provenance (and put them in "
                                           "the JSON).")] = False,
@@ -49,6 +61,7 @@ def ops(
     from memcli.embed.embedder import SentenceTransformerEmbedder
     from memcli.eval.ops import THRESHOLD, evaluate
     from memcli.eval.ops_data import load
+    from memcli.eval.ops_judge import Judge
     from memcli.eval.ops_report import print_details, print_tables, write_csv, write_json, write_svg
     from memcli.model.factory import build_chat_model
     from memcli.session import llm_allowed
@@ -59,6 +72,7 @@ def ops(
     specs = strategy_specs(registry, strategy)
     conversations = load(paths)
     model = build_chat_model(settings)
+    use_judge = judge is JudgeMode.on or (judge is JudgeMode.auto and llm_allowed(model, "auto", settings.data_dir))
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
@@ -66,6 +80,7 @@ def ops(
         results = evaluate(conversations, specs, settings, embedder=SentenceTransformerEmbedder(settings.embedder),
                            k=k, threshold=THRESHOLD if threshold is None else threshold, registry=registry,
                            model=model if llm_allowed(model, settings.llm_memory, settings.data_dir) else None,
+                           judge=Judge(model) if use_judge else None,
                            progress=lambda label, done, total: progress.update(task, description=label,
                                                                                completed=done, total=total))
     print_tables(results)

@@ -7,7 +7,10 @@ the annotations.
 - Extraction: recall = memory points (facts and updates) matched by some text a memory ever
   had; precision = memories that match some point. A memory matches a point when their
   embedding cosine is at least `threshold` and the memory contains every word the point
-  lists in `must` (embeddings alone do not tell "lives in Lisbon" from "lives in Porto").
+  lists in `must` (embeddings alone do not tell "lives in Lisbon" from "lives in Porto");
+  with a `Judge` (memcli.eval.ops_judge) the model decides each candidate pair instead, and
+  each result says which matcher produced it. The judge matches points (recall, precision,
+  false memories, updates); fabrication and QA are never judged.
 - Fabrication: a memory is fabricated when no message supports it: under half of its
   content words occur in the conversation and no message is within `threshold` of it.
 - False memory resistance: 1 - the share of `forbid` points (secrets, distractors) that a
@@ -34,6 +37,7 @@ from memcli.embed.embedder import Embedder
 from memcli.engine import Engine
 from memcli.eval.locomo import StrategySpec
 from memcli.eval.ops_data import OpsConversation, Point
+from memcli.eval.ops_judge import Judge, Verdict, rule_match
 from memcli.eval.qa import normalize_answer
 from memcli.session import ChatSession
 from memcli.settings import Settings
@@ -64,6 +68,15 @@ class OpsResult:
         "updates_correct", "updates_conflict", "updates_omitted", "questions", "answered"), 0))
     findings: list[Finding] = field(default_factory=list)
     seconds: float = 0.0
+    matcher: str = "embedding"  # what matched points to memories: "embedding" or the judge's label
+    verdicts: dict[tuple[str, str], Verdict] = field(default_factory=dict)  # the judge's, for this strategy
+
+    def matcher_line(self) -> str:
+        """Which matcher produced the point-matching figures: "embedding", or the judge and its fallbacks."""
+        if self.matcher == "embedding":
+            return "embedding"
+        fallbacks = sum(v.by == "rule" for v in self.verdicts.values())
+        return f"LLM judge, {len(self.verdicts)} pairs" + (f" ({fallbacks} by the rule: bad JSON)" if fallbacks else "")
 
     @staticmethod
     def _rate(num: int, den: int) -> float:
@@ -84,15 +97,13 @@ class OpsResult:
 
     def summary(self, details: bool = False) -> dict[str, Any]:
         out = {"strategy": self.strategy, **{k: round(v, 4) for k, v in self.metrics().items()},
-               "counts": dict(self.counts), "seconds": round(self.seconds, 2)}
+               "counts": dict(self.counts), "seconds": round(self.seconds, 2), "matcher": self.matcher,
+               "judged_pairs": len(self.verdicts),
+               "judge_fallbacks": sum(v.by == "rule" for v in self.verdicts.values())}
         if details:
             out["findings"] = [asdict(f) for f in self.findings]
+            out["verdicts"] = [asdict(v) for v in self.verdicts.values()]
         return out
-
-
-def _matches(point: Point, text: str, similarity: float, threshold: float) -> bool:
-    lowered = text.lower()
-    return similarity >= threshold and all(word.lower() in lowered for word in point.must)
 
 
 def _answer_found(answer: str, texts: list[str]) -> bool:
@@ -115,8 +126,9 @@ def _ingest(conv: OpsConversation, session: ChatSession, clock: SimulatedClock) 
 class _Scorer:
     """Embeddings of one conversation's points, messages and memory texts, and the comparisons."""
 
-    def __init__(self, embedder: Embedder, conv: OpsConversation, threshold: float) -> None:
-        self.embedder, self.conv, self.threshold = embedder, conv, threshold
+    def __init__(self, embedder: Embedder, conv: OpsConversation, threshold: float, judge: Judge | None = None) -> None:
+        self.embedder, self.conv, self.threshold, self.judge = embedder, conv, threshold, judge
+        self.result: OpsResult | None = None  # whose figures the judge's verdicts go into
         self._cache: dict[str, Any] = {}
         self.words = {w for m in conv.messages for w in content_words(m.text)}
 
@@ -144,11 +156,31 @@ class _Scorer:
         if not texts:
             return -1, 0.0
         sims = self.similarity([point.text], texts)[0]
-        ok = [i for i, t in enumerate(texts) if _matches(point, t, float(sims[i]), self.threshold)]
+        if self.judge is None:
+            ok = [i for i, t in enumerate(texts) if rule_match(point, t, float(sims[i]), self.threshold)]
+        else:
+            ok = self._judged(point, texts, sims)
         if ok:
             i = max(ok, key=lambda j: sims[j])
             return i, float(sims[i])
         return -1, float(sims.max())
+
+    def _judged(self, point: Point, texts: list[str], sims) -> list[int]:
+        """The candidates (nearest texts by cosine, at least the judge's floor) that the judge accepts."""
+        judge = self.judge
+        assert judge is not None  # only called with a judge
+        order = sorted((i for i, t in enumerate(texts) if t and sims[i] >= judge.floor), key=lambda i: -sims[i])
+        seen: dict[str, int] = {}
+        for i in order:  # one candidate per distinct text
+            seen.setdefault(texts[i], i)
+        ok = []
+        for text, i in list(seen.items())[: judge.candidates]:
+            verdict = judge(point, text, float(sims[i]), self.threshold)
+            if self.result is not None:
+                self.result.verdicts[(verdict.point, verdict.memory)] = verdict
+            if verdict.match:
+                ok.append(i)
+        return ok
 
     def supported(self, text: str) -> bool:
         words = content_words(text)
@@ -241,18 +273,21 @@ def evaluate(
     registry: StrategyRegistry | None = None,
     model=None,
     progress: Callable[[str, int, int], None] | None = None,
+    judge: Judge | None = None,
 ) -> dict[str, OpsResult]:
-    """`model`: the chat model strategies may use for memory work (None: their rule paths)."""
+    """`model`: the chat model strategies may use for memory work (None: their rule paths); `judge`: the
+    LLM judge that matches points to memories (None: embedding similarity)."""
     import time
 
     registry = registry or StrategyRegistry()
-    results = {s.label: OpsResult(s.label) for s in strategies}
+    results = {s.label: OpsResult(s.label, matcher=judge.label if judge else "embedding") for s in strategies}
     total = len(conversations) * len(strategies)
     done = 0
     for conv in conversations:
-        scorer = _Scorer(embedder, conv, threshold)
+        scorer = _Scorer(embedder, conv, threshold, judge)
         for spec in strategies:
             started = time.perf_counter()
+            scorer.result = results[spec.label]
             with tempfile.TemporaryDirectory(prefix="memcli-ops-") as tmp:
                 clock = SimulatedClock(conv.messages[0].ts if conv.messages else None)
                 engine = Engine(settings.model_copy(update={"data_dir": Path(tmp)}), clock=clock, embedder=embedder)

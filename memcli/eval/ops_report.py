@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from memcli.eval.ops import OpsResult
 from memcli.eval.report import PALETTE, svg_legend
@@ -22,6 +23,10 @@ OPERATIONS = {  # table title → (metric, column header, lower is better)
 }
 COUNTS = {"Extraction": "{recalled}/{points}·{matched}/{memories}·{forbidden_stored}/{forbid}",
           "Updating": "{updates} updates", "Question answering": "{answered}/{questions}"}
+JUDGED = {"Extraction": "recall, precision and FMR by the matcher; fabricated: word overlap or cosine with a "
+                        "message (never judged)",
+          "Updating": "every figure by the matcher",
+          "Question answering": "the answer's tokens in the top k memories (never judged)"}
 
 
 def _pct(value: float) -> str:
@@ -32,14 +37,18 @@ def print_tables(results: dict[str, OpsResult], console: Console | None = None) 
     """One narrow table per operation (↑ higher is better, ↓ lower is better)."""
     console = console or Console()
     for title, metrics in OPERATIONS.items():
-        table = Table(title=title)
+        judged = title != "Question answering"
+        table = Table(title=title, caption=JUDGED[title])
         table.add_column("strategy", style="bold")
         for _, header, lower in metrics:
             table.add_column(f"{header} {'↓' if lower else '↑'}", justify="right")
         table.add_column("pts·mem·forbid" if title == "Extraction" else "counts", style="dim", no_wrap=True)
+        if judged:
+            table.add_column("matcher", style="dim")
         for name, r in results.items():
             m = r.metrics()
-            table.add_row(name, *[_pct(m[key]) for key, _, _ in metrics], COUNTS[title].format(**r.counts))
+            table.add_row(name, *[_pct(m[key]) for key, _, _ in metrics], COUNTS[title].format(**r.counts),
+                          *([r.matcher_line()] if judged else []))
         console.print(table)
 
 
@@ -47,7 +56,7 @@ def print_details(results: dict[str, OpsResult], console: Console | None = None)
     """Each miss, fabrication, stored forbidden point, failed update and wrong answer, with provenance."""
     console = console or Console()
     for name, r in results.items():
-        console.print(f"[bold]{name}[/]: {len(r.findings)} findings")
+        console.print(f"[bold]{name}[/]: {len(r.findings)} findings (matcher: {r.matcher_line()})")
         for f in r.findings:
             sim = f" (cosine {f.similarity:.2f})" if f.similarity is not None else ""
             console.print(f"  [yellow]{f.kind}[/] [{f.conversation}] expected: {f.expected or '—'}", markup=True,
@@ -56,6 +65,11 @@ def print_details(results: dict[str, OpsResult], console: Console | None = None)
                 console.print(f"      memory {f.memory_id}: {f.memory}{sim}", markup=False, highlight=False)
             for line in f.provenance:
                 console.print(f"        from: {line}", markup=False, highlight=False)
+        for v in r.verdicts.values():
+            said = "match" if v.match else "no match"
+            by = "judge" if v.by == "llm" else f"rule, the judge's reply was invalid: {v.error}"
+            console.print(Text.assemble(("  verdict ", "cyan"), f"{said} ({by}, cosine {v.cosine:.2f}): "
+                                        f"{v.point} ⇔ {v.memory}"), highlight=False)
 
 
 def write_json(results: dict[str, OpsResult], path: Path, details: bool = False) -> None:
@@ -67,10 +81,12 @@ def write_csv(results: dict[str, OpsResult], path: Path) -> None:
     with path.open("w", newline="") as fh:
         writer = csv.writer(fh)
         keys = [key for metrics in OPERATIONS.values() for key, _, _ in metrics]
-        writer.writerow(["strategy", *keys, *next(iter(results.values())).counts] if results else ["strategy"])
+        writer.writerow(["strategy", *keys, *next(iter(results.values())).counts, "matcher", "judged_pairs",
+                         "judge_fallbacks"] if results else ["strategy"])
         for name, r in results.items():
             m = r.metrics()
-            writer.writerow([name, *[f"{m[k]:.4f}" if m[k] == m[k] else "" for k in keys], *r.counts.values()])
+            writer.writerow([name, *[f"{m[k]:.4f}" if m[k] == m[k] else "" for k in keys], *r.counts.values(),
+                             r.matcher, len(r.verdicts), sum(v.by == "rule" for v in r.verdicts.values())])
 
 
 def write_svg(results: dict[str, OpsResult], path: Path) -> None:

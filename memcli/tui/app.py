@@ -239,13 +239,17 @@ class MemcliApp(App[None]):
     @work(thread=True, exclusive=True, group="memories", exit_on_error=False)
     def refresh_memories(self) -> None:
         store = self.session.engine.store
-        memories = store.memories(self.session.namespace, None)
+        ns = self.session.namespace
+        memories = store.memories(ns, None)
         now = self.session.engine.clock.now()
-        self.call_from_thread(self._show_memories, memories, now)
+        states = [m for m in memories if m.kind == "state" and m.status == "active"]
+        changes = {m.id: last_change(store, ns, m.id) for m in states}
+        self.call_from_thread(self._show_memories, memories, now, states, changes)
 
-    def _show_memories(self, memories: list, now: Any) -> None:
+    def _show_memories(self, memories: list, now: Any, states: list, changes: dict) -> None:
         self._memory_count = sum(m.status == "active" for m in memories)
         self.query_one(MemoriesView).show(memories, now)
+        self.query_one(RetrievalView).show_state(states, changes)
         self.sub_title = f"{self.session.namespace} · {self.settings.data_dir}"
         self._status()
 
@@ -539,6 +543,13 @@ class MemcliApp(App[None]):
             self._busy = False
             self.notify(f"{type(error).__name__}: {error}", title=f"{event.worker.group} failed",
                         severity="error", timeout=10, markup=False)
+
+
+def last_change(store: Any, namespace: str, memory_id: str) -> Event | None:
+    """The newest event that changed a memory's text (its adding, or an update that was not only bookkeeping)."""
+    events = store.events(kinds=[Kind.MEMORY_ADDED.value, Kind.MEMORY_UPDATED.value], namespace=namespace,
+                          memory_id=memory_id, newest=50)
+    return next((e for e in reversed(events) if e.payload.get("text") != e.payload.get("previous_text")), None)
 
 
 def resume_last_strategy(session: ChatSession) -> None:

@@ -41,6 +41,12 @@ def clip(text: str, width: int) -> str:
     return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,.;:") + "…"
 
 
+def changes(payload: dict) -> str:
+    """The learned values an update moved ("Δ vector" scores, as rmm's reranker reports them): "vector +0.012, …"."""
+    scores = payload.get("scores") or {}
+    return ", ".join(f"{k[2:]} {v:+.3f}" for k, v in scores.items() if k.startswith("Δ "))
+
+
 def describe(event: Event) -> str:
     """One line about an event for the feed."""
     p = event.payload
@@ -64,4 +70,12 @@ def describe(event: Event) -> str:
         return f"{p.get('strategy')}.{p.get('hook')}: {clip(p.get('error', ''), 80)}"
     if event.kind in (Kind.MEMORY_DECAYED, Kind.MEMORY_REINFORCED):
         return f"S {p.get('previous', 0):g} → {p.get('strength', 0):g} {p.get('reason', '')}"
+    if event.kind is Kind.MEMORY_UPDATED and p.get("text") == p.get("previous_text") and p.get("reason"):
+        return str(p["reason"])  # only the metadata changed (a strategy's bookkeeping): say why
+    if event.kind is Kind.MEMORY_UPDATED and changes(p):
+        return f"{p.get('reason', '')}: Δ {changes(p)} → {p.get('text', '')}"
+    if event.kind is Kind.MEMORY_UPDATED and p.get("reason"):
+        return f"{p['reason']} · {p.get('text', '')}"  # why first: "merged into this topic", "city: Lisbon → Porto"
+    if event.kind is Kind.MEMORY_ADDED and p.get("metadata", {}).get("granularity") and p.get("reason"):
+        return f"{p['reason']} · {p.get('text', '')}"  # memgas: which granularity, how many links
     return str(p.get("text") or p.get("reason") or "")

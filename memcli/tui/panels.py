@@ -21,6 +21,7 @@ from memcli.core.events import Event
 from memcli.core.projection import Memory
 from memcli.strategy.forgetting import retention
 from memcli.tui.glyphs import STYLE, clip, describe
+from memcli.tui.glyphs import changes as changes_line
 
 
 class OpenMemory(Message):
@@ -233,6 +234,24 @@ class RetrievalView(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static("No retrieval yet: send a message.", id="retrieval-body")
+        state = Static("", id="retrieval-state")
+        state.display = False  # only a strategy with state (rmm's reranker) shows it
+        yield state
+
+    def show_state(self, states: list[Memory], changes: dict[str, Event | None]) -> None:
+        """The strategy's own state that shapes retrieval (rmm's reranker weights), and its last change."""
+        body = self.query_one("#retrieval-state", Static)
+        body.display = bool(states)
+        out = Text()
+        for m in states:
+            out.append(f"\nstate {m.id}: ", style="bold")
+            out.append(m.text + "\n")
+            event = changes.get(m.id)
+            if event is not None:
+                delta = changes_line(event.payload)
+                out.append(f"  last change (event #{event.seq}): {event.payload.get('reason', '')}"
+                           + (f"; Δ {delta}" if delta else "") + "\n", style="italic")
+        body.update(out)
 
     def show(self, event: Event) -> None:
         p = event.payload
