@@ -18,6 +18,7 @@ about the user" list of "User: …" lines (docs/benchmarks.md).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Literal
 
@@ -40,6 +41,15 @@ class ContextReport:
     @property
     def total(self) -> int:
         return sum(self.tokens.values())
+
+
+_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+
+
+def only_asks(text: str) -> bool:
+    """Whether every sentence of `text` is a question: it asks, it tells nothing to remember."""
+    sentences = [m.group().strip() for m in _SENTENCE.finditer(text) if m.group().strip(" .!?\n")]
+    return bool(sentences) and all(s.endswith("?") for s in sentences)
 
 
 def memory_block(memories: list[str], header: str = MEMORY_HEADER) -> str:

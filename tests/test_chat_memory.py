@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from strategy_helpers import close, session
 
+from memcli.context import only_asks
 from memcli.model.base import Generation, GenerationStats
 from memcli.repetition import RepeatGuard
 
@@ -124,6 +125,41 @@ def test_each_memory_is_in_the_prompt_once_dated_in_the_user_s_words(settings, e
         assert prompt[1]["content"] == "What's a good podcast?"  # in the history, so not in the memory block
     finally:
         close(s)
+
+
+@pytest.mark.parametrize("strategy", ["rag-turns", "longmemeval"])
+def test_a_message_that_only_asks_is_no_memory_in_the_prompt_and_the_next_hit_takes_its_place(
+        settings, embedder, clock, strategy) -> None:
+    s = _chat(settings, embedder, clock, strategy, history=0)
+    try:
+        s.send("Gerald, my monstera, rides with us in the car.")
+        for question in ("What's my cat called?", "What's my dog called?", "What's my nephew called?"):
+            clock.advance("1m")
+            s.send(question)
+        clock.advance("1m")
+        result = s.send("What's my houseplant called?", k=2)
+        assert len(result.retrieval.hits) == 2
+        assert any(h.text.endswith("called?") for h in result.retrieval.hits)  # the earlier questions rank first
+        logged = [e.payload for e in s.engine.store.events(kinds=["memory.retrieved"])][-1]
+        assert logged["k"] == 2 and len(logged["hits"]) == 2
+        assert any("Gerald" in h["text"] for h in logged["hits"] + logged["near_misses"])
+        block = result.context.messages[-1]["content"]
+        assert "Gerald, my monstera" in block  # a near miss filled the place of a question
+        assert "called?" not in block.replace("What's my houseplant called?", "")
+    finally:
+        close(s)
+
+
+@pytest.mark.parametrize(("text", "asks"), [
+    ("What's my cat called?", True),
+    ("Is panko just fancy breadcrumbs? Why does it stay crisp?", True),
+    ("What's the weather like tomorrow? Oh wait, you can't check that.", False),
+    ("Tell me a joke.", False),
+    ("I moved to Leeds", False),
+    ("", False),
+])
+def test_only_asks(text: str, asks: bool) -> None:
+    assert only_asks(text) is asks
 
 
 def test_full_context_keeps_its_whole_history(settings, embedder, clock) -> None:

@@ -107,3 +107,18 @@ def test_memcli_without_a_command_opens_the_chat(tmp_path: Path) -> None:
                           timeout=600)
     assert done.returncode == 0, done.stderr
     assert "memcli chat" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_memcli_d_opens_the_chat_on_that_data_dir(tmp_path: Path) -> None:
+    """`memcli -d DIR` (as a new user types it) is `memcli chat -d DIR`; before a command it is a one-line error."""
+    env = {**os.environ, "MEMCLI_CONFIG": str(tmp_path / "none.toml")}
+    env.pop("MEMCLI_DATA_DIR", None)
+    data = tmp_path / "mine"
+    done = subprocess.run([sys.executable, "-m", "memcli", "-d", str(data), "-S", "rag-turns"], input="",
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "memcli chat" in done.stderr and (data / "memcli.duckdb").exists()  # the chat ran on DIR
+    misplaced = subprocess.run([sys.executable, "-m", "memcli", "-d", str(tmp_path / "other"), "log"],
+                               capture_output=True, text=True, env=env, timeout=120)
+    assert misplaced.returncode == 1 and "put them after `log`" in misplaced.stderr
+    assert "Traceback" not in misplaced.stderr and not (tmp_path / "other").exists()

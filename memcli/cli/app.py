@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import click
@@ -83,16 +84,25 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", "-d", show_default=False,
+                                                  help="Without a command: the chat's data folder.")] = None,
+    model: Annotated[str | None, typer.Option("--model", show_default=False,
+                                              help="Without a command: the chat model (GGUF, name or URL).")] = None,
+    strategy: Annotated[str | None, typer.Option("--strategy", "-S", show_default=False,
+                                                 help="Without a command: the memory strategy.")] = None,
 ) -> None:
     """memcli: chat with a local model and watch, inspect and edit what it remembers.
 
-    Without a command, opens the chat workbench (`memcli chat`).
+    Without a command, opens the chat workbench (`memcli chat`); `memcli -d DIR` is `memcli chat -d DIR`.
     """
     if ctx.invoked_subcommand is None:
         from memcli.cli.chat import chat
 
-        chat(strategy=None, set_=None, model=None, cassette=None, record=False, replay_calls=False, watch=None,
-             plain=False, data_dir=None)
+        chat(strategy=strategy, set_=None, model=model, cassette=None, record=False, replay_calls=False, watch=None,
+             plain=False, data_dir=data_dir)
+    elif data_dir is not None or model is not None or strategy is not None:
+        raise click.UsageError(f"-d, --model and -S before a command are for the chat that opens without one; "
+                               f"put them after `{ctx.invoked_subcommand}`", ctx=ctx)
 
 
 def _register() -> None:
