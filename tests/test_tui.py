@@ -63,7 +63,7 @@ async def test_chat_flow_feed_memories_edit_history(tmp_path, embedder, model) -
             assert bubbles[1].source.strip(), "the streamed reply is in the assistant bubble"
             assert {"retrieved", "extracted", "added"} <= set(feed_ops(app))
             table = app.query_one(MemoriesView).query_one(DataTable)
-            texts = [str(table.get_row_at(i)[-1]) for i in range(table.row_count)]  # the text is the last column
+            texts = [str(table.get_cell_at((i, 2))) for i in range(table.row_count)]  # id, status, text, …
             assert "User: I live in Lisbon" in texts
 
             app.post_message(OpenMemory("m2"))

@@ -224,10 +224,20 @@ async def test_view_keys_work_from_the_filter_and_typing_filters(tmp_path, embed
             assert app.query_one(PromptInput).value == ""
             table = app.query_one(MemoriesView).query_one(DataTable)
             assert table.row_count == 1
+            keys = [k.value for k in table.columns]
+            start = sum(c.get_render_width(table) for c in list(table.columns.values())[:keys.index("text")])
+            assert table.scrollable_content_region.width - start >= 20, "the text shows beside id and status"
             for key, view in (("f2", "feed"), ("f4", "retrieval"), ("f5", "context"), ("f3", "memories")):
                 await pilot.press(key)
                 await pilot.pause()
                 assert tabs.active == view
+            for key, view in (("f4", "retrieval"), ("f5", "context")):  # straight from the focused filter
+                await pilot.press("f3")
+                await pilot.pause()
+                assert app.focused is app.query_one("#memory-filter", Input)
+                await pilot.press(key)
+                await pilot.pause()
+                assert tabs.active == view, f"{key} from the memories filter"
             table.focus()
             await pilot.press("x")
             assert app.query_one("#memory-filter", Input).value == "nursex"
@@ -370,7 +380,7 @@ async def test_user_text_is_shown_literally_and_the_footer_fits_80_columns(tmp_p
             await pilot.press("f3")
             await pilot.pause()
             table = app.query_one(MemoriesView).query_one(DataTable)
-            assert any("[b]this[/b]" in str(table.get_row_at(i)[-1]) for i in range(table.row_count))
+            assert any("[b]this[/b]" in str(table.get_cell_at((i, 2))) for i in range(table.row_count))
             keys = {k.key: k for k in app.screen.query(FooterKey)}
             for key in ("ctrl+s", "ctrl+t"):
                 assert key in keys and keys[key].region.right <= 80 and keys[key].region.width > 0, key

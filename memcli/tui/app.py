@@ -364,6 +364,12 @@ class MemcliApp(App[None]):
         target = {"feed": Feed, "memories": "#memory-filter"}.get(view)
         if target is not None:  # typing on the memories view goes to its filter
             self.query_one(target).focus()
+        else:  # nothing to type into: typing goes to the chat again (focus left in a hidden pane would
+            prompt = self.query_one(PromptInput)  # make TabbedContent switch back to that pane)
+            if prompt.disabled:  # attached to a served data dir: no chat
+                self.set_focus(None)
+            else:
+                prompt.focus()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -33,6 +33,22 @@ class OpenMemory(Message):
         self.namespace = namespace
 
 
+def fit_column(table: DataTable, key: str, minimum: int = 12) -> None:
+    """Give column `key` the width the columns before it leave in the pane, so that its cells are cut at a
+    word (WordClip) rather than by the pane's edge in the middle of one; the columns after it scroll."""
+    keys = list(table.columns)
+    column = table.columns.get(ColumnKey(key))
+    if column is None:
+        return
+    before = sum(table.columns[k].get_render_width(table) for k in keys[:keys.index(column.key)])
+    width = max(minimum, table.scrollable_content_region.width - before - 2 * table.cell_padding)
+    if width != column.width:
+        column.width = width
+        table._clear_caches()
+        table._require_update_dimensions = True
+        table.refresh()
+
+
 class WordClip:
     """A one-line cell cut at a word boundary (with '…') to the width its column gets."""
 
@@ -65,24 +81,10 @@ class Feed(DataTable):
         self.cursor_type = "row"
         self.zebra_stripes = False
         self.add_columns("#", "", "op", "ns", "mem")
-        self.add_column("detail", key="detail", width=40)  # fitted to the pane (_fit_detail): cut at a word
-
-    def _fit_detail(self) -> None:
-        """Give the detail column the width the other columns leave, so that a detail is cut at a word
-        (WordClip) rather than by the pane's edge in the middle of one."""
-        column = self.columns.get(ColumnKey("detail"))
-        if column is None:
-            return
-        others = sum(c.get_render_width(self) for key, c in self.columns.items() if key != column.key)
-        width = max(12, self.scrollable_content_region.width - others - 2 * self.cell_padding)
-        if width != column.width:
-            column.width = width
-            self._clear_caches()
-            self._require_update_dimensions = True
-            self.refresh()
+        self.add_column("detail", key="detail", width=40)  # fitted to the pane (fit_column): cut at a word
 
     def on_resize(self) -> None:
-        self.call_after_refresh(self._fit_detail)
+        self.call_after_refresh(fit_column, self, "detail")
 
     def _at_bottom(self) -> bool:
         return self.scroll_y >= self.max_scroll_y - 1
@@ -94,7 +96,7 @@ class Feed(DataTable):
         follow = self._at_bottom() and not self.unseen
         self.add_row(str(event.seq), Text(glyph, style=style), Text(event.kind.value.split(".")[-1], style=style),
                      event.namespace or "", event.memory_id or "", WordClip(describe(event)), key=f"{event.seq}")
-        self.call_after_refresh(self._fit_detail)  # a wider ns or op column leaves the detail less room
+        self.call_after_refresh(fit_column, self, "detail")  # a wider ns or op column leaves the detail less room
         if follow:  # the table's height is known only after the next refresh
             self.call_after_refresh(self._follow)
         else:
@@ -152,13 +154,18 @@ class MemoriesView(Vertical):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        # the text last: a narrow pane cuts the text, never the status
-        for key, label in (("id", "id"), ("status", "status"), ("kind", "kind"), ("R", "retention"),
-                           ("last", "last use"), ("src", "src"), ("text", "text")):
+        # id, status and the text fitted to the pane (cut at a word); the other columns scroll into view
+        for key, label in (("id", "id"), ("status", "status")):
+            table.add_column(label, key=key)
+        table.add_column("text", key="text", width=40)
+        for key, label in (("kind", "kind"), ("R", "retention"), ("last", "last use"), ("src", "src")):
             table.add_column(label, key=key)
         self._memories: list[Memory] = []
         self._now = datetime.now()
         self._sort: tuple[str, bool] = ("id", False)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(fit_column, self.query_one(DataTable), "text")
 
     def show(self, memories: list[Memory], now: datetime) -> None:
         self._memories, self._now = memories, now
@@ -175,10 +182,9 @@ class MemoriesView(Vertical):
                  "src": lambda m: len(m.sources), "text": lambda m: m.text.lower()}[key]
         table.clear()
         for m in sorted(shown, key=order, reverse=reverse):
-            text = clip(m.text, 60)
-            table.add_row(Text(m.id + (" ★" if m.pinned else "")), STATUS_WORD.get(m.status, m.status), m.kind,
-                          retention_bar(m, self._now), m.last_access.strftime("%m-%d %H:%M"), str(len(m.sources)),
-                          Text(text), key=m.id)
+            table.add_row(Text(m.id + (" ★" if m.pinned else "")), STATUS_WORD.get(m.status, m.status),
+                          WordClip(m.text), m.kind, retention_bar(m, self._now), m.last_access.strftime("%m-%d %H:%M"),
+                          str(len(m.sources)), key=m.id)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._fill()
