@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
@@ -28,7 +28,8 @@ from memcli.strategy.api import Candidate, Hit, Retrieval, Strategy, Turn
 from memcli.strategy.registry import StrategyLoadError, StrategyRegistry
 from memcli.strategy.view import MESSAGE_KINDS, MemoryView, turn_from_event
 
-FILL_DEPTH = 16  # more memories ranked than the prompt takes: they fill the places of hits left out (unseen)
+FILL_DEPTH = 16  # more memories ranked than the prompt takes: they fill the places of hits left out (unseen);
+# a backfill ranks as deep, so that its retrievals and recall effects are those of the live chat
 
 
 @dataclass
@@ -175,9 +176,11 @@ class ChatSession:
         s = strategy or self.strategy
         retrieval = self._call(s, "retrieve", Retrieval([]), query, self.view(s, now=at, upto=upto), k + depth)
         if depth:
-            hits = retrieval.hits
-            cutoff = hits[k - 1].score if retrieval.cutoff is not None and len(hits) >= k else retrieval.cutoff
-            retrieval = Retrieval(hits[:k], [*hits[k:], *retrieval.near_misses], cutoff, retrieval.note)
+            hits, cutoff = retrieval.hits, retrieval.cutoff
+            if cutoff is not None and retrieval.cutoff_on is None and len(hits) >= k:  # a rank cutoff: the k-th
+                cutoff = hits[k - 1].score  # score (a threshold on a score part, memorybank's cosine, stays)
+            retrieval = replace(retrieval, hits=hits[:k], near_misses=[*hits[k:], *retrieval.near_misses],
+                                cutoff=cutoff)
         retrieved = NewEvent(Kind.MEMORY_RETRIEVED, {
             "query": query, "k": k, "cutoff": retrieval.cutoff, "note": retrieval.note,
             **({"cutoff_on": retrieval.cutoff_on} if retrieval.cutoff_on else {}),
@@ -288,7 +291,7 @@ class ChatSession:
             kept.append((date, Hit(hit.memory_id, f"{date}: {words}" if date else words, hit.score, hit.parts,
                                    hit.sources)))
         kept.sort(key=lambda pair: pair[0])  # stable: the same date keeps the rank order
-        return Retrieval([h for _, h in kept], retrieval.near_misses, retrieval.cutoff, retrieval.note, retrieval.cutoff_on)
+        return replace(retrieval, hits=[h for _, h in kept])
 
     def _reply(self, messages: list[Message], max_tokens: int | None, cancel: threading.Event | None,
                on_piece: Callable[[str], None] | None) -> tuple[Generation, int, bool]:
@@ -403,7 +406,7 @@ class ChatSession:
         with self.engine.batch():
             for i, turn in enumerate(turns, 1):
                 if turn.role == "user" and not turn.metadata.get("ingested"):
-                    self.retrieve(turn.text, k, strategy=strategy, at=turn.ts, upto=turn.seq)
+                    self.retrieve(turn.text, k, strategy=strategy, at=turn.ts, upto=turn.seq, depth=FILL_DEPTH)
                 self.process(strategy, turn)
                 if progress is not None:
                     progress(i, len(turns))
