@@ -387,3 +387,42 @@ async def test_user_text_is_shown_literally_and_the_footer_fits_80_columns(tmp_p
             assert "1 memory" in str(app.query_one("#status").render())
     finally:
         close(app)
+
+
+# -- A reply withheld as a near copy and retried: the bubble shows what was logged ----------
+
+async def test_a_retried_repeat_leaves_only_the_logged_reply_in_the_bubble(tmp_path, embedder) -> None:
+    """The repeat guard lets a reply stream once its start differs from the recent ones; when the whole
+    reply then turns out a near copy it is retried, and the bubble must not keep both attempts."""
+    from memcli.core.events import Kind
+    from memcli.model.base import Generation, GenerationStats
+    from memcli.tui.chat import Bubble
+
+    first = "Hello there friend, the weather is lovely today and I like it a lot."
+    near_copy = "Hi there friend, the weather is lovely today and I like it a lot."  # differs at once
+
+    class NearCopies(SlowScriptedModel):
+        def __init__(self) -> None:
+            super().__init__(pieces=0, delay=0.0)
+            self.calls = 0
+
+        def stream(self, messages, *, max_tokens=None, temperature=None, cancel=None, seed=None):
+            self.calls += 1
+            text = first if self.calls == 1 else near_copy if not seed else "Something else entirely."
+            return Generation(iter(text.split(" ")[:1] + [" " + w for w in text.split(" ")[1:]]),
+                              GenerationStats(self.model_id, finish_reason="stop"))
+
+    app = make_app(tmp_path / "d", embedder, NearCopies())
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            for message in ("Tell me something.", "Tell me something else."):
+                await pilot.click("#prompt")
+                await pilot.press(*message, "enter")
+                await settle(pilot)
+            replies = [e.payload["text"] for e in app.session.engine.store.events(kinds=[Kind.MESSAGE_ASSISTANT])]
+            assert replies == [first, "Something else entirely."]
+            bubbles = [b.source.strip() for b in app.query(Bubble) if b.border_title == "assistant"]
+            assert bubbles == replies
+    finally:
+        close(app)

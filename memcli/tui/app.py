@@ -321,15 +321,17 @@ class MemcliApp(App[None]):
             if time.monotonic() - last[0] >= STREAM_INTERVAL_S:
                 flush()
 
+        logged: str | None = None
         try:
             result = self.session.send(text, k=self.settings.top_k, max_tokens=self.settings.max_tokens,
                                        cancel=cancel, on_piece=piece)
             flush()
+            logged = result.reply.text if result.reply is not None else None
         except MemcliError as exc:
             self.call_from_thread(self._turn_failed, text, str(exc))
             return
         finally:
-            self.call_from_thread(self._finish_stream)
+            self.call_from_thread(self._finish_stream, logged)
             self._busy = False
         if result.generation is not None:
             self._tps = result.generation.stats.tokens_per_s
@@ -337,11 +339,15 @@ class MemcliApp(App[None]):
                 self.call_from_thread(self.notify, "Reply stopped.", timeout=2)
         self.call_from_thread(self._status)
 
-    async def _finish_stream(self) -> None:
+    async def _finish_stream(self, logged: str | None = None) -> None:
+        """End the streamed reply; the bubble then shows the reply as logged (a near copy that had
+        started to stream and was retried by the repeat guard, or a redacted secret, is not kept)."""
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
         if self._stream_bubble is not None:
+            if logged is not None and self._stream_bubble.source != logged:
+                await self._stream_bubble.update(logged)
             self._stream_bubble.remove_class("streaming")
             self._stream_bubble = None
 
