@@ -10,6 +10,8 @@ docs/reliability.md come from the fixed corpus of benchmarks/bad_inputs.py.
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import math
 import shutil
@@ -224,7 +226,8 @@ def test_cli_options(seeded: Path, tmp_path_factory: pytest.TempPathFactory, com
     shutil.copytree(seeded / "data", data)
     before = dir_state(data)
     args = [a for a in args if a not in ("-d", "--data-dir", "-o", "--out")]  # stay inside the tmp dir
-    result = runner.invoke(app, [*command, *args, "-d", str(data)], catch_exceptions=True)
+    with contextlib.chdir(tmp):  # a relative output path (export FILE, --json F, …) lands in the tmp dir
+        result = runner.invoke(app, [*command, *args, "-d", str(data)], catch_exceptions=True)
     _check(result, data, before)
 
 
