@@ -181,48 +181,32 @@ def snapshot_app(embedder) -> MemcliApp:
     return make_app(SNAP_DIR, embedder)
 
 
-def test_snapshot_compare_view(snap_compare, embedder) -> None:
+def snapshot(snap_compare, embedder, keys: list[str], size: tuple[int, int]) -> bool:
+    """The snapshot app after pressing `keys` (each followed by a settle), compared at `size`."""
     app = snapshot_app(embedder)
 
     async def run_before(pilot) -> None:
         await settle(pilot)
-        await pilot.press("ctrl+o")
-        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
 
     try:
-        assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+        return snap_compare(app, terminal_size=size, run_before=run_before)
     finally:
         close(app)
+
+
+def test_snapshot_compare_view(snap_compare, embedder) -> None:
+    assert snapshot(snap_compare, embedder, ["ctrl+o"], (120, 40))
 
 
 def test_snapshot_compare_retrievals_narrow(snap_compare, embedder) -> None:
-    app = snapshot_app(embedder)
-
-    async def run_before(pilot) -> None:
-        await settle(pilot)
-        await pilot.press("ctrl+o")
-        await settle(pilot)
-        await pilot.press("r")
-        await settle(pilot)
-
-    try:
-        assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
-    finally:
-        close(app)
+    assert snapshot(snap_compare, embedder, ["ctrl+o", "r"], (80, 24))
 
 
 def test_snapshot_retention_plot(snap_compare, embedder) -> None:
-    app = snapshot_app(embedder)
-
-    async def run_before(pilot) -> None:
-        await settle(pilot)
-        await pilot.press("ctrl+g")
-        await settle(pilot)
-
-    try:
-        assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
-    finally:
-        close(app)
+    assert snapshot(snap_compare, embedder, ["ctrl+g"], (120, 40))
 
 
 def test_feed_details_are_cut_at_a_word() -> None:
