@@ -36,9 +36,10 @@ from memcli.core.events import Kind
 from memcli.core.projection import ACTIVE
 from memcli.embed.embedder import Embedder, text_hash
 from memcli.errors import MemcliError
+from memcli.index.embedding_cache import EmbeddingCache
 
 if TYPE_CHECKING:
-    from memcli.core.store import EventStore
+    from memcli.core.store.log import EventStore
 
 # Events that change what a table holds (text or whether the memory is searchable).
 INDEXED_KINDS = [
@@ -118,6 +119,7 @@ class VectorIndex:
         self._mirrors: dict[str, _Mirror] = {}
         self._synced: set[str] = set()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memcli-fts")
+        self.cache = EmbeddingCache(path)
 
     # -- watermark -------------------------------------------------------------------------
 
@@ -154,19 +156,20 @@ class VectorIndex:
         self._mirrors.pop(namespace, None)
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
-        """Embeddings through the store's cache: each text is embedded once per model."""
+        """Embeddings through the cache: each text is embedded once per model."""
         if not texts:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
         model = self.embedder.model_id
         hashes = [text_hash(t) for t in texts]
-        cached = self.store.cached_vectors(model, sorted(set(hashes)))
+        cached = self.cache.get(model, sorted(set(hashes)))
         missing = sorted({h: t for h, t in zip(hashes, texts) if h not in cached}.items())
         if missing:
             fresh = self.embedder.embed([t for _, t in missing])
-            new = {h: v.tolist() for (h, _), v in zip(missing, fresh)}
-            self.store.put_vectors(model, new)
+            new = {h: np.asarray(v, dtype=np.float32) for (h, _), v in zip(missing, fresh)}
+            if not self.store.read_only:
+                self.cache.put(model, new)
             cached.update(new)
-        return np.asarray([cached[h] for h in hashes], dtype=np.float32)
+        return np.stack([cached[h] for h in hashes]).astype(np.float32, copy=False)
 
     def _rows(self, memories: list) -> list[dict[str, Any]]:
         """Index rows: a memory is found by its key (`metadata["key"]`, default its text)."""
@@ -281,15 +284,30 @@ class VectorIndex:
                 warnings.simplefilter("ignore", UserWarning)
                 table.optimize(cleanup_older_than=timedelta(0 if purge else 600), delete_unverified=purge)
 
-    def rebuild(self, namespaces: list[str]) -> None:
+    def rebuild(self, namespaces: list[str], *, purge: bool = False) -> None:
+        """Recreate tables from the projection. `purge` (after a hard erase, with every namespace):
+        also keep no old table version and no cached vector of a text no table holds any more."""
         self.store.flush()
         with self._lock:
+            kept: set[str] = set()
             for ns in namespaces:
-                active = self.store.memories(ns, statuses=[ACTIVE])
-                self._create(ns, self._rows(active))  # reads the analyzer from the state
+                rows = self._rows(self.store.memories(ns, statuses=[ACTIVE]))
+                self._create(ns, rows)  # reads the analyzer from the state
+                kept.update(text_hash(r["key"]) for r in rows)
                 state = self._state()
                 state[ns] = {**state.get(ns, {}), "seq": self.store.last_seq, "appends": 0}
                 self._save_state(state)
+                if purge:
+                    self.compact(ns, purge=True)
+            if purge:
+                self.cache.retain(self.embedder.model_id, kept)
+
+    def close(self) -> None:
+        """Stop the keyword-search thread and close the embedding cache (LanceDB holds no open handle)."""
+        self._pool.shutdown(wait=True)
+        self.cache.close()
+        self._tables.clear()
+        self._mirrors.clear()
 
     def vectors(self, namespace: str, ids: list[str]) -> dict[str, np.ndarray]:
         """The stored unit vectors of some memories (active ones only)."""
