@@ -32,7 +32,8 @@ from memcli.settings import Settings
 if TYPE_CHECKING:  # numpy and lancedb load with the index, not with the engine (start-up time)
     import numpy as np
 
-    from memcli.index.vector_index import SearchHit, VectorIndex
+    from memcli.index.ranking import SearchHit
+    from memcli.index.vector_index import VectorIndex
     from memcli.model.scorer import TokenScorer
 
 

@@ -11,7 +11,8 @@ from LanceDB on first use and kept in step by `sync`: LanceDB's own flat scan
 measured 11.6 ms p50 / 49 ms p95 at 10k rows on the 2-core reference machine
 (and grows linearly), numpy 0.2 ms, which is what keeps query embedding +
 hybrid search under 25 ms p95. Hybrid fuses the two rankings with reciprocal
-rank fusion (k=60, as LanceDB's RRFReranker does).
+rank fusion (k=60, as LanceDB's RRFReranker does); the mirror and the fusion are in ranking.py,
+the embedding cache in embedding_cache.py.
 
 Every one-row append is a new Lance fragment; `compact_every` appends trigger
 `optimize()`, which compacts fragments and folds new rows into the FTS index.
@@ -26,7 +27,6 @@ import shutil
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,8 +35,8 @@ import numpy as np
 from memcli.core.events import Kind
 from memcli.core.projection import ACTIVE
 from memcli.embed.embedder import Embedder, text_hash
-from memcli.errors import MemcliError
 from memcli.index.embedding_cache import EmbeddingCache
+from memcli.index.ranking import SEARCH_MODES, Mirror, SearchHit, SearchModeError, fuse
 
 if TYPE_CHECKING:
     from memcli.core.store.log import EventStore
@@ -49,53 +49,9 @@ INDEXED_KINDS = [
         Kind.MEMORY_ARCHIVED, Kind.MEMORY_RESTORED, Kind.MEMORY_DELETED, Kind.MEMORY_QUARANTINED,
     )
 ]
-SEARCH_MODES = ("hybrid", "vector", "keyword")
-
-
-class SearchModeError(MemcliError, ValueError):
-    """An unknown search mode (a user's --mode)."""
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    id: str
-    text: str
-    score: float
-    parts: dict[str, float] = field(default_factory=dict)
-
-
-RRF_K = 60
 # Keyword analyzers: "english" (LanceDB's default: lowercase, stemming, stop words, ASCII folding)
 # and "plain" (lowercase only: classic BM25 over words, the LoCoMo reference baseline).
 ANALYZERS = ("english", "plain")
-
-
-class _Mirror:
-    """The ids, texts and unit vectors of one table, as numpy arrays."""
-
-    def __init__(self, ids: list[str], texts: list[str], vectors: np.ndarray) -> None:
-        self.ids, self.texts, self.vectors = ids, texts, vectors
-
-    def remove(self, ids: set[str]) -> None:
-        keep = [i for i, x in enumerate(self.ids) if x not in ids]
-        if len(keep) != len(self.ids):
-            self.ids = [self.ids[i] for i in keep]
-            self.texts = [self.texts[i] for i in keep]
-            self.vectors = self.vectors[keep]
-
-    def extend(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            self.ids += [r["id"] for r in rows]
-            self.texts += [r["text"] for r in rows]
-            self.vectors = np.vstack([self.vectors, np.stack([r["vector"] for r in rows])])
-
-    def top(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        if not self.ids:
-            return []
-        sims = self.vectors @ query
-        k = min(k, len(sims))
-        best = np.argpartition(-sims, k - 1)[:k]
-        return [(int(i), float(sims[i])) for i in best[np.argsort(-sims[best], kind="stable")]]
 
 
 def table_name(namespace: str) -> str:
@@ -116,7 +72,7 @@ class VectorIndex:
         self._state_file = path / "state.json"
         self._lock = threading.RLock()
         self._tables: dict[str, Any] = {}
-        self._mirrors: dict[str, _Mirror] = {}
+        self._mirrors: dict[str, Mirror] = {}
         self._synced: set[str] = set()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memcli-fts")
         self.cache = EmbeddingCache(path)
@@ -217,12 +173,12 @@ class VectorIndex:
         self._mirrors.pop(namespace, None)
         return table
 
-    def _mirror(self, namespace: str, table: Any) -> _Mirror:
+    def _mirror(self, namespace: str, table: Any) -> Mirror:
         if namespace not in self._mirrors:
             data = table.to_arrow().select(["id", "text", "vector"])
             flat = data.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
             vectors = np.asarray(flat, dtype=np.float32).reshape(data.num_rows, self.embedder.dim)
-            self._mirrors[namespace] = _Mirror(data.column("id").to_pylist(), data.column("text").to_pylist(), vectors)
+            self._mirrors[namespace] = Mirror(data.column("id").to_pylist(), data.column("text").to_pylist(), vectors)
         return self._mirrors[namespace]
 
     # -- keeping up with the log -----------------------------------------------------------
@@ -349,19 +305,7 @@ class VectorIndex:
         if keyword is None:
             return [SearchHit(mirror.ids[i], mirror.texts[i], sim, {"vector": sim})
                     for i, sim in mirror.top(query_vector, k)]
-        vector_hits = mirror.top(query_vector, max(k, depth))
-        fused: dict[str, dict[str, float]] = {}
-        texts: dict[str, str] = {}
-        for rank, (i, sim) in enumerate(vector_hits):
-            fused[mirror.ids[i]] = {"vector": sim, "rrf": 1.0 / (RRF_K + rank + 1)}
-            texts[mirror.ids[i]] = mirror.texts[i]
-        for rank, (mid, text, score) in enumerate(keyword.result()):
-            parts = fused.setdefault(mid, {"rrf": 0.0})
-            parts["keyword"] = score
-            parts["rrf"] += 1.0 / (RRF_K + rank + 1)
-            texts[mid] = text
-        ranked = sorted(fused.items(), key=lambda kv: (-kv[1]["rrf"], kv[0]))[:k]
-        return [SearchHit(mid, texts[mid], parts["rrf"], parts) for mid, parts in ranked]
+        return fuse(mirror, mirror.top(query_vector, max(k, depth)), keyword.result(), k)
 
     @staticmethod
     def _keyword(table: Any, query: str, k: int) -> list[tuple[str, str, float]]:
