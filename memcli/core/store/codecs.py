@@ -118,7 +118,7 @@ class Table:
         row = self.encode(record)
         return self.decode(tuple(row[n] for n in self.names))
 
-    def insert(self, con: duckdb.DuckDBPyConnection, records: list[Any], into: str | None = None,
+    def insert(self, con: duckdb.DuckDBPyConnection, records: list[Any],
                encoded: list[dict[str, Any]] | None = None) -> None:
         """Insert records (or rows already encoded) with one Arrow scan."""
         rows = encoded if encoded is not None else [self.encode(r) for r in records]
@@ -127,7 +127,7 @@ class Table:
         import pyarrow as pa
 
         arrow = pa.Table.from_pylist(rows, schema=self.arrow_schema)  # noqa: F841  (DuckDB reads it by name)
-        con.execute(f"INSERT INTO {into or self.name} SELECT * FROM arrow")
+        con.execute(f"INSERT INTO {self.name} SELECT * FROM arrow")
 
 
 def naive_utc(ts: datetime) -> datetime:
