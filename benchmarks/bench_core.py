@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import percentiles, save, timed  # noqa: E402
 
 from memcli.core import operations as ops  # noqa: E402
-from memcli.core.store import EventStore  # noqa: E402
+from memcli.core.store.log import EventStore  # noqa: E402
 from memcli.embed.embedder import SentenceTransformerEmbedder  # noqa: E402
 from memcli.engine import Engine  # noqa: E402
 from memcli.index.vector_index import VectorIndex  # noqa: E402

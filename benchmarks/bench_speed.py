@@ -63,7 +63,7 @@ def bench_embed(backends: dict, repeat: int) -> dict:
 
 
 def bench_retrieval(backends: dict, sizes: list[int], repeat: int) -> dict:
-    from memcli.core.store import EventStore
+    from memcli.core.store.log import EventStore
     from memcli.index.vector_index import VectorIndex
 
     rng = random.Random(0)

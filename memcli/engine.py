@@ -9,6 +9,7 @@ index up to date from the log.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -22,7 +23,7 @@ from memcli.core import operations as ops
 from memcli.core.events import Event, Kind, NewEvent
 from memcli.core.lock import WriterLock
 from memcli.core.projection import ACTIVE, DELETED, Memory
-from memcli.core.store import EventStore
+from memcli.core.store.log import EventStore
 from memcli.embed.embedder import Embedder
 from memcli.embed.factory import build_embedder
 from memcli.errors import MemcliError, user_error_message
@@ -31,7 +32,8 @@ from memcli.settings import Settings
 if TYPE_CHECKING:  # numpy and lancedb load with the index, not with the engine (start-up time)
     import numpy as np
 
-    from memcli.index.vector_index import SearchHit, VectorIndex
+    from memcli.index.ranking import SearchHit
+    from memcli.index.vector_index import VectorIndex
     from memcli.model.scorer import TokenScorer
 
 
@@ -85,6 +87,8 @@ class Engine:
             raise
         self.embedder: Embedder = embedder or build_embedder(settings)
         self._index: VectorIndex | None = None
+        self._index_lock = threading.Lock()  # racing workers must not open two indexes
+        self._analyzers: dict[str, str] = {}  # namespace → keyword analyzer its strategy asked for
         self._dirty: set[str] = set()
         self._scorer: TokenScorer | None = None
         self._subscribers: list[Subscriber] = []
@@ -99,17 +103,30 @@ class Engine:
     def data_dir(self) -> Path:
         return self.settings.data_dir
 
+    def open(self) -> VectorIndex:
+        """Open the vector index (LanceDB and numpy load here, not at start-up) and, for a writer,
+        bring every table up to the log (after a crash or an interrupted sync). Idempotent and
+        thread-safe: racing workers get the same index, reconciled once. Searches and syncs call it."""
+        with self._index_lock:
+            if self._index is None:
+                from memcli.index.vector_index import VectorIndex
+
+                index = VectorIndex(
+                    self.data_dir / "index", self.store, self.embedder, compact_every=self.settings.compact_every
+                )
+                for namespace, analyzer in self._analyzers.items():
+                    index.configure(namespace, analyzer)
+                if not self.read_only:
+                    for namespace in self.store.namespaces():
+                        index.sync(namespace)
+                self._index = index
+            return self._index
+
     @property
     def index(self) -> VectorIndex:
-        """The vector index, opened on first use and then brought up to the log if it lags."""
+        """The vector index, once `open()` has opened it (reading this opens and syncs nothing)."""
         if self._index is None:
-            from memcli.index.vector_index import VectorIndex
-
-            self._index = VectorIndex(
-                self.data_dir / "index", self.store, self.embedder, compact_every=self.settings.compact_every
-            )
-            if not self.read_only:
-                self.reconcile()
+            raise RuntimeError("the vector index is not open yet: call Engine.open() first")
         return self._index
 
     @property
@@ -286,17 +303,27 @@ class Engine:
     # -- reading ---------------------------------------------------------------------------
 
     def configure(self, namespace: str, options: dict[str, str]) -> None:
-        """Index options a strategy asks for (see Strategy.index_options)."""
-        if not self.read_only and "analyzer" in options:
-            self.index.configure(namespace, options["analyzer"])
+        """Index options a strategy asks for (see Strategy.index_options), given when the strategy is
+        activated: applied now if the index is open, else when `open()` opens it."""
+        if self.read_only or "analyzer" not in options:
+            return
+        with self._index_lock:
+            self._analyzers[namespace] = options["analyzer"]
+            index = self._index
+        if index is not None:
+            index.configure(namespace, options["analyzer"])
 
     def synced(self, namespace: str) -> VectorIndex:
         """The index, with `namespace` brought up to the log if this engine changed it."""
-        index = self.index
+        index = self.open()
         if namespace in self._dirty:
             index.sync(namespace)
             self._dirty.discard(namespace)
         return index
+
+    def vectors(self, namespace: str, ids: list[str]) -> dict[str, np.ndarray]:
+        """The indexed unit vectors of some active memories (the namespace synced first, as for a search)."""
+        return self.synced(namespace).vectors(namespace, ids)
 
     def search(self, namespace: str, query: str, k: int = 10, mode: str = "hybrid",
                depth: int | None = None, query_vector: np.ndarray | None = None) -> list[SearchHit]:
@@ -338,16 +365,14 @@ class Engine:
     def _rebuild(self, purge: bool) -> dict[str, int]:
         state = self.store.rebuild()
         namespaces = sorted({ns for ns, _ in state.memories})
-        self.index.rebuild(namespaces)
-        if purge:
-            for ns in namespaces:
-                self.index.compact(ns, purge=True)
+        self.open().rebuild(namespaces, purge=purge)
         self._dirty.clear()
         return {"events": self.store.last_seq, "memories": len(state.memories)}
 
     def reconcile(self) -> dict[str, int]:
-        """Bring every vector table up to the log (after a crash or an interrupted sync)."""
-        index = self.index
+        """Open the index and bring every vector table up to the log; returns the memories synced per
+        namespace (after `open()` has reconciled, what changed since)."""
+        index = self.open()
         return {ns: index.sync(ns) for ns in self.store.namespaces()}
 
     # -- life cycle ------------------------------------------------------------------------
@@ -358,13 +383,20 @@ class Engine:
             self._lock = None
 
     def close(self) -> None:
-        """Bring the index up to date (so readers find every memory), then let go of the data dir."""
+        """Bring the index up to date (so readers find every memory), close it (its keyword-search
+        thread, its embedding cache), then let go of the data dir."""
         try:
             for namespace in sorted(self._dirty):
                 self.synced(namespace)
         finally:
-            self.store.close()
-            self._release()
+            try:
+                with self._index_lock:
+                    index, self._index = self._index, None
+                if index is not None:
+                    index.close()
+            finally:
+                self.store.close()
+                self._release()
 
     def __enter__(self) -> "Engine":
         return self

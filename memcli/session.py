@@ -77,8 +77,8 @@ class ChatSession:
         self.history_messages = history_messages  # None: the whole conversation
         self._llm_ok: bool | None = None  # may strategies call the model? decided on first use
         self.on_event = on_event
-        self.strategy: Strategy = registry.create(strategy, params)
         self._configured: set[str] = set()
+        self.strategy: Strategy = self.activate(registry.create(strategy, params))
         self._queue: queue.Queue[tuple[str, Any] | None] | None = None
         self._worker: threading.Thread | None = None
         self._errors: list[str] = []
@@ -127,12 +127,18 @@ class ChatSession:
             self._strategy_error(strategy, hook, f"{type(exc).__name__}: {exc} ({last.filename}:{last.lineno})")
             return default
 
+    def activate(self, strategy: Strategy) -> Strategy:
+        """Tell the engine how the strategy's namespace is indexed (once per namespace): every
+        strategy that is used goes through here (created, switched to, backfilled), so that
+        handing out a view has no effect."""
+        if strategy.namespace not in self._configured:
+            self._configured.add(strategy.namespace)
+            self.engine.configure(strategy.namespace, strategy.index_options())
+        return strategy
+
     def view(self, strategy: Strategy | None = None, *, now: datetime | None = None,
              upto: int | None = None) -> MemoryView:
         strategy = strategy or self.strategy
-        if strategy.namespace not in self._configured:  # index options, once per namespace
-            self._configured.add(strategy.namespace)
-            self.engine.configure(strategy.namespace, strategy.index_options())
         if self._llm_ok is None:
             self._llm_ok = llm_allowed(self.model, self.llm_memory, self.engine.data_dir)
         model = self.model if self._llm_ok else None
@@ -369,7 +375,7 @@ class ChatSession:
         """Swap the strategy; on failure the old one stays and a strategy.error is logged."""
         old = self.strategy
         try:
-            new = self.registry.create(name, params)
+            new = self.activate(self.registry.create(name, params))
         except Exception as exc:
             self._record(Kind.STRATEGY_ERROR, {"strategy": name, "hook": "load", "error": str(exc)},
                          actor="engine", namespace=name)
@@ -392,7 +398,7 @@ class ChatSession:
         memories, in one batch of events (restorable, never erased), so an interrupted backfill
         can always be run again.
         """
-        strategy = self.registry.create(name, params, namespace=namespace) if name else self.strategy
+        strategy = self.activate(self.registry.create(name, params, namespace=namespace)) if name else self.strategy
         live = self.engine.store.memories(strategy.namespace, statuses=[ACTIVE, ARCHIVED, QUARANTINED])
         if live and not restart:
             raise InvalidOperation(

@@ -10,7 +10,8 @@ import duckdb
 import pytest
 
 from memcli.clock import SimulatedClock
-from memcli.core.store import DB_FILE, EventStore
+from memcli.core.store.files import DB_FILE
+from memcli.core.store.log import EventStore
 from memcli.settings import load_settings
 from strategy_helpers import close, session
 

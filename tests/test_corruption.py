@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from memcli.cli.app import app
 from memcli.core import operations as ops
-from memcli.core.store import StoreError
+from memcli.core.store.files import StoreError
 from memcli.engine import Engine
 
 runner = CliRunner()

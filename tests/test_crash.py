@@ -39,7 +39,7 @@ def _run_and_kill(data: Path, mode: str, rng: random.Random) -> int:
 
 
 def _check(data: Path, acked: int, embedder) -> None:
-    with Engine(load_settings(data_dir=data), embedder=embedder) as engine:  # reconciles the index on open
+    with Engine(load_settings(data_dir=data), embedder=embedder) as engine:
         store = engine.store
         seqs = [e.seq for e in store.events()]
         assert seqs == list(range(1, len(seqs) + 1)) and (seqs[-1] if seqs else 0) >= acked  # a write batch
@@ -47,7 +47,7 @@ def _check(data: Path, acked: int, embedder) -> None:
         assert store.state_as_of(store.last_seq) == store.projection()
         for ns in store.namespaces():
             active = {m.id for m in store.memories(ns)}
-            index = engine.index
+            index = engine.open()  # opening the index reconciles it with the log
             index.sync(ns)
             table = index._table(ns)
             ids = set(table.to_arrow().column("id").to_pylist()) if table is not None else set()

@@ -22,7 +22,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.types import Implementation
 
 from memcli.core.events import Kind
-from memcli.core.store import EventStore
+from memcli.core.store.log import EventStore
 from memcli.engine import Engine
 from memcli.mcp.control import SERVER_FILE
 from memcli.settings import load_settings

@@ -123,4 +123,4 @@ def test_migrations_recorded_once(settings) -> None:
     con = duckdb.connect(str(settings.data_dir / "memcli.duckdb"), read_only=True)
     versions = [r[0] for r in con.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()]
     con.close()
-    assert versions == [1, 2, 3]
+    assert versions == [1, 2, 3, 4]

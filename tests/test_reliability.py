@@ -17,7 +17,9 @@ from typer.testing import CliRunner
 from memcli.cli.app import app
 from memcli.core import erasure
 from memcli.core import operations as ops
-from memcli.core.store import DB_FILE, EventStore
+from memcli.core.store.files import DB_FILE
+from memcli.core.store.log import EventStore
+from memcli.index.embedding_cache import EmbeddingCache
 from memcli.embed.embedder import text_hash
 from reliability_helpers import assert_one_line_error, dir_state, refused
 
@@ -84,7 +86,7 @@ def test_failed_erase_transaction_changes_nothing(tmp_path: Path, monkeypatch: p
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr("memcli.core.store.scrub", full_disk)
+    monkeypatch.setattr("memcli.core.store.log.scrub", full_disk)
     line = refused(runner, app, ["memories", "forget", "m1", "--hard", "-S", "rag-turns", "-d", str(data)], data,
                    contains="disk is full")
     assert "nothing was changed" in line
@@ -97,8 +99,7 @@ def test_interrupted_erase_is_refused_to_readers_and_finished_by_rebuild(tmp_pat
                               ("assistant", "Tea is nice.")])
     search = ["memories", "search", "locker code", "-S", "rag-turns", "--json", "-d", str(data)]
     assert "Quintessa" in runner.invoke(app, search).stdout  # indexed and cached before the erase
-    with _reader(data) as store:
-        assert store.cached_vectors("all-MiniLM-L6-v2", [text_hash("User: " + SECRET)])
+    assert _cached(data, "User: " + SECRET)
 
     real = EventStore.rewrite_file
 
@@ -121,9 +122,18 @@ def test_interrupted_erase_is_refused_to_readers_and_finished_by_rebuild(tmp_pat
     assert b"Quintessa" not in everything, "erased text left in the DuckDB file, a .lance file or a temp file"
     hits = json.loads(runner.invoke(app, search).stdout)
     assert hits and all("Quintessa" not in h["text"] for h in hits)
+    assert not _cached(data, "User: " + SECRET)
     with _reader(data) as store:
-        assert not store.cached_vectors("all-MiniLM-L6-v2", [text_hash("User: " + SECRET)])
         assert store.memory("rag-turns", "m3").text == "User: I like tea."
+
+
+def _cached(data: Path, text: str) -> bool:
+    """Whether the index's embedding cache holds a vector of `text`."""
+    cache = EmbeddingCache(data / "index")
+    try:
+        return bool(cache.get("all-MiniLM-L6-v2", [text_hash(text)]))
+    finally:
+        cache.close()
 
 
 class _reader:

@@ -47,7 +47,7 @@ def _config() -> Check:
 
 
 def _data_dir(settings: Settings) -> Check:
-    from memcli.core.store import EventStore
+    from memcli.core.store.log import EventStore
 
     d = settings.data_dir
     if not (d / "memcli.duckdb").exists():

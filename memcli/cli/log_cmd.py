@@ -27,8 +27,14 @@ def _since(value: str | None, store) -> int:
         from datetime import timezone
 
         when = when.replace(tzinfo=timezone.utc)
-    earlier = [e.seq for e in store.events() if e.ts < when]
-    return earlier[-1] if earlier else 0
+    return store.last_seq_before(when)
+
+
+def _kinds(prefixes: list[str]) -> list[str]:
+    """The kinds `--kind` names: each exactly or by a prefix such as 'memory.'."""
+    from memcli.core.events import Kind
+
+    return [k.value for k in Kind if any(k.value == p or k.value.startswith(p) for p in prefixes)]
 
 
 def log(
@@ -46,7 +52,7 @@ def log(
     json_out: Json = False,
 ) -> None:
     """The event log: every message, retrieval, context and memory operation, in order."""
-    from memcli.core.store import EventStore
+    from memcli.core.store.log import EventStore
 
     store = EventStore(settings_for(data_dir).data_dir, read_only=True)
     try:
@@ -78,10 +84,9 @@ def log(
                     add_row(table, r["namespace"], r["id"], r["status"], r["text"])
                 Console().print(table)
             return
-        events = store.events(since=_since(since, store), namespace=namespace)
-        if kind:
-            events = [e for e in events if any(e.kind.value == k or e.kind.value.startswith(k) for k in kind)]
-        events = events[-limit:]
+        kinds = _kinds(kind) if kind else None
+        events = [] if kinds == [] else store.events(since=_since(since, store), namespace=namespace, kinds=kinds,
+                                                     newest=limit)
     finally:
         store.close()
     if json_out:

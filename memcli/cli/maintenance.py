@@ -32,7 +32,7 @@ def export(
     json_out: Json = False,
 ) -> None:
     """Write the whole event log (the source of truth) to a JSONL or Parquet file."""
-    from memcli.core.store import EventStore
+    from memcli.core.store.log import EventStore
     from memcli.core.transfer import export_events
 
     store = EventStore(settings_for(data_dir).data_dir, read_only=True)
@@ -69,7 +69,7 @@ def backup(
 ) -> None:
     """A consistent copy of the event log, even while memcli is running. Restore: put it in a data
     dir as memcli.duckdb and run `memcli rebuild`."""
-    from memcli.core.store import backup_database
+    from memcli.core.store.files import backup_database
 
     n = backup_database(settings_for(data_dir).data_dir, target)
     print_json({"events": n, "file": str(target)}) if json_out else typer.echo(f"backed up {n} events to {target}")

@@ -103,16 +103,13 @@ def search(
 @app.command("show")
 def show(memory_id: MemoryId, strategy: Strategy = None, data_dir: DataDir = None, json_out: Json = False) -> None:
     """One memory: its fields, every version with its validity, and the turns it came from."""
-    from memcli.core.events import Kind
-
     with _engine(data_dir, write=False) as engine:
         ns = _ns(engine, strategy)
         m = engine.store.memory(ns, memory_id)
         if m is None:
             raise typer.BadParameter(f"no memory {memory_id} in {ns}")
         versions = engine.store.versions(ns, memory_id)
-        sources = [e for e in engine.store.events(kinds=[Kind.MESSAGE_USER, Kind.MESSAGE_ASSISTANT])
-                   if e.seq in set(m.sources)]
+        sources = engine.store.source_turns(m.sources)
     out = {**_row(m), "versions": [{"version": v.version, "text": v.text, "valid_from": v.valid_from.isoformat(),
                                      "valid_to": v.valid_to.isoformat() if v.valid_to else None} for v in versions],
            "source_turns": [{"seq": e.seq, "ts": e.ts.isoformat(), "text": e.payload.get("text", "")}
@@ -134,8 +131,7 @@ def history(memory_id: MemoryId, strategy: Strategy = None, data_dir: DataDir = 
     """Every event that touched a memory."""
     with _engine(data_dir, write=False) as engine:
         ns = _ns(engine, strategy)
-        events = [e for e in engine.store.events(namespace=ns)
-                  if e.memory_id == memory_id or any(h.get("id") == memory_id for h in e.payload.get("hits", []))]
+        events = engine.store.memory_history(ns, memory_id)
     rows = [{"seq": e.seq, "ts": e.ts.isoformat(), "kind": e.kind.value, "actor": e.actor,
              "payload": e.payload} for e in events]
     if json_out:

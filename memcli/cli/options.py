@@ -41,7 +41,7 @@ def known_namespace(store: Any, name: str) -> str:
 
 def require_data(data_dir: Path) -> None:
     """A command that changes existing memories needs a data dir that has some (never create one to fail in)."""
-    from memcli.core.store import DB_FILE
+    from memcli.core.store.files import DB_FILE
     from memcli.errors import MemcliError
 
     if not (data_dir / DB_FILE).is_file():
@@ -50,7 +50,7 @@ def require_data(data_dir: Path) -> None:
 
 def require_empty(data_dir: Path) -> None:
     """An import goes into a data dir without events; checked before the dir is opened for writing."""
-    from memcli.core.store import DB_FILE
+    from memcli.core.store.files import DB_FILE
     from memcli.errors import MemcliError
 
     if (data_dir / DB_FILE).is_file():

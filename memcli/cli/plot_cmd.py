@@ -17,7 +17,7 @@ Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write an SV
 
 
 def _store(data_dir: Path | None):
-    from memcli.core.store import EventStore
+    from memcli.core.store.log import EventStore
 
     settings = settings_for(data_dir)
     return settings, EventStore(settings.data_dir, read_only=True)

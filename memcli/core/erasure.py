@@ -10,8 +10,10 @@ What goes, given the memories the user erases:
   erased turns, retrieval hits of erased memories and the query of an erased turn, and in every
   `context.built` the messages that are copies of erased turns (mapped by position: a context is
   the system prompt, the messages before its turn in order, then the turn) and a memory block
-  that listed an erased memory;
-- the embedding-cache rows of the erased texts.
+  that listed an erased memory.
+
+The embedding cache is the index's: `Engine.finish_erase` rebuilds the index with a purge, which
+keeps only the vectors of texts still indexed (see `memcli.index.embedding_cache`).
 
 The physical part (rewriting the DuckDB file, dropping old LanceDB versions, temp files) runs
 after the commit; a marker file says it is pending until it is done, so an interrupted erase is
@@ -30,7 +32,6 @@ from typing import Any, Iterable
 from memcli.context import MEMORY_HEADER
 from memcli.core.events import Kind
 from memcli.core.projection import Key
-from memcli.embed.embedder import text_hash
 
 ERASED = "[erased]"
 ECHO_WORDS = 4
@@ -111,12 +112,10 @@ def _update(con: Any, seq: int, payload: dict[str, Any]) -> None:
 
 
 def scrub(con: Any, erasure: Erasure) -> None:
-    """Remove the erased texts from the log and the embedding cache (inside the caller's transaction)."""
+    """Remove the erased texts from the log (inside the caller's transaction)."""
     keys, turns = erasure.keys, erasure.turns
-    texts = _texts_of(con, keys)
     messages = con.execute(f"SELECT seq, kind, payload FROM events WHERE kind IN {_MESSAGES} ORDER BY seq").fetchall()
     turn_text = {seq: json.loads(p).get("text", "") for seq, _, p in messages}
-    texts += [turn_text[s] for s in turns if s in turn_text]
     for seq in turns:
         if seq in turn_text:
             payload = json.loads(con.execute("SELECT payload FROM events WHERE seq = ?", [seq]).fetchone()[0])
@@ -153,9 +152,6 @@ def scrub(con: Any, erasure: Erasure) -> None:
             changed = _scrub_context(payload, seq, message_seqs, turns, turn_text, retrievals)
         if changed:
             _update(con, seq, payload)
-    hashes = sorted({text_hash(t) for t in texts if t})
-    if hashes:
-        con.execute("DELETE FROM embeddings WHERE text_hash IN (SELECT unnest(?::VARCHAR[]))", [hashes])
 
 
 def _turn_of(payload: dict[str, Any], seq: int, message_seqs: list[int]) -> int | None:

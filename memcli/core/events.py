@@ -60,9 +60,10 @@ class NewEvent:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """An appended event. `seq` is monotonic and gap-free within one data dir."""
+    """An appended event. `seq` is monotonic and gap-free within one data dir. Its fields are the
+    columns of the `events` table (`ts` in UTC, `batch` the seq of its batch's first event)."""
 
-    seq: int
+    seq: int = field(metadata={"primary": True})
     ts: datetime
     session_id: str | None
     kind: Kind

@@ -46,13 +46,13 @@ class PendingBatch:
         return self.events[0].seq if self.events else None
 
     def matching(self, *, since: int, until: int | None, kinds: set[str] | None, namespace: str | None,
-                 memory_id: str | None, newest: int | None = None) -> list[Event]:
+                 memory_id: str | None, newest: int | None = None, seqs: set[int] | None = None) -> list[Event]:
         """Pending events that a query with these filters would return, oldest first; `newest`: at
         most the last N of them (found from the end: a strategy reading the last turns stays cheap)."""
         def wanted(e: Event) -> bool:
             return (e.seq > since and (until is None or e.seq <= until) and (kinds is None or e.kind.value in kinds)
                     and (namespace is None or e.namespace == namespace)
-                    and (memory_id is None or e.memory_id == memory_id))
+                    and (memory_id is None or e.memory_id == memory_id) and (seqs is None or e.seq in seqs))
 
         if newest is None:
             return [e for e in self.events if wanted(e)]

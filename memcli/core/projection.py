@@ -16,8 +16,14 @@ from memcli.core.events import MEMORY_STATE_KINDS, Event, Kind
 ACTIVE, ARCHIVED, DELETED, QUARANTINED = "active", "archived", "deleted", "quarantined"
 
 
+INT32 = {"sql": "INTEGER"}  # field metadata: a 32-bit column (the default for int is BIGINT)
+
+
 @dataclass(slots=True)
 class Memory:
+    """One memory as the `memories` table holds it: these fields are its columns, in order
+    (see `memcli.core.store.codecs`; a new field needs a migration step)."""
+
     namespace: str
     id: str
     text: str
@@ -30,11 +36,11 @@ class Memory:
     updated_seq: int
     created_at: datetime
     last_access: datetime
-    access_count: int
+    access_count: int = field(metadata=INT32)
     valid_from: datetime
     valid_to: datetime | None
     sources: list[int]
-    version: int
+    version: int = field(metadata=INT32)
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def copy(self) -> "Memory":
@@ -43,11 +49,12 @@ class Memory:
 
 @dataclass(slots=True)
 class MemoryVersion:
-    """One text a memory had, and when it was valid. Superseded versions are closed."""
+    """One text a memory had, and when it was valid. Superseded versions are closed.
+    Its fields are the columns of `memory_versions`."""
 
     namespace: str
     id: str
-    version: int
+    version: int = field(metadata=INT32)
     text: str
     seq: int
     valid_from: datetime

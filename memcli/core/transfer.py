@@ -14,9 +14,11 @@ from typing import Any
 
 from memcli.core.events import Event, Kind
 from memcli.core.projection import ProjectionState, apply_event, fold_problem
-from memcli.core.store import EventStore, StoreError
+from memcli.core.store.codecs import EVENTS
+from memcli.core.store.files import StoreError
+from memcli.core.store.log import EventStore
 
-FIELDS = ("seq", "ts", "session_id", "kind", "actor", "namespace", "memory_id", "payload", "batch")
+FIELDS = tuple(EVENTS.names)
 
 
 def _fmt(path: Path) -> str:

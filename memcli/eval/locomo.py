@@ -149,6 +149,7 @@ def evaluate(
             session = ChatSession(engine, registry, model=None, strategy=first.name, params=first.params,
                                   background=False)
             session.strategy.namespace = first.label
+            session.activate(session.strategy)
             started = time.perf_counter()
             done = 0
             with engine.batch():
@@ -175,7 +176,7 @@ def evaluate(
             questions = [q for q in conv.questions if q.category in CATEGORIES and q.evidence]
             now = clock.now() + timedelta(days=1)
             for spec in strategies:
-                strategy = registry.create(spec.name, spec.params, namespace=spec.label)
+                strategy = session.activate(registry.create(spec.name, spec.params, namespace=spec.label))
                 view = session.view(strategy, now=now)
                 result = results[spec.label]
                 result.turns += conv.turn_count

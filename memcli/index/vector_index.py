@@ -11,7 +11,8 @@ from LanceDB on first use and kept in step by `sync`: LanceDB's own flat scan
 measured 11.6 ms p50 / 49 ms p95 at 10k rows on the 2-core reference machine
 (and grows linearly), numpy 0.2 ms, which is what keeps query embedding +
 hybrid search under 25 ms p95. Hybrid fuses the two rankings with reciprocal
-rank fusion (k=60, as LanceDB's RRFReranker does).
+rank fusion (k=60, as LanceDB's RRFReranker does); the mirror and the fusion are in ranking.py,
+the embedding cache in embedding_cache.py.
 
 Every one-row append is a new Lance fragment; `compact_every` appends trigger
 `optimize()`, which compacts fragments and folds new rows into the FTS index.
@@ -26,7 +27,6 @@ import shutil
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,10 +35,11 @@ import numpy as np
 from memcli.core.events import Kind
 from memcli.core.projection import ACTIVE
 from memcli.embed.embedder import Embedder, text_hash
-from memcli.errors import MemcliError
+from memcli.index.embedding_cache import EmbeddingCache
+from memcli.index.ranking import SEARCH_MODES, Mirror, SearchHit, SearchModeError, fuse
 
 if TYPE_CHECKING:
-    from memcli.core.store import EventStore
+    from memcli.core.store.log import EventStore
 
 # Events that change what a table holds (text or whether the memory is searchable).
 INDEXED_KINDS = [
@@ -48,53 +49,9 @@ INDEXED_KINDS = [
         Kind.MEMORY_ARCHIVED, Kind.MEMORY_RESTORED, Kind.MEMORY_DELETED, Kind.MEMORY_QUARANTINED,
     )
 ]
-SEARCH_MODES = ("hybrid", "vector", "keyword")
-
-
-class SearchModeError(MemcliError, ValueError):
-    """An unknown search mode (a user's --mode)."""
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    id: str
-    text: str
-    score: float
-    parts: dict[str, float] = field(default_factory=dict)
-
-
-RRF_K = 60
 # Keyword analyzers: "english" (LanceDB's default: lowercase, stemming, stop words, ASCII folding)
 # and "plain" (lowercase only: classic BM25 over words, the LoCoMo reference baseline).
 ANALYZERS = ("english", "plain")
-
-
-class _Mirror:
-    """The ids, texts and unit vectors of one table, as numpy arrays."""
-
-    def __init__(self, ids: list[str], texts: list[str], vectors: np.ndarray) -> None:
-        self.ids, self.texts, self.vectors = ids, texts, vectors
-
-    def remove(self, ids: set[str]) -> None:
-        keep = [i for i, x in enumerate(self.ids) if x not in ids]
-        if len(keep) != len(self.ids):
-            self.ids = [self.ids[i] for i in keep]
-            self.texts = [self.texts[i] for i in keep]
-            self.vectors = self.vectors[keep]
-
-    def extend(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            self.ids += [r["id"] for r in rows]
-            self.texts += [r["text"] for r in rows]
-            self.vectors = np.vstack([self.vectors, np.stack([r["vector"] for r in rows])])
-
-    def top(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        if not self.ids:
-            return []
-        sims = self.vectors @ query
-        k = min(k, len(sims))
-        best = np.argpartition(-sims, k - 1)[:k]
-        return [(int(i), float(sims[i])) for i in best[np.argsort(-sims[best], kind="stable")]]
 
 
 def table_name(namespace: str) -> str:
@@ -115,9 +72,10 @@ class VectorIndex:
         self._state_file = path / "state.json"
         self._lock = threading.RLock()
         self._tables: dict[str, Any] = {}
-        self._mirrors: dict[str, _Mirror] = {}
+        self._mirrors: dict[str, Mirror] = {}
         self._synced: set[str] = set()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memcli-fts")
+        self.cache = EmbeddingCache(path)
 
     # -- watermark -------------------------------------------------------------------------
 
@@ -154,19 +112,20 @@ class VectorIndex:
         self._mirrors.pop(namespace, None)
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
-        """Embeddings through the store's cache: each text is embedded once per model."""
+        """Embeddings through the cache: each text is embedded once per model."""
         if not texts:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
         model = self.embedder.model_id
         hashes = [text_hash(t) for t in texts]
-        cached = self.store.cached_vectors(model, sorted(set(hashes)))
+        cached = self.cache.get(model, sorted(set(hashes)))
         missing = sorted({h: t for h, t in zip(hashes, texts) if h not in cached}.items())
         if missing:
             fresh = self.embedder.embed([t for _, t in missing])
-            new = {h: v.tolist() for (h, _), v in zip(missing, fresh)}
-            self.store.put_vectors(model, new)
+            new = {h: np.asarray(v, dtype=np.float32) for (h, _), v in zip(missing, fresh)}
+            if not self.store.read_only:
+                self.cache.put(model, new)
             cached.update(new)
-        return np.asarray([cached[h] for h in hashes], dtype=np.float32)
+        return np.stack([cached[h] for h in hashes]).astype(np.float32, copy=False)
 
     def _rows(self, memories: list) -> list[dict[str, Any]]:
         """Index rows: a memory is found by its key (`metadata["key"]`, default its text)."""
@@ -214,12 +173,12 @@ class VectorIndex:
         self._mirrors.pop(namespace, None)
         return table
 
-    def _mirror(self, namespace: str, table: Any) -> _Mirror:
+    def _mirror(self, namespace: str, table: Any) -> Mirror:
         if namespace not in self._mirrors:
             data = table.to_arrow().select(["id", "text", "vector"])
             flat = data.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
             vectors = np.asarray(flat, dtype=np.float32).reshape(data.num_rows, self.embedder.dim)
-            self._mirrors[namespace] = _Mirror(data.column("id").to_pylist(), data.column("text").to_pylist(), vectors)
+            self._mirrors[namespace] = Mirror(data.column("id").to_pylist(), data.column("text").to_pylist(), vectors)
         return self._mirrors[namespace]
 
     # -- keeping up with the log -----------------------------------------------------------
@@ -281,15 +240,30 @@ class VectorIndex:
                 warnings.simplefilter("ignore", UserWarning)
                 table.optimize(cleanup_older_than=timedelta(0 if purge else 600), delete_unverified=purge)
 
-    def rebuild(self, namespaces: list[str]) -> None:
+    def rebuild(self, namespaces: list[str], *, purge: bool = False) -> None:
+        """Recreate tables from the projection. `purge` (after a hard erase, with every namespace):
+        also keep no old table version and no cached vector of a text no table holds any more."""
         self.store.flush()
         with self._lock:
+            kept: set[str] = set()
             for ns in namespaces:
-                active = self.store.memories(ns, statuses=[ACTIVE])
-                self._create(ns, self._rows(active))  # reads the analyzer from the state
+                rows = self._rows(self.store.memories(ns, statuses=[ACTIVE]))
+                self._create(ns, rows)  # reads the analyzer from the state
+                kept.update(text_hash(r["key"]) for r in rows)
                 state = self._state()
                 state[ns] = {**state.get(ns, {}), "seq": self.store.last_seq, "appends": 0}
                 self._save_state(state)
+                if purge:
+                    self.compact(ns, purge=True)
+            if purge:
+                self.cache.retain(self.embedder.model_id, kept)
+
+    def close(self) -> None:
+        """Stop the keyword-search thread and close the embedding cache (LanceDB holds no open handle)."""
+        self._pool.shutdown(wait=True)
+        self.cache.close()
+        self._tables.clear()
+        self._mirrors.clear()
 
     def vectors(self, namespace: str, ids: list[str]) -> dict[str, np.ndarray]:
         """The stored unit vectors of some memories (active ones only)."""
@@ -331,19 +305,7 @@ class VectorIndex:
         if keyword is None:
             return [SearchHit(mirror.ids[i], mirror.texts[i], sim, {"vector": sim})
                     for i, sim in mirror.top(query_vector, k)]
-        vector_hits = mirror.top(query_vector, max(k, depth))
-        fused: dict[str, dict[str, float]] = {}
-        texts: dict[str, str] = {}
-        for rank, (i, sim) in enumerate(vector_hits):
-            fused[mirror.ids[i]] = {"vector": sim, "rrf": 1.0 / (RRF_K + rank + 1)}
-            texts[mirror.ids[i]] = mirror.texts[i]
-        for rank, (mid, text, score) in enumerate(keyword.result()):
-            parts = fused.setdefault(mid, {"rrf": 0.0})
-            parts["keyword"] = score
-            parts["rrf"] += 1.0 / (RRF_K + rank + 1)
-            texts[mid] = text
-        ranked = sorted(fused.items(), key=lambda kv: (-kv[1]["rrf"], kv[0]))[:k]
-        return [SearchHit(mid, texts[mid], parts["rrf"], parts) for mid, parts in ranked]
+        return fuse(mirror, mirror.top(query_vector, max(k, depth)), keyword.result(), k)
 
     @staticmethod
     def _keyword(table: Any, query: str, k: int) -> list[tuple[str, str, float]]:

@@ -17,7 +17,7 @@ import httpx
 
 from memcli.clock import SystemClock
 from memcli.core import operations as ops
-from memcli.core.events import Event
+from memcli.core.events import Event, Kind
 from memcli.core.projection import Memory, MemoryVersion
 from memcli.errors import MemcliError
 from memcli.mcp.control import ServerInfo
@@ -56,10 +56,20 @@ class RemoteStore:
         return int(self._get("/info")["last_seq"])
 
     def events(self, *, since: int = 0, until: int | None = None, kinds: Iterable[str] | None = None,
-               namespace: str | None = None, memory_id: str | None = None, newest: int | None = None) -> list[Event]:
+               namespace: str | None = None, memory_id: str | None = None, newest: int | None = None,
+               seqs: Iterable[int] | None = None) -> list[Event]:
+        seqs = sorted(set(seqs)) if seqs is not None else None
+        if seqs == []:
+            return []
         rows = self._get("/events", since=since, until=until, kinds=[str(k) for k in kinds] if kinds else None,
-                         namespace=namespace, memory_id=memory_id, newest=newest)
+                         namespace=namespace, memory_id=memory_id, newest=newest, seqs=seqs)
         return [event_from_dict(r) for r in rows]
+
+    def memory_history(self, namespace: str, memory_id: str) -> list[Event]:
+        return [event_from_dict(r) for r in self._get("/history", namespace=namespace, id=memory_id)]
+
+    def source_turns(self, seqs: Iterable[int]) -> list[Event]:
+        return self.events(seqs=seqs, kinds=[Kind.MESSAGE_USER.value, Kind.MESSAGE_ASSISTANT.value])
 
     def memories(self, namespace: str, statuses: Iterable[str] | None = None) -> list[Memory]:
         rows = self._get("/memories", namespace=namespace, status=list(statuses) if statuses is not None else None)

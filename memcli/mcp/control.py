@@ -176,7 +176,12 @@ def control_app(session: Any, run: Callable[..., Awaitable[Any]], hub: EventHub,
         q = request.query_params
         found = await run(store.events, since=_ints(request, "since") or 0, until=_ints(request, "until"),
                           kinds=_list(request, "kinds"),
-                          namespace=q.get("namespace"), memory_id=q.get("memory_id"), newest=_ints(request, "newest"))
+                          namespace=q.get("namespace"), memory_id=q.get("memory_id"), newest=_ints(request, "newest"),
+                          seqs=[int(x) for x in _list(request, "seqs") or []] if "seqs" in q else None)
+        return JSONResponse([event_to_dict(e) for e in found])
+
+    async def history(request: Request) -> Response:
+        found = await run(store.memory_history, request.query_params["namespace"], request.query_params["id"])
         return JSONResponse([event_to_dict(e) for e in found])
 
     async def stream(request: Request) -> Response:
@@ -230,7 +235,8 @@ def control_app(session: Any, run: Callable[..., Awaitable[Any]], hub: EventHub,
         done = await run(session.engine.apply, body.get("namespace") or session.namespace, [op], actor="editor")
         return JSONResponse([event_to_dict(e) for e in done])
 
-    routes = [Route("/info", guarded(info)), Route("/events", guarded(events)), Route("/stream", guarded(stream)),
+    routes = [Route("/info", guarded(info)), Route("/events", guarded(events)), Route("/history", guarded(history)),
+              Route("/stream", guarded(stream)),
               Route("/memories", guarded(memories)), Route("/memory", guarded(memory)),
               Route("/count_added", guarded(count_added)), Route("/edit", guarded(edit), methods=["POST"])]
     return Starlette(routes=routes)

@@ -87,8 +87,7 @@ class MemoryService:
         max_tokens = _int(max_tokens, "max_tokens", 50, 100_000)
         retrieval = self.session.retrieve(query, k * page)
         hits = retrieval.hits[k * (page - 1):k * page]
-        turns = {e.seq: e for e in self.store.events(kinds=[Kind.MESSAGE_USER, Kind.MESSAGE_ASSISTANT])
-                 if any(e.seq in h.sources for h in hits)} if hits else {}
+        turns = {e.seq: e for e in self.store.source_turns({s for h in hits for s in h.sources})}
         rows = self.store.memories_by_ids(self.namespace, [h.memory_id for h in hits]) if hits else {}
         out: list[dict[str, Any]] = []
         used = 0

@@ -26,7 +26,9 @@ def turn_from_event(e: Any) -> Turn:
 
 
 class MemoryView:
-    """Everything here reads; nothing writes. `model` is None when the strategy must not call the LLM."""
+    """Everything here reads; nothing writes. `model` is None when the strategy must not call the LLM.
+    Searches and vectors go through the engine, which brings the namespace's index up to the log
+    first if it changed it (the engine, the one writer, takes that step, not the view)."""
 
     def __init__(
         self, engine: "Engine", namespace: str, now: datetime, *, model: "ChatModel | None" = None,
@@ -75,7 +77,7 @@ class MemoryView:
         return self._engine.scorer.surprisal(text)
 
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
-        return self._engine.synced(self.namespace).vectors(self.namespace, ids)
+        return self._engine.vectors(self.namespace, ids)
 
     def turns(self, limit: int | None = None) -> list[Turn]:
         """The conversation so far (shared by every strategy), oldest first; `limit`: the last N."""

@@ -32,7 +32,6 @@ from memcli.tui.glyphs import plural
 from memcli.tui.panels import ContextView, Feed, FeedPane, MemoriesView, OpenMemory, RetrievalView
 from memcli.tui.screens import (
     BackfillScreen, HelpScreen, MemoryAction, MemoryScreen, StrategyChoice, StrategyScreen, TimeTravelScreen,
-    memory_events, source_events,
 )
 
 CSS = """
@@ -391,8 +390,8 @@ class MemcliApp(App[None]):
         if memory is None:
             self.call_from_thread(self.notify, f"{memory_id} is not in {ns}", severity="warning")
             return
-        screen = MemoryScreen(memory, store.versions(ns, memory_id), source_events(store, memory),
-                              memory_events(store, ns, memory_id), self._retention(ns, memory_id))
+        screen = MemoryScreen(memory, store.versions(ns, memory_id), store.source_turns(memory.sources),
+                              store.memory_history(ns, memory_id), self._retention(ns, memory_id))
         self.call_from_thread(self.push_screen, screen, self._memory_action)
 
     def _memory_action(self, action: MemoryAction | None) -> None:

@@ -17,7 +17,6 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
-from memcli.core.events import Kind
 from memcli.core.projection import Memory
 from memcli.tui.glyphs import plural
 
@@ -395,12 +394,3 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="dialog"):
             yield Markdown(HELP)
 
-
-def memory_events(store: Any, namespace: str, memory_id: str) -> list:
-    return [e for e in store.events(namespace=namespace)
-            if e.memory_id == memory_id or any(h.get("id") == memory_id for h in e.payload.get("hits", []))]
-
-
-def source_events(store: Any, memory: Memory) -> list:
-    wanted = set(memory.sources)
-    return [e for e in store.events(kinds=[Kind.MESSAGE_USER, Kind.MESSAGE_ASSISTANT]) if e.seq in wanted]

@@ -4,7 +4,7 @@ import sys
 import time
 from pathlib import Path
 
-from memcli.core.store import EventStore
+from memcli.core.store.log import EventStore
 
 store = EventStore(Path(sys.argv[1]), read_only=True)
 store.events()
