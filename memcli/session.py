@@ -24,7 +24,8 @@ from memcli.engine import Engine, InvalidOperation
 from memcli.model.base import ChatModel, ContextOverflowError, Generation, Message
 from memcli.model.probe import probed
 from memcli.repetition import RECENT_REPLIES, RETRIES, RETRY_TEMPERATURE, RepeatGuard, normalized
-from memcli.strategy.api import Candidate, Hit, Retrieval, Strategy, Turn
+from memcli.strategy.api import Strategy
+from memcli.strategy.values import Candidate, Hit, Retrieval, Turn
 from memcli.strategy.registry import StrategyLoadError, StrategyRegistry
 from memcli.strategy.view import MESSAGE_KINDS, MemoryView, turn_from_event
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 
-from memcli.model.base import StructuredOutputError
 from memcli.strategy import Candidate, Hit, Param, Retrieval, Strategy, ops
 from memcli.strategy.text import content_words, keyphrases, sentences, words
 
@@ -55,16 +54,14 @@ class Hema(Strategy):
     def _next_summary(self, previous: str, turn, view) -> tuple[str, tuple[int, ...]]:
         """S_t and the turns it was made from (its provenance: not every turn so far)."""
         recent = view.turns(limit=6)
-        if view.model is not None:
-            try:
-                out = view.model.complete_json(
-                    [{"role": "system", "content": "Update the one-sentence summary of a conversation."},
-                     {"role": "user", "content": f"Summary so far: {previous or '(none)'}\nNew message: {turn.text}"}],
-                    SUMMARY_SCHEMA, max_tokens=96)
-                if out.get("summary", "").strip():
-                    return out["summary"].strip(), tuple(t.seq for t in recent)
-            except StructuredOutputError:
-                pass
+        return view.ask_json(
+            "Update the one-sentence summary of a conversation.",
+            f"Summary so far: {previous or '(none)'}\nNew message: {turn.text}", SUMMARY_SCHEMA, max_tokens=96,
+            read=lambda out: (out["summary"].strip(), tuple(t.seq for t in recent)) if out.get("summary", "").strip()
+            else None,
+            fallback=lambda why: self._rule_summary(turn, recent))
+
+    def _rule_summary(self, turn, recent) -> tuple[str, tuple[int, ...]]:
         topics = keyphrases(" ".join(t.text for t in recent), self.p["topics"])
         first = sentences(turn.text)[0] if sentences(turn.text) else turn.text
         contributors = {turn.seq} | {t.seq for t in recent if any(p in t.text.lower() for p in topics)}

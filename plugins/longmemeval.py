@@ -6,7 +6,7 @@ each value's *key* with facts and keyphrases extracted from it (key = value + fa
 and expand time-bound questions into a time range that prunes the candidates.
 
 Non-LLM path: facts (rules) and RAKE keyphrases augment the key, the session date is in
-the key, `memcli.strategy.text.time_range` reads "last Tuesday", "two weeks ago", "in May
+the key, `memcli.strategy.dates.time_range` reads "last Tuesday", "two weeks ago", "in May
 2023" from the question. LLM path: the model lists the facts of a round (schema).
 
 The key also carries the message before when that message asks a question and belongs to
@@ -22,8 +22,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from memcli.strategy import ROLES, Candidate, Hit, Param, Retrieval, Strategy
-from memcli.strategy.text import facts, iso_span, keyphrases, model_facts, resolve_time, time_range
+from memcli.strategy import FACTS_SCHEMA, ROLES, Candidate, Hit, Param, Retrieval, Strategy, listed_facts
+from memcli.strategy.dates import iso_span, resolve_time, time_range
+from memcli.strategy.text import facts, keyphrases
 
 # A message this much later than the one before it starts a new exchange: no context crosses the gap.
 CONTEXT_GAP = timedelta(hours=1)
@@ -56,8 +57,8 @@ class LongMemEval(Strategy):
     )
 
     def _facts(self, text: str, speaker: str, view) -> list[str]:
-        found = model_facts(view.model, text, "List the facts in this message.", max_tokens=160)
-        return found if found is not None else [f.text.split(": ", 1)[1] for f in facts(text, speaker)]
+        return view.ask_json("List the facts in this message.", text, FACTS_SCHEMA, max_tokens=160, read=listed_facts,
+                             fallback=lambda why: [f.text.split(": ", 1)[1] for f in facts(text, speaker)])
 
     def extract(self, turn, view):
         if self.p["granularity"] == "round":

@@ -8,7 +8,7 @@ other id. DELETE archives the memory (superseded facts are closed, not lost).
 
 Non-LLM path (the default with the embedded 135M model): facts are what a speaker tells
 about themselves and the people they name — events, plans, relations, attributes — one per
-sentence, as "Speaker: statement" with relative dates resolved (memcli.strategy.text.statements),
+sentence, as "Speaker: statement" with relative dates resolved (memcli.strategy.statements),
 typed by slot where one applies (name, residence, job, diet, …). Both people of a
 conversation are read; an unnamed assistant's replies are not. Decision: a near-duplicate (cosine ≥ dup_threshold) is a NOOP; a fact for a
 single-valued slot that already has a different value UPDATEs that memory (its old text
@@ -19,9 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from memcli.model.base import StructuredOutputError
-from memcli.strategy import Candidate, Param, Strategy, ops
-from memcli.strategy.text import is_person, model_facts, statements
+from memcli.strategy import FACTS_SCHEMA, Candidate, Param, Strategy, listed_facts, ops
+from memcli.strategy.statements import is_person, statements
 
 EXTRACT_PROMPT = ("Extract the facts, events, plans, relations and preferences that the speaker states about "
                   "themselves or about people they mention. Write each as a short sentence that names the person "
@@ -73,14 +72,15 @@ class Mem0(Strategy):
             return []
         speaker = turn.who
         date = turn.ts.date().isoformat()
-        found = model_facts(view.model, f"[{turn.ts:%-d %B %Y}] {turn.text}", EXTRACT_PROMPT)
-        if found is not None:
-            return [Candidate(f"{speaker}: {f}", sources=(turn.seq,), metadata={"date": date, "path": "llm"})
-                    for f in found]
-        return [Candidate(f.text, kind=f.kind, importance=f.importance, sources=(turn.seq,),
+        return view.ask_json(
+            EXTRACT_PROMPT, f"[{turn.ts:%-d %B %Y}] {turn.text}", FACTS_SCHEMA, max_tokens=192,
+            read=lambda reply: [Candidate(f"{speaker}: {f}", sources=(turn.seq,),
+                                          metadata={"date": date, "path": "llm"}) for f in listed_facts(reply)],
+            fallback=lambda why: [
+                Candidate(f.text, kind=f.kind, importance=f.importance, sources=(turn.seq,),
                           metadata={"date": date, **({"slot": f.slot} if f.slot else {}),
                                     **({"value": f.value} if f.value else {}), **({"when": f.when} if f.when else {})})
-                for f in statements(turn.text, speaker, turn.ts)]
+                for f in statements(turn.text, speaker, turn.ts)])
 
     # -- update phase ----------------------------------------------------------------------
 
@@ -126,11 +126,6 @@ class Mem0(Strategy):
             "event": {"type": "string", "enum": ["ADD", "UPDATE", "DELETE", "NONE"]},
             "id": {"type": "integer", "minimum": 0, "maximum": len(id_map) - 1},
             "text": {"type": "string"}}, "required": ["event", "id", "text"]}
-        try:
-            raw = view.model.complete_json(
-                [{"role": "system", "content": DECIDE_PROMPT},
-                 {"role": "user", "content": f"Existing memories:\n{listing}\n\nNew fact: {fact.text}"}],
-                schema, max_tokens=128)
-        except StructuredOutputError as exc:
-            return ops.Noop(reason=f"model reply unusable ({exc.reason}): fact not stored")
-        return decide(raw, id_map, fact)
+        return view.ask_json(DECIDE_PROMPT, f"Existing memories:\n{listing}\n\nNew fact: {fact.text}", schema,
+                             max_tokens=128, read=lambda raw: decide(raw, id_map, fact),
+                             fallback=lambda why: ops.Noop(reason=f"model reply unusable ({why}): fact not stored"))

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 
-from memcli.model.base import StructuredOutputError
 from memcli.strategy import Candidate, Hit, Param, Retrieval, Strategy, ops
 from memcli.strategy.sessions import opens_session
 from memcli.strategy.text import facts, keyphrases
@@ -29,6 +28,7 @@ from memcli.strategy.text import facts, keyphrases
 GRANULARITIES = ("turn", "keyphrase", "session", "summary")
 SUMMARY_PROMPT = "Summarise this conversation session in two or three sentences of facts. Reply with JSON {\"summary\": \"...\"}."
 FILTER_PROMPT = ("Which of these numbered memories help answer the question? Reply with JSON {\"relevant\": [numbers]}.")
+SUMMARY_SCHEMA = {"type": "object", "properties": {"summary": {"type": "string"}}, "required": ["summary"]}
 
 
 class MemGAS(Strategy):
@@ -95,16 +95,12 @@ class MemGAS(Strategy):
 
     @staticmethod
     def _summary(turns, body: str, view) -> str:
-        if view.model is not None:
-            try:
-                raw = view.model.complete_json([{"role": "system", "content": SUMMARY_PROMPT},
-                                                {"role": "user", "content": body[:4000]}],
-                                               {"type": "object", "properties": {"summary": {"type": "string"}},
-                                                "required": ["summary"]}, max_tokens=192)
-                if str(raw["summary"]).strip():
-                    return str(raw["summary"]).strip()
-            except StructuredOutputError:
-                pass  # the rule path below
+        return view.ask_json(SUMMARY_PROMPT, body[:4000], SUMMARY_SCHEMA, max_tokens=192,
+                             read=lambda raw: str(raw["summary"]).strip() or None,
+                             fallback=lambda why: MemGAS._rule_summary(turns, body))
+
+    @staticmethod
+    def _rule_summary(turns, body: str) -> str:
         stated = [f.text for m in turns for f in facts(m.text.partition(": ")[2], m.text.partition(": ")[0])]
         return "; ".join(dict.fromkeys(stated)) or "talked about " + ", ".join(keyphrases(body, 8))
 
@@ -180,16 +176,16 @@ class MemGAS(Strategy):
                                     hit.sources)
 
     def _filter(self, query: str, ranked: list[Hit], k: int, view) -> list[Hit]:
-        if view.model is None or not self.p["llm_filter"] or not ranked:
+        if not self.p["llm_filter"] or not ranked:
             return ranked
         shown = ranked[: 2 * k]
         listing = "\n".join(f"{i}: {h.text}" for i, h in enumerate(shown))
         schema = {"type": "object", "properties": {"relevant": {"type": "array", "items": {
             "type": "integer", "minimum": 0, "maximum": len(shown) - 1}}}, "required": ["relevant"]}
-        try:
-            raw = view.model.complete_json([{"role": "system", "content": FILTER_PROMPT},
-                                            {"role": "user", "content": f"Question: {query}\n{listing}"}], schema)
-        except StructuredOutputError:
-            return ranked
-        keep = {i for i in raw["relevant"] if isinstance(i, int)}
-        return [h for i, h in enumerate(shown) if i in keep] + ranked[2 * k:] if keep else ranked
+
+        def read(raw) -> list[Hit]:
+            keep = {i for i in raw["relevant"] if isinstance(i, int)}
+            return [h for i, h in enumerate(shown) if i in keep] + ranked[2 * k:] if keep else ranked
+
+        return view.ask_json(FILTER_PROMPT, f"Question: {query}\n{listing}", schema, read=read,
+                             fallback=lambda why: ranked)

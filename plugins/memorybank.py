@@ -7,16 +7,16 @@ deterministically (the released code's random deletion and its `exp(-t/5*S)` ope
 precedence bug are not copied).
 
 Non-LLM path: what each speaker tells about themselves and the people they name
-(memcli.strategy.text.statements; an unnamed assistant's replies are not read); a fact already held (cosine ≥
+(memcli.strategy.statements; an unnamed assistant's replies are not read); a fact already held (cosine ≥
 dup_threshold) reinforces the memory instead of adding a copy. LLM path: the model states
 the facts (schema-constrained), the rest is the same.
 """
 
 from __future__ import annotations
 
-from memcli.strategy import Candidate, Param, Retrieval, Strategy, ops
+from memcli.strategy import FACTS_SCHEMA, Candidate, Param, Retrieval, Strategy, listed_facts, ops
 from memcli.strategy.forgetting import retention
-from memcli.strategy.text import is_person, model_facts, statements
+from memcli.strategy.statements import is_person, statements
 
 
 class MemoryBank(Strategy):
@@ -38,12 +38,12 @@ class MemoryBank(Strategy):
         if not is_person(turn.role, turn.speaker):
             return []
         speaker = turn.who
-        found = model_facts(view.model, turn.text, "List the facts the speaker states about themselves or the "
-                                                   "people they mention as JSON.")
-        if found is not None:
-            return [Candidate(f"{speaker}: {f}", sources=(turn.seq,)) for f in found]
-        return [Candidate(f.text, kind=f.kind, importance=f.importance, sources=(turn.seq,)) for f in
-                statements(turn.text, speaker, turn.ts)]
+        return view.ask_json(
+            "List the facts the speaker states about themselves or the people they mention as JSON.", turn.text,
+            FACTS_SCHEMA, max_tokens=192,
+            read=lambda reply: [Candidate(f"{speaker}: {f}", sources=(turn.seq,)) for f in listed_facts(reply)],
+            fallback=lambda why: [Candidate(f.text, kind=f.kind, importance=f.importance, sources=(turn.seq,))
+                                  for f in statements(turn.text, speaker, turn.ts)])
 
     def consolidate(self, candidates, view):
         out: list[ops.Operation] = []

@@ -26,9 +26,7 @@ from __future__ import annotations
 import math
 import re
 
-from memcli.context import build_context
-from memcli.model.base import StructuredOutputError
-from memcli.strategy import Candidate, Hit, Param, Retrieval, Strategy, ops
+from memcli.strategy import Candidate, Hit, Param, Retrieval, Strategy, build_context, ops
 from memcli.strategy.sessions import opens_session
 from memcli.strategy.text import content_words, keyphrases
 
@@ -37,6 +35,10 @@ INITIAL_WEIGHTS = (1.0, 0.3, 0.1, 0.1)
 TOPICS_PROMPT = ("Summarise this conversation session into its topics. For each topic write one or two "
                  "sentences with the facts stated, and list the numbers of the turns it covers. Reply with JSON "
                  "{\"topics\": [{\"summary\": \"...\", \"turns\": [0, 1]}]}.")
+TOPICS_SCHEMA = {"type": "object", "properties": {"topics": {"type": "array", "items": {
+    "type": "object", "properties": {"summary": {"type": "string"},
+                                     "turns": {"type": "array", "items": {"type": "integer"}}},
+    "required": ["summary", "turns"]}}}, "required": ["topics"]}
 CITE = " Cite the memories you use by their number, like [1]."
 
 
@@ -46,6 +48,7 @@ def weights_line(weights: list[float]) -> str:
 
 def weights_text(weights: list[float], updates: int) -> str:
     return f"RMM reranker weights after {updates} update(s): {weights_line(weights)}"
+
 
 
 class RMM(Strategy):
@@ -92,21 +95,18 @@ class RMM(Strategy):
 
     def _topics(self, turns, view) -> list[tuple[str, list]]:
         """The session's turn memories → [(topic text, the turns it covers)]."""
-        if view.model is not None:
-            listing = "\n".join(f"{i}: {m.text}" for i, m in enumerate(turns))
-            schema = {"type": "object", "properties": {"topics": {"type": "array", "items": {
-                "type": "object", "properties": {"summary": {"type": "string"},
-                                                 "turns": {"type": "array", "items": {"type": "integer"}}},
-                "required": ["summary", "turns"]}}}, "required": ["topics"]}
-            try:
-                raw = view.model.complete_json([{"role": "system", "content": TOPICS_PROMPT},
-                                                {"role": "user", "content": listing}], schema, max_tokens=384)
-                topics = [(str(t["summary"]).strip(), [turns[i] for i in t["turns"] if 0 <= i < len(turns)])
-                          for t in raw["topics"]]
-                if all(text and covered for text, covered in topics) and topics:
-                    return topics
-            except StructuredOutputError:
-                pass  # the rule path below
+        listing = "\n".join(f"{i}: {m.text}" for i, m in enumerate(turns))
+
+        def read(raw) -> list[tuple[str, list]] | None:
+            topics = [(str(t["summary"]).strip(), [turns[i] for i in t["turns"] if 0 <= i < len(turns)])
+                      for t in raw["topics"]]
+            return topics if topics and all(text and covered for text, covered in topics) else None
+
+        return view.ask_json(TOPICS_PROMPT, listing, TOPICS_SCHEMA, max_tokens=384, read=read,
+                             fallback=lambda why: self._clustered(turns, view))
+
+    def _clustered(self, turns, view) -> list[tuple[str, list]]:
+        """The rule path: turns grouped by agglomerative clustering of their vectors."""
         if len(turns) == 1:
             labels = [0]
         else:

@@ -5,7 +5,7 @@ triples) rather than raw turns, with insert, forget and merge operations; recall
 the query with locality-sensitive hashing and ranks by similarity inside the bucket.
 
 Non-LLM path: a thought is a (subject, relation, object) triple read from what a speaker
-tells about themselves or a person they name (memcli.strategy.text.statements: the verb
+tells about themselves or a person they name (memcli.strategy.statements: the verb
 becomes the relation, a slot such as residence or job becomes the relation, dates are
 resolved). Both people of a conversation are read; an unnamed assistant's replies are not.
 Merge: a new object for a single-valued relation (residence, job, …) replaces the old one (the memory is updated, the old triple stays
@@ -27,9 +27,9 @@ import re
 
 import numpy as np
 
-from memcli.model.base import StructuredOutputError
 from memcli.strategy import Candidate, Hit, Param, Retrieval, Strategy, ops
-from memcli.strategy.text import SINGLE_VALUED, is_person, named_person, sentences, statements
+from memcli.strategy.statements import is_person, named_person, statements
+from memcli.strategy.text import SINGLE_VALUED, sentences
 
 TRIPLES_SCHEMA = {"type": "object", "properties": {"thoughts": {"type": "array", "items": {
     "type": "object", "properties": {"subject": {"type": "string"}, "relation": {"type": "string"},
@@ -81,16 +81,15 @@ class ThinkInMemory(Strategy):
     # -- thoughts --------------------------------------------------------------------------
 
     def _triples(self, turn, text: str, view) -> list[tuple[str, str, str]]:
+        return view.ask_json(
+            "Write what you learned about the speaker as triples.", text, TRIPLES_SCHEMA, max_tokens=192,
+            read=lambda out: [(t["subject"], t["relation"], t["object"]) for t in out.get("thoughts", [])
+                              if t.get("relation") and t.get("object")],
+            fallback=lambda why: self._rule_triples(turn, text))
+
+    @staticmethod
+    def _rule_triples(turn, text: str) -> list[tuple[str, str, str]]:
         speaker = turn.speaker or "User"
-        if view.model is not None:
-            try:
-                out = view.model.complete_json(
-                    [{"role": "system", "content": "Write what you learned about the speaker as triples."},
-                     {"role": "user", "content": text}], TRIPLES_SCHEMA, max_tokens=192)
-                return [(t["subject"], t["relation"], t["object"]) for t in out.get("thoughts", [])
-                        if t.get("relation") and t.get("object")]
-            except StructuredOutputError:
-                pass
         triples = []
         for f in statements(text, speaker, turn.ts):
             if f.slot in SINGLE_VALUED and f.value:  # residence, job, …: a merge replaces the value

@@ -71,3 +71,23 @@ class ParrotModel(SlowScriptedModel):
             yield text
 
         return Generation(run(), stats)
+
+
+class JsonReplyModel(SlowScriptedModel):
+    """Answers `complete_json` from a script: each reply is returned as parsed JSON, or raised when it
+    is an exception (a StructuredOutputError stands for a reply that is not JSON for the schema).
+    Records every call's messages, schema and max_tokens."""
+
+    model_id = "json-script"
+
+    def __init__(self, *replies) -> None:
+        super().__init__(pieces=0, delay=0.0)
+        self.replies = list(replies)
+        self.calls: list[dict] = []
+
+    def complete_json(self, messages, schema, *, max_tokens=256):
+        self.calls.append({"messages": messages, "schema": schema, "max_tokens": max_tokens})
+        reply = self.replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply

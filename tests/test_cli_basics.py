@@ -82,11 +82,13 @@ def test_rebuild_command(settings) -> None:
 
 
 def test_core_stays_headless() -> None:
-    """The import-linter contract in pyproject.toml: only memcli.tui may import Textual."""
+    """The import-linter contracts in pyproject.toml: only memcli.tui may import Textual, and the
+    built-in plugins import only the public strategy API (memcli.strategy)."""
     proc = subprocess.run([Path(sys.executable).parent / "lint-imports"], capture_output=True, text=True,
                           cwd=Path(__file__).parents[1])
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "1 kept, 0 broken" in proc.stdout
+    assert "2 kept, 0 broken" in proc.stdout
+    assert "The built-in plugins import only memcli.strategy KEPT" in proc.stdout
 
 
 def test_every_package_is_in_the_wheel() -> None:

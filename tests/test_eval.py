@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from memcli.cli.app import app
 from memcli.eval.locomo import StrategySpec, expand
-from memcli.strategy.api import Hit
+from memcli.strategy import Hit
 
 FIXTURE = Path(__file__).parent / "fixtures" / "locomo_tiny.json"
 runner = CliRunner()

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from memcli.cli.app import app
 from memcli.core.events import Kind
+from memcli.strategy import ParamError
 from memcli.strategy.registry import StrategyLoadError, StrategyRegistry
 from strategy_helpers import close, session
 
@@ -93,6 +94,18 @@ def test_plugin_that_raises_is_isolated(settings, embedder, dropins: Path) -> No
 def test_plugin_filter_env(dropins: Path, monkeypatch) -> None:
     monkeypatch.setenv("MEMCLI_PLUGINS", "shout,mem0")
     assert StrategyRegistry(dropins).names() == ["mem0", "shout"]
+
+
+def test_guard_gets_its_inner_strategy_from_the_registry_that_created_it(dropins: Path, monkeypatch) -> None:
+    """guard builds no registry of its own: what this registry is allowed to load is what guard may wrap."""
+    registry = StrategyRegistry(dropins)
+    guard = registry.create("guard", {"inner": "rag-turns"})
+    assert guard.registry is registry and guard.inner.registry is registry and guard.inner.name == "rag-turns"
+    monkeypatch.setenv("MEMCLI_PLUGINS", "guard")  # the registry now loads guard only: not its default inner mem0
+    with pytest.raises(StrategyLoadError, match="mem0"):
+        StrategyRegistry(dropins).create("guard")
+    with pytest.raises(ParamError, match="through a StrategyRegistry"):
+        type(guard)()
 
 
 CONVERSATION = [

@@ -1,4 +1,4 @@
-"""The rules that read what two people tell each other (memcli.strategy.text.statements).
+"""The rules that read what two people tell each other (memcli.strategy.statements).
 
 Examples in the LoCoMo style — two friends catching up, dated sessions — written for these
 tests (none is taken from the LoCoMo data).
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from memcli.strategy.text import is_person, iso_span, resolve_time, statements
+from memcli.strategy.dates import iso_span, resolve_time
+from memcli.strategy.statements import is_person, statements
 
 # A Monday: "last Saturday" is the 6th, "yesterday" the 7th.
 MONDAY = datetime(2023, 5, 8, 14, 0, tzinfo=timezone.utc)
@@ -78,7 +79,7 @@ def test_whose_messages_are_about_people() -> None:
 
 
 def test_a_questions_relative_time_counts_from_the_day_it_names() -> None:
-    from memcli.strategy.text import time_range
+    from memcli.strategy.dates import time_range
 
     now = datetime(2023, 11, 1, tzinfo=timezone.utc)
     start, end = time_range("What did Maria do the last weekend before April 10, 2023?", now)

@@ -9,7 +9,8 @@ import pytest
 from memcli.core.events import Kind
 from memcli.strategy import Candidate, Param, ParamError, ops
 from memcli.strategy.registry import StrategyRegistry
-from memcli.strategy.text import facts, time_range
+from memcli.strategy.dates import time_range
+from memcli.strategy.text import facts
 from memcli_plugins.mem0 import decide
 from memcli.strategy.forgetting import retention
 from strategy_helpers import close, session, texts

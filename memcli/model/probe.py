@@ -1,7 +1,7 @@
 """Can this model extract facts? A tiny fixed check, run once per model and remembered.
 
 `llm_memory = auto` lets strategies call the model for memory work only when it passes:
-the strategies' own extraction call (memcli.strategy.text.model_facts) on one sentence
+the strategies' own extraction call (memcli.strategy.ask, FACTS_SCHEMA) on one sentence
 with three facts must return all three. SmolLM2-135M fails it (measured: `{"facts": []}`),
 a capable GGUF or endpoint passes, whatever its file is called. The verdict is kept in
 the data dir (`model_probes.json`), keyed by the model file's name, size and time or by
@@ -35,9 +35,10 @@ def probe_key(model: Any) -> str:
 def extracts_facts(model: Any) -> tuple[bool, list[str]]:
     """Run the check: (passed, the facts the model returned). A model that cannot answer
     (a server without structured output, a cassette without the call) raises."""
-    from memcli.strategy.text import model_facts
+    from memcli.strategy.ask import FACTS_SCHEMA, ask_json, listed_facts
 
-    facts = model_facts(model, PROBE_MESSAGE, "List the facts in this message.", max_tokens=160) or []
+    facts = ask_json(model, "List the facts in this message.", PROBE_MESSAGE, FACTS_SCHEMA, read=listed_facts,
+                     fallback=lambda why: [], max_tokens=160)
     said = " ".join(facts).lower()
     return bool(facts) and all(word in said for word in PROBE_FACTS), facts
 

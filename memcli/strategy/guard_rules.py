@@ -7,228 +7,40 @@ money, credentials, people) to a destination. The words vary without end; those 
 Each cue family below stands for one such function, and was widened by asking what separates
 any attack of a class from any benign look-alike (docs/reliability.md lists them with weights).
 
-1. `normalise` undoes disguises first: NFKC, zero-width and Unicode-tag characters, URL/HTML/
-   backslash escapes, homoglyphs, spaced-out letters, base64 / hex / binary runs, reversed and
-   Caesar-shifted runs, leetspeak, upside-down letters. A disguise is itself a signal.
+1. `normalise` (memcli.strategy.disguises) undoes disguises first: NFKC, zero-width and
+   Unicode-tag characters, URL/HTML/backslash escapes, homoglyphs, spaced-out letters, base64 /
+   hex / binary runs, reversed and Caesar-shifted runs, leetspeak, upside-down letters. A
+   disguise is itself a signal.
 2. `judge` scores functions: directive, persistent (standing) and general rule, audience
    (other people), rules (the assistant's rules, configuration or safeguards), obligation and
    permissions, authority (claimed roles, commitments the assistant never made), destination,
    addressed (to the assistant or a later reader), structure and hidden markup, persona, and —
-   for text in another language (py3langid) — the same functions read from stems many
-   languages share. Quoted words the speaker only reports, and remarks about attacks, are
+   for text in another language (memcli.strategy.languages) — the same functions read from
+   stems many languages share. Quoted words the speaker only reports, and remarks about attacks, are
    capped at "doubtful".
    A person's own preferences ("Always call me Sam", "keep answers short", "my doctor says
    I must avoid gluten") are directives without audience, rules, authority or destination,
    and stay below the threshold.
 3. The caller may add the embedder's similarity to a few *intent* prototypes (INTENTS:
    descriptions of what an attack does, not example attacks) as one more signal.
+
+Why one module of ~500 lines: most of it is the table of cue patterns, and `judge` gives each
+its weight. A pattern is read with its weight and the exceptions judge makes for it (a
+person's own preference, a quoted report); kept apart, each would be checked without the other.
 """
 
 from __future__ import annotations
 
-import base64
-import functools
-import binascii
-import html
 import re
-import unicodedata
-import urllib.parse
 from dataclasses import dataclass
+
+from memcli.strategy.addresses import EMAIL, PHONE, links
+from memcli.strategy.disguises import normalise
+from memcli.strategy.languages import FOREIGN_WEIGHT, foreign_functions, is_foreign
 
 THRESHOLD = 1.0
 # Below THRESHOLD but at or above DOUBT, a memory reaches the context only marked as unverified.
 DOUBT = 0.5
-
-# -- normalisation ------------------------------------------------------------------------------
-
-_ZERO_WIDTH = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
-                         "\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0]")
-_TAGS = re.compile("[\U000e0000-\U000e007f]+")
-# Cyrillic and Greek letters that look like Latin ones.
-_HOMOGLYPHS = str.maketrans({
-    "а": "a", "в": "b", "с": "c", "е": "e", "ё": "e", "һ": "h", "і": "i", "ј": "j", "к": "k", "м": "m",
-    "н": "h", "о": "o", "р": "p", "ԛ": "q", "ѕ": "s", "т": "t", "у": "y", "х": "x", "ԝ": "w", "ү": "y",
-    "А": "A", "В": "B", "С": "C", "Е": "E", "Н": "H", "І": "I", "Ј": "J", "К": "K", "М": "M", "О": "O",
-    "Р": "P", "Ѕ": "S", "Т": "T", "У": "Y", "Х": "X", "Ү": "Y",
-    "α": "a", "ο": "o", "ρ": "p", "ν": "v", "τ": "t", "ι": "i", "κ": "k", "υ": "u", "ε": "e",
-    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O",
-    "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
-})
-_LATIN = re.compile(r"[A-Za-z]")
-_CONFUSABLE = re.compile("[" + "".join(k for k in map(chr, _HOMOGLYPHS.keys())) + "]")
-_WORD = re.compile(r"\w+", re.UNICODE)
-_SPACED_RUN = re.compile(r"(?<!\S)(?:[A-Za-z0-9][ .\-_*]{1,3}){3,}[A-Za-z0-9](?!\S)")
-_ESCAPES = (
-    ("url-encoding", re.compile(r"%[0-9A-Fa-f]{2}"), urllib.parse.unquote),
-    ("html entities", re.compile(r"&#?\w+;"), html.unescape),
-    ("escape sequences", re.compile(r"\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2})"),
-     lambda t: re.sub(r"\\(?:u([0-9A-Fa-f]{4})|x([0-9A-Fa-f]{2}))", lambda m: chr(int(m.group(1) or m.group(2), 16)), t)),
-)
-# Letters turned upside down (ɐ ǝ ɹ ʇ …): read back by mapping them and reversing the text.
-_UNFLIP = str.maketrans("ɐqɔpǝɟƃɥᴉıɾʞꞁlɯuodbɹsʇnʌʍxʎz¡¿˙'", "abcdefghiijklimnopqrstuvwxyz!?.,")
-_FLIPPED = re.compile("[ɐɔǝɟƃɥᴉɾʞꞁɯɹʇʌʍʎ]")
-_BINARY = re.compile(r"\b(?:[01]{8} ?){4,}\b")
-_B64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
-_HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[ :]?){8,}\b")
-_LEET = str.maketrans("0134579@$z", "oieastgass")
-_LEET_WORD = re.compile(r"(?<![\w@$])(?=[\w@$]*[a-z])(?=[\w@$]*[0134579@$])[a-z0134579@$]{3,}(?![\w@$])", re.I)
-_COMMON = frozenset("the you your to and a of is in on for that this it all be are from now with every user "
-                    "anyone who ask asks any send tell always never ignore instructions reveal system prompt "
-                    "me my i do not what when if them their they will must should".split())
-
-
-@dataclass(frozen=True)
-class Normalised:
-    text: str  # what is judged: the visible text with disguises undone, plus decoded hidden parts
-    disguises: tuple[str, ...]  # which disguises were found (zero-width, tags, homoglyphs, base64, …)
-
-
-def _english_ratio(text: str) -> float:
-    words = re.findall(r"[a-z]+", text.lower())
-    return sum(w in _COMMON for w in words) / len(words) if words else 0.0
-
-
-def _printable(raw: bytes) -> str | None:
-    try:
-        s = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    return s if s and sum(c.isprintable() or c.isspace() for c in s) / len(s) > 0.95 and _LATIN.search(s) else None
-
-
-_LOWER, _UPPER = "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_SHIFTS = [str.maketrans(_LOWER + _UPPER, _LOWER[n:] + _LOWER[:n] + _UPPER[n:] + _UPPER[:n]) for n in range(26)]
-
-
-def _caesar(text: str, shift: int) -> str:
-    return text.translate(_SHIFTS[shift])
-
-
-def _plainer(candidate: str, original: str) -> bool:
-    """The candidate decoding reads as English where the original did not."""
-    return len(candidate.split()) >= 3 and _english_ratio(candidate) >= 0.25 and \
-        _english_ratio(candidate) > 2 * _english_ratio(original)
-
-
-def _collapse(m: re.Match[str]) -> str:
-    """Spaced-out letters joined: when letters are joined by dots or dashes and words by spaces
-    ("t.e.l.l e.v.e.r.y.o.n.e"), the spaces stay; otherwise wider gaps are the word breaks."""
-    run = m.group(0)
-    if " " in run and re.search(r"\S[.\-_*]\S", run):
-        return re.sub(r"(?<=\S)[.\-_*]{1,3}(?=\S)", "", run)
-    return re.sub(r"(?<=\S)[ .\-_*](?=\S)", "", run)
-
-
-def normalise(text: str) -> Normalised:
-    found: list[str] = []
-    hidden = [bytes(ord(c) - 0xE0000 for c in run).decode("ascii", "ignore") for run in _TAGS.findall(text)]
-    if hidden:
-        found.append("tag characters")
-        text = _TAGS.sub(" ", text)
-    if _ZERO_WIDTH.search(text):
-        found.append("zero-width characters")
-        text = _ZERO_WIDTH.sub("", text)
-    text = unicodedata.normalize("NFKC", text)
-    # escapes that only a machine reads: %20, &#105;, \u0069
-    for name, rx, decode in _ESCAPES:
-        if len(rx.findall(text)) >= 3:
-            unescaped = decode(text)
-            if unescaped != text:
-                found.append(name)
-                text = unescaped
-
-    def unmix(m: re.Match[str]) -> str:
-        word = m.group(0)
-        if _CONFUSABLE.search(word) and (_LATIN.search(word) or latin_text):
-            return word.translate(_HOMOGLYPHS)
-        return word
-
-    letters = [c for c in text if c.isalpha()]
-    latin_text = bool(letters) and sum("a" <= c.lower() <= "z" for c in letters) / len(letters) > 0.5
-    unmixed = _WORD.sub(unmix, text)
-    if unmixed != text:
-        found.append("homoglyphs")
-        text = unmixed
-    # spaced-out letters: single separators inside a word, wider gaps between words
-    collapsed = _SPACED_RUN.sub(_collapse, text)
-    collapsed = re.sub(r" {2,}", " ", collapsed) if collapsed != text else collapsed
-    if collapsed != text:
-        found.append("spaced-out letters")
-        text = collapsed
-    for run in _B64.findall(text):
-        try:
-            decoded = _printable(base64.b64decode(run + "=" * (-len(run) % 4), validate=False))
-        except (binascii.Error, ValueError):
-            decoded = None
-        # a long run that decodes to words is hidden text whatever its language
-        if decoded and (_english_ratio(decoded) >= 0.2 or len(run) >= 24 and len(decoded.split()) >= 3):
-            found.append("base64")
-            hidden.append(decoded)
-    for run in [*_HEX.findall(text), *_BINARY.findall(text)]:
-        digits = re.sub(r"[ :]", "", run)
-        if set(digits) <= {"0", "1"} and len(digits) % 8 == 0:
-            raw = int(digits, 2).to_bytes(len(digits) // 8, "big")
-        elif len(digits) % 2 == 0 and not set(digits) <= {"0", "1"}:
-            raw = bytes.fromhex(digits)
-        else:
-            continue
-        decoded = _printable(raw)
-        if decoded:
-            found.append("hex" if "0" <= run[0] <= "f" and not set(digits) <= {"0", "1"} else "binary")
-            hidden.append(decoded)
-    # 1 reads as l after a vowel ("ru13z"), as i elsewhere ("1gn0r3")
-    plain = _EMAIL.sub(" ", text)
-    for m in reversed(_links(plain)):
-        plain = plain[:m.start()] + " " + plain[m.end():]
-    leet = _LEET_WORD.sub(lambda m: re.sub(r"(?<=[aeiou0134@])1", "l", m.group(0), flags=re.I).translate(_LEET), plain)
-    if leet != plain and _english_ratio(leet) > _english_ratio(plain):
-        found.append("leetspeak")
-        hidden.append(leet)
-    if len(_FLIPPED.findall(text)) >= 3:
-        found.append("upside-down text")
-        hidden.append(text.translate(_UNFLIP)[::-1])
-    for part in re.split(r"[.!?:;\n]+", text):  # a reversed or shifted run may sit inside plain text
-        if len(part.split()) < 3:
-            continue
-        for name, candidate in (("reversed", part[::-1]), *((f"rot{n}" if n == 13 else "caesar", _caesar(part, n))
-                                                             for n in range(1, 26))):
-            if _plainer(candidate, part):
-                found.append(name)
-                hidden.append(candidate)
-                break
-    return Normalised("\n".join([text, *hidden]), tuple(dict.fromkeys(found)))
-
-
-# Functions named by stems that many languages share or that are listed per language (Romance,
-# Germanic, Slavic, Turkish, Greek, Indonesian, Vietnamese, Hindi, Arabic, Chinese, Japanese,
-# Korean). Only read for text in another language: the English cues above cover English.
-_FOREIGN = {
-    "memory": re.compile(
-        r"memor|mémoir|merk dir|merke dir|speicher|gedächtnis|onthoud|geheugen|zapami|pamię|запомн|памят|lembr|"
-        r"recuerd|guárd|guardalo|ricorda|souviens|retiens|hafıza|kaydet|unutma|kom ihåg|husk|muista|θυμήσου|"
-        r"μνήμη|ingat|simpan|hãy nhớ|ghi nhớ|याद|تذكر|احفظ|記憶|覚え|记住|记忆|記住|기억|저장", re.I),
-    "others": re.compile(
-        r"usuari|utilisat|utent|nutzer|benutzer|gebruiker|użytkown|uživatel|пользоват|kullanıcı|användare|bruger|"
-        r"bruker|käyttäj|χρήστ|pengguna|người dùng|उपयोगकर्ता|المستخدم|ユーザー|사용자|用户|用戶|quelqu'un|alguien|alguém|"
-        r"qualcuno|chiunque|jemand|jede[mnrs]?\b|iemand|iedereen|ktoś|każd|kdokoli|кто-|кто угодно|каждо|любому|всем\b|"
-        r"herkes|\bbiri\b|todos|tout le monde|chaque|\bcada\b|\bogni\b|\belke\b|alla användare|siapa pun|bất kỳ ai|"
-        r"कोई भी|أي شخص|誰か|誰が|누가|누구|有人|任何人|所有人|每个人", re.I),
-    "rules": re.compile(
-        r"instru|anweisung|regeln\b|sicherheitsregel|\breglas\b|règles\b|regole\b|regras\b|reguł|pravidl|правил|"
-        r"filt|фильтр|restri|beschränk|ograni|огранич|kısıtla|sınırla|prompt|aturan|quy tắc|नियम|القواعد|指令|指示|"
-        r"规则|規則|ルール|制限|규칙|제한|κανόν", re.I),
-    "authority": re.compile(
-        r"admin|админ|autori[sz]|autoriz|berecht|uprawn|yetki|entwickler|desarroll|développeur|sviluppat|"
-        r"ontwikkelaar|разработчик|geliştirici|管理|관리자|개발자|開発者|开发者", re.I),
-    "sensitive": re.compile(
-        r"passw|parol|пароль|şifre|contrase|senha|mot de passe|wachtwoord|hasł|heslo|lösenord|kata sandi|mật khẩu|"
-        r"कार्ड|بطاقة|kredi|tarjeta|cartão|carte bancaire|kreditkarte|karta|карт|banc|bank|банк|dinheiro|dinero|"
-        r"argent|geld|pieniąd|деньг|soldi|パスワード|비밀번호|密码|密碼|钱|お金|돈|신용카드|クレジット", re.I),
-}
-# Memory, others and rules are what an attack does; authority and secrets only add to them (a system
-# administrator or a password manager is an ordinary fact in any language).
-_FOREIGN_WEIGHT = {"memory": 0.35, "others": 0.35, "rules": 0.35, "authority": 0.2, "sensitive": 0.2}
-
 
 # -- the functions a text can have ----------------------------------------------------------------
 
@@ -417,28 +229,6 @@ _AUTHORITY = _rx(
     r"\b(?:trust[_ ]level|permissions?|perm|role)\b[\"']?\s*[:=]",
     r"\bprevious agent approved\b|\bapproved by (?:the )?(?:admin|system|management)\b",
 )
-_LINK = re.compile(r"\bhttps?://\S+|\bwww\.\S+|\b(?:\d{1,3}\.){3}\d{1,3}\b", re.I)
-# A dotted name, matched whole and possessively (linear time), then kept if its last label is a TLD.
-_DOTTED = re.compile(r"(?<![\w.@-])[\w-]++(?:\.[\w-]++)++(?:/\S*+)?")
-_TLDS = frozenset("""com net org io co biz info shop store ru cn me app dev xyz top site online help link live click
-example br it nl de fr es uk pl tk gq ml cf ga ly gg to cc in us eu ai tv ws pw su bet casino win vip club pro tech
-cloud email page space website fun games bid loan money finance bank health care pharmacy deals gift market trade
-news today world life ua vn id ph ng za au nz ca jp kr tw hk sg tr ir pt ch at be se no dk fi cz ro gr ie mx ar""".split())
-
-
-def _links(text: str) -> list[re.Match[str]]:
-    """URLs, www. names, IP addresses and domain names (a dotted name ending in a known TLD)."""
-    found = list(_LINK.finditer(text))
-    for m in _DOTTED.finditer(text):
-        labels = m.group(0).split("/")[0].split(".")
-        inside = any(f.start() <= m.start() < f.end() for f in found)
-        if not inside and (labels[-1] in _TLDS or len(labels) > 2 and labels[-2] in _TLDS and len(labels[-1]) == 2):
-            found.append(m)
-    return found
-
-
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]++@[\w-]++(?:\.[\w-]++)++|(?<![\w.@])@[A-Za-z][A-Za-z0-9_]{2,}\b")
-_PHONE = re.compile(r"(?<!\w)\+?\d[\d ()-]{7,}\d(?!\w)")
 _OWN = re.compile(r"\b(?:my|our)\s+(?:\w+\s+){0,3}(?:blog|site|website|email|e-mail|address|page|portfolio|"
                   r"handle|account|number|phone|mobile|channel|shop|store|profile|repo|podcast|newsletter|homepage|"
                   r"inbox|linkedin|instagram|twitter|github)\b|"
@@ -599,7 +389,7 @@ class Verdict:
 def _destination(text: str) -> str | None:
     """'foreign' for a URL, e-mail, handle or phone number that the speaker does not declare as their own,
     'own' for one they do ("my email is …"), None for none."""
-    targets = [*_links(text), *_EMAIL.finditer(text), *_PHONE.finditer(text)]
+    targets = [*links(text), *EMAIL.finditer(text), *PHONE.finditer(text)]
     if not targets:
         return None
     return "own" if _OWN.search(text) and len(targets) == 1 else "foreign"
@@ -611,31 +401,6 @@ def _directive(t: str) -> bool:
     return any(not _SUBJECT.search(t[:m.start()])
                and not (m.group(0).lower().startswith("to ") and _NOT_A_REQUEST_TO.search(t[:m.start()]))
                for m in _DIRECTIVE.finditer(t))
-
-
-@functools.cache
-def _language_identifier():
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier  # ~1 s to load: only when first needed
-
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-
-
-def is_foreign(text: str) -> bool:
-    """Not English, the language of the conversation (the shipped model speaks English): py3langid
-    says another language with some confidence ('zxx', no language, is an encoded run, not a
-    language), or most letters are from another script."""
-    letters = [c for c in text if c.isalpha()]
-    if len(letters) < 8:
-        return False
-    if sum(c.isascii() for c in letters) / len(letters) < 0.5:
-        return True
-    lang, confidence = _language_identifier().classify(text)
-    return lang not in ("en", "zxx") and confidence >= 0.5
-
-
-def _foreign_functions(t: str) -> list[str]:
-    """Which functions a text in another language has, from stems shared across many languages."""
-    return [name for name, rx in _FOREIGN.items() if rx.search(t)]
 
 
 def judge(text: str, intent: float | None = None) -> Verdict:
@@ -682,9 +447,9 @@ def judge(text: str, intent: float | None = None) -> Verdict:
     if _SENSITIVE.search(t) and (directive or others):
         cues["sensitive"] = 0.3
     if is_foreign(text):
-        functions = _foreign_functions(t)
+        functions = foreign_functions(t)
         if functions:  # another language while doing any of this: each function it has counts
-            cues["other language"] = round(0.3 + sum(_FOREIGN_WEIGHT[f] for f in functions), 2)
+            cues["other language"] = round(0.3 + sum(FOREIGN_WEIGHT[f] for f in functions), 2)
     if intent is not None and intent > 0:
         cues["intent"] = round(intent, 2)
     score = sum(cues.values())

@@ -110,7 +110,7 @@ class StrategyRegistry:
         return obj
 
     def create(self, name: str, params: dict[str, Any] | None = None, namespace: str | None = None) -> Strategy:
-        strategy = self.load(name)(**(params or {}))
+        strategy = self.load(name)(registry=self, **(params or {}))
         if namespace:
             strategy.namespace = namespace
         return strategy

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from memcli.strategy.api import Turn
+    from memcli.strategy.values import Turn
     from memcli.strategy.view import MemoryView
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 from memcli.core.events import Kind
 from memcli.core.projection import ACTIVE, Memory
-from memcli.strategy.api import Hit, Turn
+from memcli.strategy.ask import ask_json
+from memcli.strategy.values import Hit, Turn
 
 if TYPE_CHECKING:
     import numpy as np
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     from memcli.engine import Engine
     from memcli.model.scorer import TokenScore
     from memcli.model.base import ChatModel
+
+T = TypeVar("T")
 
 MESSAGE_KINDS = (Kind.MESSAGE_USER.value, Kind.MESSAGE_ASSISTANT.value)
 
@@ -87,3 +90,11 @@ class MemoryView:
     def turn_count(self) -> int:
         """How many messages the conversation has so far (without reading them)."""
         return self._engine.store.count_events(MESSAGE_KINDS, until=self._upto)
+
+    def ask_json(self, instruction: str, text: str, schema: dict[str, Any], *, read: Callable[[Any], T | None],
+                 fallback: Callable[[str], T], max_tokens: int = 256) -> T:
+        """The model path or the rule path: `read(reply)` of the model's schema-constrained JSON reply to
+        `text` (system prompt `instruction`), else `fallback(why)`, when `model` is None (the rules are
+        the strategy's path), the reply is not valid JSON for `schema`, or `read` finds it unusable
+        (returns None or raises KeyError, TypeError, …). See memcli.strategy.ask."""
+        return ask_json(self.model, instruction, text, schema, read=read, fallback=fallback, max_tokens=max_tokens)
