@@ -27,7 +27,6 @@ import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +36,7 @@ from memcli.core.events import Kind
 from memcli.core.projection import ACTIVE
 from memcli.embed.embedder import Embedder, text_hash
 from memcli.errors import MemcliError
+from memcli.index.blas import one_blas_thread
 
 if TYPE_CHECKING:
     from memcli.core.store import EventStore
@@ -70,17 +70,6 @@ RRF_K = 60
 ANALYZERS = ("english", "plain")
 
 
-_BLAS_LOCK = threading.Lock()
-
-
-@cache
-def _blas():
-    """The process's BLAS libraries (threadpoolctl), found once."""
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
-
-
 class _Mirror:
     """The ids, texts and unit vectors of one table, as numpy arrays."""
 
@@ -103,10 +92,7 @@ class _Mirror:
     def top(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         if not self.ids:
             return []
-        # One BLAS thread: a matrix-vector product is memory-bound, and OpenBLAS's second thread,
-        # waiting for a core that the query embedding or LanceDB holds, made it 0.4 ms p50 but
-        # 20 ms p95 at 10k rows on the 2-core machine (one thread: 0.6 / 0.7 ms). Same sums per row.
-        with _BLAS_LOCK, _blas().limit(limits=1, user_api="blas"):
+        with one_blas_thread():  # see blas.py: a second BLAS thread was the search's p95 jitter
             sims = self.vectors @ query
         k = min(k, len(sims))
         best = np.argpartition(-sims, k - 1)[:k]
