@@ -6,8 +6,9 @@ and ratios).
 
 - embed: one query text, torch vs ONNX fp32, alternating (p50/p95 and the ratio).
 - retrieval: query embedding + hybrid top-10 on synthetic tables of 10k and 100k memories
-  (as in bench_core.py), torch and ONNX queries alternating on the same table (and, with
-  `--retrieval-before`, ONNX queries through another version of the index, checked to rank the same).
+  (as in bench_core.py), torch and ONNX queries alternating in blocks on the same table (and, with
+  `--retrieval-before`, ONNX queries through another version of the index, checked to rank the same);
+  wall time and CPU time (all threads) per query.
 - ready: a fresh process imports and loads the embedder and embeds one query (median of runs).
 - ingest: ingest of one conversation (default: the one `synthetic_locomo.py` makes, 480 turns),
   turns/s per strategy, turn by turn (a transaction per append, as before write batches) and
@@ -78,9 +79,13 @@ def _index_class(source: Path | None):
     return module.VectorIndex
 
 
+BLOCK = 20
+
+
 def bench_retrieval(backends: dict, sizes: list[int], repeat: int, before: Path | None = None) -> dict:
-    """Query embedding + hybrid top-10, torch and ONNX queries alternating on one table; with `before`
-    (another vector_index.py), ONNX queries through that version's search too, interleaved query by query."""
+    """Query embedding + hybrid top-10, torch and ONNX queries alternating (in blocks) on one table; with
+    `before` (another vector_index.py), ONNX queries through that version's search too. Wall time per
+    query and the process's CPU time per query (every thread's)."""
     from memcli.core.store import EventStore
 
     rng = random.Random(0)
@@ -99,18 +104,25 @@ def bench_retrieval(backends: dict, sizes: list[int], repeat: int, before: Path 
             for idx, _ in runs.values():  # loads the mirror
                 idx.search("bench", "warm up", k=10, query_vector=HashVectors().embed(["w"])[0])
             samples: dict[str, list[float]] = {name: [] for name in runs}
+            cpu: dict[str, float] = {name: 0.0 for name in runs}
             hits: dict[str, list] = {name: [] for name in runs}
             names = list(runs)
-            for i in range(repeat):
-                for name in names[i % len(names):] + names[:i % len(names)]:  # none always follows the same one
+            # Blocks of BLOCK queries per variant, the order rotating: a variant's leftovers (a BLAS
+            # thread still spinning after its product) then land in its own block, not in the next query.
+            for b, start in enumerate(range(0, repeat, BLOCK)):
+                for name in names[b % len(names):] + names[:b % len(names)]:
                     idx, query_embedder = runs[name]
                     idx.embedder = query_embedder
-                    t = time.perf_counter()
-                    found = idx.search("bench", f"Q: {QUERIES[i % len(QUERIES)]} {i}", k=10, mode="hybrid")
-                    samples[name].append(time.perf_counter() - t)
-                    hits[name].append([(h.id, h.score) for h in found])
+                    c = time.process_time()
+                    for i in range(start, min(start + BLOCK, repeat)):
+                        t = time.perf_counter()
+                        found = idx.search("bench", f"Q: {QUERIES[i % len(QUERIES)]} {i}", k=10, mode="hybrid")
+                        samples[name].append(time.perf_counter() - t)
+                        hits[name].append([(h.id, h.score) for h in found])
+                    cpu[name] += time.process_time() - c
             store.close()
-        res = {name: percentiles(s) for name, s in samples.items()}
+        res = {name: percentiles(s) | {"cpu_ms_per_query": round(1000 * cpu[name] / repeat, 2)}
+               for name, s in samples.items()}
         res["torch/onnx"] = _ratio(res["torch"], res["onnx"])
         if before is not None:
             res["before/after"] = _ratio(res["onnx_before"], res["onnx"])
@@ -275,7 +287,7 @@ def main() -> None:
                     help="also time turn-by-turn ingest with this interpreter (a venv of the code before)")
     ap.add_argument("--retrieval-before", type=Path, default=None, metavar="VECTOR_INDEX_PY",
                     help="also time ONNX retrieval through another version of memcli/index/vector_index.py "
-                         "(e.g. the main checkout's), interleaved query by query")
+                         "(e.g. the main checkout's), alternating in blocks")
     ap.add_argument("--out", default="speed", help="results/<out>.json")
     ap.add_argument("--eval-convs", type=int, default=2)
     ap.add_argument("--eval-strategies", default="rag-turns,longmemeval")

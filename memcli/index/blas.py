@@ -3,7 +3,10 @@
 The vector search is one product of the table's vectors with the query: memory-bound, and
 on the 2-core reference machine OpenBLAS's second thread, waiting for a core that the query
 embedding or LanceDB's threads hold, made it 0.4 ms p50 but 20 ms p95 at 10k rows (one
-thread: 0.6 / 0.7 ms). Each row's sum is the same on one thread as on two.
+thread: 0.6 / 0.7 ms); after each product that thread also spins for a while, taking a core
+from the next query's embedding and keyword search (33 ms of CPU per query at 10k against
+16 ms on one thread; benchmarks/bench_speed.py). Each row's sum is the same on one thread
+as on two.
 """
 
 from __future__ import annotations
