@@ -106,7 +106,7 @@ class OnnxEmbedder:
     spinning while they wait for work (a spinning thread takes the core its partner needs on
     a busy machine), in batches of 32: on the shared 2-core machine (load average 9, runs
     interleaved) longmemeval's keys embedded at 21 texts/s against 13 with spinning threads
-    and batches of 64; 16 was no faster than 32.
+    and batches of 64; batches of 16 were within the noise of 32.
     """
 
     SMALL_BATCH = 8
