@@ -6,7 +6,9 @@ and ratios).
 
 - embed: one query text, torch vs ONNX fp32, alternating (p50/p95 and the ratio).
 - retrieval: query embedding + hybrid top-10 on synthetic tables of 10k and 100k memories
-  (as in bench_core.py), torch and ONNX queries alternating on the same table.
+  (as in bench_core.py), torch and ONNX queries alternating in blocks on the same table (and, with
+  `--retrieval-before`, ONNX queries through another version of the index, checked to rank the same);
+  wall time and CPU time (all threads) per query.
 - ready: a fresh process imports and loads the embedder and embeds one query (median of runs).
 - ingest: ingest of one conversation (default: the one `synthetic_locomo.py` makes, 480 turns),
   turns/s per strategy, turn by turn (a transaction per append, as before write batches) and
@@ -62,31 +64,70 @@ def bench_embed(backends: dict, repeat: int) -> dict:
     return out | {"torch/onnx": _ratio(out["torch"], out["onnx"])}
 
 
-def bench_retrieval(backends: dict, sizes: list[int], repeat: int) -> dict:
+def _index_class(source: Path | None):
+    """VectorIndex from this tree, or from another version of vector_index.py (`--retrieval-before`)."""
+    if source is None:
+        from memcli.index.vector_index import VectorIndex
+
+        return VectorIndex
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("vector_index_before", source)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module.VectorIndex
+
+
+BLOCK = 20
+
+
+def bench_retrieval(backends: dict, sizes: list[int], repeat: int, before: Path | None = None) -> dict:
+    """Query embedding + hybrid top-10, torch and ONNX queries alternating (in blocks) on one table; with
+    `before` (another vector_index.py), ONNX queries through that version's search too. Wall time per
+    query and the process's CPU time per query (every thread's)."""
     from memcli.core.store.log import EventStore
-    from memcli.index.vector_index import VectorIndex
 
     rng = random.Random(0)
     out = {}
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             store = EventStore(Path(tmp))
-            index = VectorIndex(Path(tmp) / "index", store, HashVectors())
+            index = _index_class(None)(Path(tmp) / "index", store, HashVectors())
             texts = [_sentence(rng) for _ in range(n)]
             index._create("bench", [{"id": f"m{i}", "text": t, "key": t, "vector": v}
                                     for i, (t, v) in enumerate(zip(texts, HashVectors().embed(texts)))])
-            queries = {name: MixedEmbedder(emb) for name, emb in backends.items()}
-            index.search("bench", "warm up", k=10, query_vector=HashVectors().embed(["w"])[0])  # loads the mirror
-            samples: dict[str, list[float]] = {name: [] for name in backends}
-            for i in range(repeat):
-                for name, query_embedder in queries.items():
-                    index.embedder = query_embedder
-                    t = time.perf_counter()
-                    index.search("bench", f"Q: {QUERIES[i % len(QUERIES)]} {i}", k=10, mode="hybrid")
-                    samples[name].append(time.perf_counter() - t)
+            runs = {name: (index, MixedEmbedder(emb)) for name, emb in backends.items()}
+            if before is not None:
+                runs["onnx_before"] = (_index_class(before)(Path(tmp) / "index", store, HashVectors()),
+                                       MixedEmbedder(backends["onnx"]))
+            for idx, _ in runs.values():  # loads the mirror
+                idx.search("bench", "warm up", k=10, query_vector=HashVectors().embed(["w"])[0])
+            samples: dict[str, list[float]] = {name: [] for name in runs}
+            cpu: dict[str, float] = {name: 0.0 for name in runs}
+            hits: dict[str, list] = {name: [] for name in runs}
+            names = list(runs)
+            # Blocks of BLOCK queries per variant, the order rotating: a variant's leftovers (a BLAS
+            # thread still spinning after its product) then land in its own block, not in the next query.
+            for b, start in enumerate(range(0, repeat, BLOCK)):
+                for name in names[b % len(names):] + names[:b % len(names)]:
+                    idx, query_embedder = runs[name]
+                    idx.embedder = query_embedder
+                    c = time.process_time()
+                    for i in range(start, min(start + BLOCK, repeat)):
+                        t = time.perf_counter()
+                        found = idx.search("bench", f"Q: {QUERIES[i % len(QUERIES)]} {i}", k=10, mode="hybrid")
+                        samples[name].append(time.perf_counter() - t)
+                        hits[name].append([(h.id, h.score) for h in found])
+                    cpu[name] += time.process_time() - c
             store.close()
-        res = {name: percentiles(s) for name, s in samples.items()}
-        out[str(n)] = res | {"torch/onnx": _ratio(res["torch"], res["onnx"])}
+        res = {name: percentiles(s) | {"cpu_ms_per_query": round(1000 * cpu[name] / repeat, 2)}
+               for name, s in samples.items()}
+        res["torch/onnx"] = _ratio(res["torch"], res["onnx"])
+        if before is not None:
+            res["before/after"] = _ratio(res["onnx_before"], res["onnx"])
+            res["same_hits_as_before"] = hits["onnx_before"] == hits["onnx"]
+        out[str(n)] = res
     return out
 
 
@@ -244,6 +285,9 @@ def main() -> None:
     ap.add_argument("--ingest-runs", type=int, default=3)
     ap.add_argument("--ingest-before", type=Path, default=None, metavar="PYTHON",
                     help="also time turn-by-turn ingest with this interpreter (a venv of the code before)")
+    ap.add_argument("--retrieval-before", type=Path, default=None, metavar="VECTOR_INDEX_PY",
+                    help="also time ONNX retrieval through another version of memcli/index/vector_index.py "
+                         "(e.g. the main checkout's), alternating in blocks")
     ap.add_argument("--out", default="speed", help="results/<out>.json")
     ap.add_argument("--eval-convs", type=int, default=2)
     ap.add_argument("--eval-strategies", default="rag-turns,longmemeval")
@@ -261,7 +305,8 @@ def main() -> None:
         results["embed"] = bench_embed(backends, args.repeat)
         console.print("embed", results["embed"])
     if "retrieval" in only:
-        results["retrieval"] = bench_retrieval(backends, [int(s) for s in args.sizes.split(",")], args.repeat)
+        results["retrieval"] = bench_retrieval(backends, [int(s) for s in args.sizes.split(",")], args.repeat,
+                                                args.retrieval_before)
         console.print("retrieval", results["retrieval"])
     if "ready" in only:
         results["ready"] = bench_ready(cache, args.ready_runs)

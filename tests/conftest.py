@@ -12,8 +12,13 @@ from memcli.settings import Settings, load_settings
 
 @pytest.fixture(scope="session")
 def embedder_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One ONNX export of the default embedder for the whole run (every data dir would otherwise export)."""
-    return tmp_path_factory.mktemp("embedder")
+    """One ONNX export of the default embedder for the whole run (every data dir would otherwise export).
+
+    MEMCLI_TEST_EMBEDDER_CACHE=DIR keeps it between runs (the export takes 20-80 s on a busy 2-core
+    machine, per run): the embedder checks the file's SHA-256 and source and exports again when they
+    do not match, and the damaged-export test works on a copy. Unset, every run exports afresh."""
+    keep = os.environ.get("MEMCLI_TEST_EMBEDDER_CACHE")
+    return Path(keep) if keep else tmp_path_factory.mktemp("embedder")
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable, Input, OptionList
+from textual.worker import WorkerCancelled
 
 from memcli.clock import SimulatedClock
 from memcli.engine import Engine
@@ -36,12 +37,31 @@ def make_app(data_dir: Path, embedder, model, strategy: str = "mem0", clock=None
 
 
 async def settle(pilot) -> None:
-    """Wait for Textual workers and the session's memory worker, then let the UI catch up."""
+    """Wait for Textual workers and the session's memory worker, then let the UI catch up.
+
+    At least three rounds, and more until a round ends with no worker running (a message handled
+    in a pause may start one), however slow the machine. A worker cancelled on the way (an exclusive
+    one replaced by a newer one, a reply stopped by Esc) is no error: Textual's `wait_for_complete`
+    raises WorkerCancelled for it, which failed a test on a loaded machine only."""
     app = pilot.app
-    for _ in range(3):
-        await app.workers.wait_for_complete()
+    for round_ in range(100):
+        outcomes = await asyncio.gather(*(w.wait() for w in list(app.workers)), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, WorkerCancelled):
+                raise outcome
         await asyncio.to_thread(app.session.drain)
         await pilot.pause()
+        if round_ >= 2 and all(w.is_finished for w in app.workers):
+            return
+    raise AssertionError("the app kept starting workers")
+
+
+async def until(pilot, condition, what: str) -> None:
+    """Wait for a condition, however slow the machine (the bound only turns a hang into a failure)."""
+    deadline = asyncio.get_running_loop().time() + 120
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.05)
 
 
 def feed_ops(app) -> list[str]:
@@ -89,14 +109,16 @@ async def test_chat_flow_feed_memories_edit_history(tmp_path, embedder, model) -
 async def test_ui_keeps_responding_while_a_reply_streams(tmp_path, embedder) -> None:
     from doubles import SlowScriptedModel
 
-    app = make_app(tmp_path / "d", embedder, SlowScriptedModel(pieces=600, delay=0.02))  # a 12 s reply, stopped by Esc
+    # a reply of ~30 minutes, stopped by Esc: still streaming however slowly the keys below are typed
+    app = make_app(tmp_path / "d", embedder, SlowScriptedModel(pieces=90_000, delay=0.02))
     try:
         async with app.run_test(size=(100, 30)) as pilot:
             await settle(pilot)
             await pilot.click("#prompt")
             await pilot.press(*"Tell me a long story.")
             await pilot.press("enter")
-            await pilot.pause(0.3)
+            await until(pilot, lambda: any(b.border_title == "assistant" and b.source.strip()
+                                           for b in app.query_one(ChatLog).query(Bubble)), "the reply to stream")
             turn = [w for w in app.workers if w.group == "turn"]
             assert turn and not turn[0].is_finished, "the reply should still be streaming"
             await pilot.press(*"typing while it streams")

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from memcli.errors import MemcliError
+from memcli.index.blas import one_blas_thread
 
 SEARCH_MODES = ("hybrid", "vector", "keyword")
 
@@ -50,7 +51,8 @@ class Mirror:
     def top(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         if not self.ids:
             return []
-        sims = self.vectors @ query
+        with one_blas_thread():  # see blas.py: a second BLAS thread was the search's p95 jitter
+            sims = self.vectors @ query
         k = min(k, len(sims))
         best = np.argpartition(-sims, k - 1)[:k]
         return [(int(i), float(sims[i])) for i in best[np.argsort(-sims[best], kind="stable")]]
