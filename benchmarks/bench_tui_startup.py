@@ -25,11 +25,11 @@ import time, json, sys
 t0 = float(sys.argv[1])
 from pathlib import Path
 from memcli.settings import load_settings
-from memcli.workbench import open_session
+from memcli.workbench import open_chat
 from memcli.tui.app import MemcliApp
 settings = load_settings(data_dir=Path(sys.argv[2]))
-session = open_session(settings)
-app = MemcliApp(session, settings)
+chat = open_chat(settings)
+app = MemcliApp(chat, settings)
 out = {}
 
 async def pilot(p):
@@ -42,7 +42,7 @@ async def pilot(p):
     app.exit()
 
 app.run(headless=True, size=(120, 40), auto_pilot=pilot)
-session.close(); session.engine.close()
+chat.close(); chat.engine.close()
 print(json.dumps(out))
 """
 

@@ -10,12 +10,12 @@ from memcli.core.events import Event
 from memcli.engine import Engine
 from memcli.model.base import ChatModel
 from memcli.model.factory import build_chat_model, history_messages
-from memcli.session import ChatSession
+from memcli.chat import Chat
 from memcli.settings import Settings
 from memcli.strategy.registry import StrategyRegistry
 
 
-def open_session(
+def open_chat(
     settings: Settings,
     *,
     strategy: str | None = None,
@@ -26,14 +26,14 @@ def open_session(
     clock: Clock | None = None,
     background: bool = True,
     on_event: Callable[[Event], None] | None = None,
-) -> ChatSession:
+) -> Chat:
     """Open the data dir for writing and start a session; nothing heavy is loaded yet."""
     engine = Engine(settings, clock=clock)
     try:
         model: ChatModel | None = (
             build_chat_model(settings, cassette=cassette, mode=cassette_mode) if with_model else None  # type: ignore[arg-type]
         )
-        return ChatSession(engine, StrategyRegistry(), model=model, strategy=strategy or settings.strategy,
+        return Chat(engine, StrategyRegistry(), model=model, strategy=strategy or settings.strategy,
                            params=params, llm_memory=settings.llm_memory,
                            history_messages=history_messages(settings, model),
                            background=background, on_event=on_event)
@@ -42,6 +42,6 @@ def open_session(
         raise
 
 
-def close_session(session: ChatSession) -> None:
-    session.close()
-    session.engine.close()
+def close_chat(chat: Chat) -> None:
+    chat.close()
+    chat.engine.close()

@@ -76,18 +76,18 @@ def ingest(
 ) -> None:
     """Log a conversation export into the data dir, with its dates, and let the strategy build memories."""
     from memcli.clock import SimulatedClock
-    from memcli.strategy.registry import parse_settings
-    from memcli.workbench import close_session, open_session
+    from memcli.strategy.registry import parse_params
+    from memcli.workbench import close_chat, open_chat
 
     conversations = _read(source, fmt)
     total = sum(c.turn_count for c in conversations)
     clock = SimulatedClock(min(s.date for c in conversations for s in c.sessions) if total else None)
-    session = open_session(settings_for(data_dir), strategy=strategy, params=parse_settings(set_ or []),
+    chat = open_chat(settings_for(data_dir), strategy=strategy, params=parse_params(set_ or []),
                            with_model=False, clock=clock, background=False)
     try:
         with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), transient=json_out) as progress:
             task = progress.add_task("turns", total=total)
-            with session.engine.batch():
+            with chat.engine.batch():
                 for conv in conversations:
                     for s in conv.sessions:
                         if s.date > clock.now():
@@ -95,10 +95,10 @@ def ingest(
                         for t in s.turns:
                             meta = {"conversation": conv.id, **({"turn_id": t.turn_id} if t.turn_id else {})}
                             text = t.text + (f" [shares {t.caption}]" if t.caption else "")
-                            session.ingest(t.role, text, speaker=t.speaker, metadata=meta)
+                            chat.ingest(t.role, text, speaker=t.speaker, metadata=meta)
                             progress.advance(task)
-        memories = len(session.engine.store.memories(session.namespace))
+        memories = len(chat.engine.store.memories(chat.namespace))
     finally:
-        close_session(session)
-    out = {"turns": total, "strategy": session.namespace, "memories": memories}
-    print_json(out) if json_out else typer.echo(f"ingested {total} turns; {session.namespace}: {memories} memories")
+        close_chat(chat)
+    out = {"turns": total, "strategy": chat.namespace, "memories": memories}
+    print_json(out) if json_out else typer.echo(f"ingested {total} turns; {chat.namespace}: {memories} memories")

@@ -28,7 +28,7 @@ from memcli.embed.embedder import Embedder
 from memcli.engine import Engine
 from memcli.eval import qa
 from memcli.replay.importers import Conversation
-from memcli.session import ChatSession
+from memcli.chat import Chat
 from memcli.settings import Settings
 from memcli.strategy.registry import StrategyRegistry
 
@@ -146,9 +146,9 @@ def evaluate(
             clock = SimulatedClock(conv.sessions[0].date if conv.sessions else None)
             engine = Engine(settings.model_copy(update={"data_dir": Path(tmp)}), clock=clock, embedder=embedder)
             first = strategies[0]
-            session = ChatSession(engine, registry, model=None, strategy=first.name, params=first.params,
+            chat = Chat(engine, registry, model=None, strategy=first.name, params=first.params,
                                   background=False)
-            session.strategy.namespace = first.label
+            chat.strategy.namespace = first.label
             started = time.perf_counter()
             done = 0
             with engine.batch():
@@ -157,7 +157,7 @@ def evaluate(
                         clock.set(s.date)
                     for t in s.turns:
                         text = t.text + (f" [shares {t.caption}]" if t.caption else "")
-                        session.ingest(t.role, text, speaker=t.speaker,
+                        chat.ingest(t.role, text, speaker=t.speaker,
                                        metadata={"turn_id": t.turn_id} if t.turn_id else {})
                         done += 1
                         if progress is not None:
@@ -165,7 +165,7 @@ def evaluate(
             results[first.label].ingest_seconds += time.perf_counter() - started
             for spec in strategies[1:]:
                 started = time.perf_counter()
-                session.backfill(spec.name, spec.params, k=settings.top_k, namespace=spec.label,
+                chat.backfill(spec.name, spec.params, k=settings.top_k, namespace=spec.label,
                                  progress=(lambda i, n, lb=spec.label: progress(f"{conv.id} backfill {lb}", i, n))
                                  if progress else None)
                 results[spec.label].ingest_seconds += time.perf_counter() - started
@@ -176,7 +176,7 @@ def evaluate(
             now = clock.now() + timedelta(days=1)
             for spec in strategies:
                 strategy = registry.create(spec.name, spec.params, namespace=spec.label)
-                view = session.view(strategy, now=now)
+                view = chat.view(strategy, now=now)
                 result = results[spec.label]
                 result.turns += conv.turn_count
                 result.conversations += 1
@@ -201,7 +201,7 @@ def evaluate(
                     result.questions.append(row)
                     if progress is not None:
                         progress(f"{conv.id} questions {spec.label}", i, len(questions))
-            session.close()
+            chat.close()
             engine.close()
     return results
 

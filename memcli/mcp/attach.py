@@ -1,6 +1,6 @@
 """A workbench attached to a running `memcli mcp`: the session-shaped client of its control API.
 
-`RemoteSession` offers what the workbench uses of a `ChatSession` (the store's reads, `edit`, the
+`RemoteChat` offers what the workbench uses of a `Chat` (the store's reads, `edit`, the
 event callback) over loopback HTTP; the live feed follows `/stream` (server-sent events) on a
 daemon thread. Chatting and switching strategy are refused: the agent owns the conversation and
 the server owns the strategy.
@@ -100,7 +100,7 @@ def _edit_body(operation: ops.Operation) -> dict[str, Any]:
     raise AttachedError(f"{type(operation).__name__} cannot be sent to a served data dir")
 
 
-class RemoteSession:
+class RemoteChat:
     """The workbench's session when the data dir is served by `memcli mcp`."""
 
     model = None

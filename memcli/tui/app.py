@@ -25,7 +25,7 @@ from textual.worker import Worker, WorkerState
 from memcli.core import operations as ops
 from memcli.core.events import Event, Kind
 from memcli.errors import MemcliError
-from memcli.session import ChatSession
+from memcli.chat import Chat
 from memcli.settings import Settings
 from memcli.tui.chat import Bubble, ChatLog, PromptInput
 from memcli.tui.glyphs import plural
@@ -112,10 +112,10 @@ class MemcliApp(App[None]):
         Binding("ctrl+q", "quit", "quit", id="app.quit"),
     ]
 
-    def __init__(self, session: ChatSession, settings: Settings, *, replay: Any = None,
+    def __init__(self, chat: Chat, settings: Settings, *, replay: Any = None,
                  warm_up: bool = True, attached: bool = False) -> None:
         super().__init__()
-        self.session = session
+        self.chat = chat
         self.attached = attached  # the data dir is served by `memcli mcp`: watch and edit through it
         self.settings = settings
         self.replay = replay  # (SessionFile, SimulatedClock) or None
@@ -129,7 +129,7 @@ class MemcliApp(App[None]):
         self._tps = 0.0
         self._loading = "loading…" if warm_up else ""
         self._ui_thread = threading.get_ident()
-        session.on_event = self._engine_event
+        chat.on_event = self._engine_event
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -153,7 +153,7 @@ class MemcliApp(App[None]):
 
     def on_mount(self) -> None:
         self._ui_thread = threading.get_ident()
-        self.sub_title = f"{self.session.namespace} · {self.settings.data_dir}"
+        self.sub_title = f"{self.chat.namespace} · {self.settings.data_dir}"
         self.query_one(PromptInput).focus()
         self._status()
         self.refresh_memories()
@@ -169,10 +169,10 @@ class MemcliApp(App[None]):
             prompt.disabled = True
 
     def _status(self) -> None:
-        model = getattr(self.session.model, "model_id", "no model")
+        model = getattr(self.chat.model, "model_id", "no model")
         count = getattr(self, "_memory_count", 0)
-        source = f"attached to memcli mcp (pid {self.session.info.pid})" if self.attached else f"model {model}"
-        parts = [source, f"strategy {self.session.namespace}", plural(count, "memory", "memories")]
+        source = f"attached to memcli mcp (pid {self.chat.info.pid})" if self.attached else f"model {model}"
+        parts = [source, f"strategy {self.chat.namespace}", plural(count, "memory", "memories")]
         if self._tps:
             parts.append(f"{self._tps:.0f} tok/s")
         if self.replay is not None:
@@ -204,11 +204,11 @@ class MemcliApp(App[None]):
 
     async def _on_event(self, event: Event) -> None:
         self.query_one(Feed).add_event(event)
-        chat = self.query_one(ChatLog)
+        log = self.query_one(ChatLog)
         if event.kind is Kind.MESSAGE_USER:
-            await chat.add(event.payload.get("text", ""), "user")
+            await log.add(event.payload.get("text", ""), "user")
         elif event.kind is Kind.MESSAGE_ASSISTANT and not self._busy:
-            await chat.add(event.payload.get("text", ""), "assistant")  # replays; a live reply streams itself
+            await log.add(event.payload.get("text", ""), "assistant")  # replays; a live reply streams itself
         elif event.kind is Kind.MEMORY_RETRIEVED:
             self.query_one(RetrievalView).show(event)
         elif event.kind is Kind.CONTEXT_BUILT:
@@ -222,11 +222,11 @@ class MemcliApp(App[None]):
     def _warm_up(self) -> None:
         """Load the embedder (ONNX Runtime, or torch for a model folder), load the model, bring the index up to the log."""
         started = time.perf_counter()
-        self.session.engine.embedder.load()  # type: ignore[attr-defined]
-        self.session.engine.reconcile()
-        if self.session.model is not None:
+        self.chat.engine.embedder.load()  # type: ignore[attr-defined]
+        self.chat.engine.reconcile()
+        if self.chat.model is not None:
             self._set_loading("loading the model…")
-            self.session.model.load()  # type: ignore[attr-defined]
+            self.chat.model.load()  # type: ignore[attr-defined]
         # in the status bar, not a toast: a toast would cover it
         self._set_loading(f"ready in {time.perf_counter() - started:.1f} s")
         time.sleep(5)
@@ -238,10 +238,10 @@ class MemcliApp(App[None]):
 
     @work(thread=True, exclusive=True, group="memories", exit_on_error=False)
     def refresh_memories(self) -> None:
-        store = self.session.engine.store
-        ns = self.session.namespace
+        store = self.chat.engine.store
+        ns = self.chat.namespace
         memories = store.memories(ns, None)
-        now = self.session.engine.clock.now()
+        now = self.chat.engine.clock.now()
         states = [m for m in memories if m.kind == "state" and m.status == "active"]
         changes = {m.id: last_change(store, ns, m.id) for m in states}
         self.call_from_thread(self._show_memories, memories, now, states, changes)
@@ -250,7 +250,7 @@ class MemcliApp(App[None]):
         self._memory_count = sum(m.status == "active" for m in memories)
         self.query_one(MemoriesView).show(memories, now)
         self.query_one(RetrievalView).show_state(states, changes)
-        self.sub_title = f"{self.session.namespace} · {self.settings.data_dir}"
+        self.sub_title = f"{self.chat.namespace} · {self.settings.data_dir}"
         self._status()
 
     @work(thread=True, exclusive=True, group="history", exit_on_error=False)
@@ -259,27 +259,27 @@ class MemcliApp(App[None]):
         from memcli.strategy.view import MESSAGE_KINDS, turn_from_event
 
         # the store only: opening the vector index (importing lancedb) would hold up the first screen
-        store = self.session.engine.store
+        store = self.chat.engine.store
         upto = store.last_seq  # attached: the live feed follows from here, without a gap or a repeat
         turns = [turn_from_event(e) for e in store.events(kinds=MESSAGE_KINDS, newest=50, until=upto)]
         events = store.events(kinds=[k.value for k in Kind if k.value.startswith(("memory.", "strategy.", "mcp."))],
                               until=upto)[-500:]
         self.call_from_thread(self._show_history, turns, events)
         if self.attached:
-            self.session.follow(upto)  # type: ignore[attr-defined]
+            self.chat.follow(upto)  # type: ignore[attr-defined]
 
     async def _show_history(self, turns: list, events: list[Event]) -> None:
         from memcli.model.factory import EMPTY_CHAT_HINT, model_line
 
-        chat = self.query_one(ChatLog)
-        hint = model_line(self.session.model) + ("" if turns else "\n" + EMPTY_CHAT_HINT)
+        log = self.query_one(ChatLog)
+        hint = model_line(self.chat.model) + ("" if turns else "\n" + EMPTY_CHAT_HINT)
         if self.attached:
-            pid = self.session.info.pid  # type: ignore[attr-defined]
+            pid = self.chat.info.pid  # type: ignore[attr-defined]
             hint = (f"attached to memcli mcp (pid {pid}): the agent's turns and memory work appear here live; "
                     "open a memory to edit, pin or forget it")
-        await chat.mount(Static(hint, id="first-run", classes="hint"))
+        await log.mount(Static(hint, id="first-run", classes="hint"))
         for t in turns:
-            await chat.add(t.text, t.role)
+            await log.add(t.text, t.role)
         feed = self.query_one(Feed)
         for e in events:
             feed.add_event(e)
@@ -303,15 +303,15 @@ class MemcliApp(App[None]):
     @work(thread=True, exclusive=True, group="turn", exit_on_error=False)
     def _turn(self, text: str) -> None:
         cancel = self._cancel = threading.Event()
-        chat = self.query_one(ChatLog)
+        log = self.query_one(ChatLog)
         pending: list[str] = []
         last = [0.0]
 
         def flush() -> None:
             if pending:
                 if self._stream is None:
-                    self._stream_bubble, self._stream = self.call_from_thread(chat.start_reply)
-                self.call_from_thread(chat.append, self._stream, "".join(pending))
+                    self._stream_bubble, self._stream = self.call_from_thread(log.start_reply)
+                self.call_from_thread(log.append, self._stream, "".join(pending))
                 pending.clear()
             last[0] = time.monotonic()
 
@@ -323,7 +323,7 @@ class MemcliApp(App[None]):
 
         logged: str | None = None
         try:
-            result = self.session.send(text, k=self.settings.top_k, max_tokens=self.settings.max_tokens,
+            result = self.chat.send(text, k=self.settings.top_k, max_tokens=self.settings.max_tokens,
                                        cancel=cancel, on_piece=piece)
             flush()
             logged = result.reply.text if result.reply is not None else None
@@ -382,11 +382,11 @@ class MemcliApp(App[None]):
 
     @on(OpenMemory)
     def _open_memory(self, message: OpenMemory) -> None:
-        self._load_memory(message.memory_id, message.namespace or self.session.namespace)
+        self._load_memory(message.memory_id, message.namespace or self.chat.namespace)
 
     @work(thread=True, exclusive=True, group="memory", exit_on_error=False)
     def _load_memory(self, memory_id: str, ns: str) -> None:
-        store = self.session.engine.store
+        store = self.chat.engine.store
         memory = store.memory(ns, memory_id)
         if memory is None:
             self.call_from_thread(self.notify, f"{memory_id} is not in {ns}", severity="warning")
@@ -407,7 +407,7 @@ class MemcliApp(App[None]):
               "forget": lambda: ops.Delete(memory_id=action.memory_id, reason="forgotten by hand"),
               "restore": lambda: ops.Restore(memory_id=action.memory_id, reason="restored by hand")}[action.action]()
         try:
-            self.session.edit(op, action.namespace)
+            self.chat.edit(op, action.namespace)
         except MemcliError as exc:
             self.call_from_thread(self.notify, str(exc), severity="error", markup=False)
             return
@@ -425,7 +425,7 @@ class MemcliApp(App[None]):
     @work(thread=True, exclusive=True, group="strategies", exit_on_error=False)
     def _open_strategies(self) -> None:
         """Load the strategies (plugin imports) and which of them are still empty, off the UI thread."""
-        registry, store = self.session.registry, self.session.engine.store
+        registry, store = self.chat.registry, self.chat.engine.store
         strategies = {}
         for name in registry.names():
             try:
@@ -433,7 +433,7 @@ class MemcliApp(App[None]):
             except MemcliError:
                 pass
         empty = {name for name in strategies if not store.count_added(name)}
-        self.call_from_thread(self.push_screen, StrategyScreen(strategies, self.session.namespace,
+        self.call_from_thread(self.push_screen, StrategyScreen(strategies, self.chat.namespace,
                                                                dict(registry.problems), empty), self._strategy_chosen)
 
     def _strategy_chosen(self, choice: StrategyChoice | None) -> None:
@@ -446,13 +446,13 @@ class MemcliApp(App[None]):
     @work(thread=True, exclusive=True, group="switch", exit_on_error=False)
     def _switch(self, choice: StrategyChoice, screen: BackfillScreen | None) -> None:
         try:
-            self.session.switch(choice.name, choice.params)
+            self.chat.switch(choice.name, choice.params)
             if screen is not None:
-                if self.session.engine.store.count_added(choice.name):
+                if self.chat.engine.store.count_added(choice.name):
                     self.call_from_thread(self.notify, f"{choice.name} already has memories: no backfill",
                                           severity="warning")
                 else:
-                    self.session.backfill(k=self.settings.top_k,
+                    self.chat.backfill(k=self.settings.top_k,
                                           progress=lambda i, n: self.call_from_thread(screen.progress, i, n))
         except MemcliError as exc:
             self.call_from_thread(self.notify, str(exc), title="Switch failed", severity="error", timeout=8,
@@ -467,16 +467,16 @@ class MemcliApp(App[None]):
         from memcli.core.curves import retention_curves
         from memcli.plots import NotRetention, memorybank_params
 
-        store = self.session.engine.store
+        store = self.chat.engine.store
         try:
-            params = memorybank_params(store, ns, self.session.registry)
+            params = memorybank_params(store, ns, self.chat.registry)
         except NotRetention:
             return None
         unit = float(params["unit_hours"])
         ids = [c.memory_id for c in retention_curves(store, ns, unit_hours=unit, top=top, samples=1)]
         if memory_id is not None:
             ids = [memory_id] + [i for i in ids if i != memory_id][:top - 1]
-        until = self.session.engine.clock.now()
+        until = self.chat.engine.clock.now()
         return retention_curves(store, ns, unit_hours=unit, ids=ids, until=until), float(params["threshold"])
 
     def action_compare(self) -> None:
@@ -486,7 +486,7 @@ class MemcliApp(App[None]):
     def _open_compare(self) -> None:
         from memcli.tui.compare import CompareScreen
 
-        store, ns = self.session.engine.store, self.session.namespace
+        store, ns = self.chat.engine.store, self.chat.namespace
         others = [n for n in store.namespaces() if n != ns]
         if not others:
             self.call_from_thread(self.notify, f"Only {ns} has memories: switch to another strategy with backfill "
@@ -504,19 +504,19 @@ class MemcliApp(App[None]):
         from memcli.core.curves import status_counts
         from memcli.tui.plots import PlotScreen
 
-        ns = self.session.namespace
+        ns = self.chat.namespace
         retention = self._retention(ns)
         why = "" if retention is not None else \
             f"{ns} keeps no retention: only memorybank has R = exp(-Δt/S) (switch to it with Ctrl+S)."
         curves, threshold = retention if retention is not None else (None, None)
-        rows = status_counts(self.session.engine.store, ns)
+        rows = status_counts(self.chat.engine.store, ns)
         self.call_from_thread(self.push_screen, PlotScreen(ns, curves, threshold, rows, why))
 
     def action_timetravel(self) -> None:
         if self._refuse_attached("Time travel"):
             return
-        self.push_screen(TimeTravelScreen(self.session.engine.store, self.session.namespace,
-                                          self.session.engine.clock.now()))
+        self.push_screen(TimeTravelScreen(self.chat.engine.store, self.chat.namespace,
+                                          self.chat.engine.clock.now()))
 
     # -- watching a replay -----------------------------------------------------------------
 
@@ -539,7 +539,7 @@ class MemcliApp(App[None]):
         for i, step in enumerate(spec.parsed, 1):
             while self._paused.is_set():
                 time.sleep(0.05)
-            outcome = play_step(self.session, clock, step, i, self.settings)
+            outcome = play_step(self.chat, clock, step, i, self.settings)
             if isinstance(outcome, Check):
                 self.call_from_thread(self.notify, f"step {i} {outcome.kind}: {outcome.detail}",
                                       title="expectation met" if outcome.passed else "expectation FAILED",
@@ -564,35 +564,35 @@ def last_change(store: Any, namespace: str, memory_id: str) -> Event | None:
     return next((e for e in reversed(events) if e.payload.get("text") != e.payload.get("previous_text")), None)
 
 
-def resume_last_strategy(session: ChatSession) -> None:
+def resume_last_strategy(chat: Chat) -> None:
     """Resume the strategy in use when the workbench last closed (the last switch in the log)."""
-    switches = session.engine.store.events(kinds=[Kind.STRATEGY_SWITCHED.value], newest=1)
+    switches = chat.engine.store.events(kinds=[Kind.STRATEGY_SWITCHED.value], newest=1)
     name = switches[0].payload.get("to") if switches else None
-    if name and name != session.namespace:
+    if name and name != chat.namespace:
         try:
-            session.strategy = session.registry.create(name, switches[0].payload.get("params"))
+            chat.strategy = chat.registry.create(name, switches[0].payload.get("params"))
         except Exception:  # noqa: BLE001 - a plugin since removed or broken: the configured strategy stays
             pass
 
 
 def run_workbench(settings: Settings, *, strategy: str | None = None, params: dict | None = None,
                   cassette: Path | None = None, cassette_mode: str = "auto", replay: Path | None = None,
-                  open_session: Callable[..., ChatSession] | None = None) -> None:
+                  open_chat: Callable[..., Chat] | None = None) -> None:
     """Open the session (errors are one line), then run the app until the user quits."""
     import tempfile
 
-    from memcli.workbench import close_session
-    from memcli.workbench import open_session as default_open
+    from memcli.workbench import close_chat
+    from memcli.workbench import open_chat as default_open
 
-    opener = open_session or default_open
-    if replay is None and open_session is None:
+    opener = open_chat or default_open
+    if replay is None and open_chat is None:
         from memcli.mcp.control import running_server
 
         served = running_server(settings.data_dir)
         if served is not None:  # `memcli mcp` owns the data dir: attach to it rather than fail with "in use"
-            from memcli.mcp.attach import RemoteSession
+            from memcli.mcp.attach import RemoteChat
 
-            remote = RemoteSession(served, settings.data_dir)
+            remote = RemoteChat(served, settings.data_dir)
             try:
                 MemcliApp(remote, settings, warm_up=False, attached=True).run()  # type: ignore[arg-type]
             finally:
@@ -609,16 +609,16 @@ def run_workbench(settings: Settings, *, strategy: str | None = None, params: di
         tmp = tempfile.TemporaryDirectory(prefix="memcli-watch-")
         settings = settings.model_copy(update={"data_dir": Path(tmp.name)})
         cassette = replay.parent / spec.cassette if spec.cassette else cassette
-        session = opener(settings, strategy=strategy or spec.strategy, params=params or spec.params, clock=clock,
+        chat = opener(settings, strategy=strategy or spec.strategy, params=params or spec.params, clock=clock,
                          cassette=cassette, cassette_mode="replay" if cassette and cassette.exists() else cassette_mode)
         replay_state = (spec, clock)
     else:
-        session = opener(settings, strategy=strategy, params=params, cassette=cassette, cassette_mode=cassette_mode)
+        chat = opener(settings, strategy=strategy, params=params, cassette=cassette, cassette_mode=cassette_mode)
         if strategy is None:
-            resume_last_strategy(session)
+            resume_last_strategy(chat)
     try:
-        MemcliApp(session, settings, replay=replay_state).run()
+        MemcliApp(chat, settings, replay=replay_state).run()
     finally:
-        close_session(session)
+        close_chat(chat)
         if tmp is not None:
             tmp.cleanup()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from memcli.clock import SimulatedClock
 from memcli.engine import Engine
-from memcli.session import ChatSession
+from memcli.chat import Chat
 from memcli.settings import load_settings
 from memcli.strategy.registry import StrategyRegistry
 
@@ -14,23 +14,23 @@ data, mode = Path(sys.argv[1]), sys.argv[2]
 clock = SimulatedClock()
 engine = Engine(load_settings(data_dir=data), clock=clock)
 strategy = "rag-turns" if mode == "batch" else "mem0"
-session = ChatSession(engine, StrategyRegistry(data / "none"), model=None, strategy=strategy, background=False)
+chat = Chat(engine, StrategyRegistry(data / "none"), model=None, strategy=strategy, background=False)
 engine.embedder.load()
 print("READY", flush=True)
 if mode == "ingest":
     for i in range(10_000):
-        turn = session.ingest("user", f"I love hobby number {i}. My friend {i} lives in city {i}.")
+        turn = chat.ingest("user", f"I love hobby number {i}. My friend {i} lives in city {i}.")
         clock.advance("1h")
         print(f"ACK {engine.store.last_seq} {turn.seq}", flush=True)
 elif mode == "batch":  # an import's write batch, searched now and then (each search commits it first)
     with engine.batch():
         for i in range(10_000):
-            session.ingest("user", f"I love hobby number {i}. My friend {i} lives in city {i}.")
+            chat.ingest("user", f"I love hobby number {i}. My friend {i} lives in city {i}.")
             clock.advance("1h")
             if i % 25 == 24:
-                session.view().search("hobby", k=3)
+                chat.view().search("hobby", k=3)
             print(f"ACK {engine.store.committed_seq} {i}", flush=True)
 else:
     # a backfill writes in batches (EventStore.batch): what it acknowledges is what reached the file
-    session.backfill("memorybank", progress=lambda i, n: print(f"ACK {engine.store.committed_seq} {i}", flush=True))
+    chat.backfill("memorybank", progress=lambda i, n: print(f"ACK {engine.store.committed_seq} {i}", flush=True))
     print("DONE", flush=True)

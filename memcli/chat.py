@@ -54,7 +54,7 @@ def llm_allowed(model: ChatModel | None, mode: str, data_dir: Path) -> bool:
     return mode == "on" or probed(model, data_dir)
 
 
-class ChatSession:
+class Chat:
     def __init__(
         self,
         engine: Engine,
@@ -385,7 +385,7 @@ class ChatSession:
     def backfill(self, name: str | None = None, params: dict[str, Any] | None = None, *, k: int = 8,
                  namespace: str | None = None, progress: Callable[[int, int], None] | None = None,
                  restart: bool = False) -> int:
-        """Replay the stored conversation through a strategy into its (empty) namespace.
+        """Run the stored conversation through a strategy into its (empty) namespace (a backfill).
 
         Each turn is processed at its own logged time, so the memories come out as if
         the strategy had been used from the start. `restart` first deletes the namespace's
