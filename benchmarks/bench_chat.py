@@ -40,7 +40,8 @@ from _common import RESULTS, save  # noqa: E402
 
 from memcli.clock import SimulatedClock  # noqa: E402
 from memcli.settings import Settings, load_settings  # noqa: E402
-from memcli.workbench import close_chat, open_chat  # noqa: E402
+from memcli.chat import open_chat  # noqa: E402
+from memcli.model.factory import build_chat_model  # noqa: E402
 
 CONVERSATION = Path(__file__).parent / "chat_conversation.yaml"
 GAP = timedelta(minutes=2)  # between two messages of one day
@@ -73,11 +74,11 @@ def run(script: dict, strategy: str, llm_memory: str, args: argparse.Namespace) 
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(data_dir=Path(tmp), **overrides)
         clock = SimulatedClock(_when(script["days"][0]["date"]) - GAP)
-        chat = open_chat(settings, strategy=strategy, clock=clock, background=False)
         replies: list[str] = []
         repeats_all = 0
         started = time.perf_counter()
-        try:
+        with open_chat(settings, strategy=strategy, model=build_chat_model(settings), clock=clock,
+                       background=False) as chat:
             for day in script["days"]:
                 at = _when(day["date"])
                 for text in day["messages"]:
@@ -110,8 +111,6 @@ def run(script: dict, strategy: str, llm_memory: str, args: argparse.Namespace) 
                 if args.split in ("all", q["split"]):  # as it goes: a long run shows its progress
                     print(f"  {_marks(rows[-1])} {q['id']} {q['question'][:50]!r} → {reply[:70]!r}", flush=True)
             llm_used = chat.view().model is not None
-        finally:
-            close_chat(chat)
     return {"strategy": strategy, "llm_memory": llm_memory, "llm_used": llm_used, "model": settings.model or
             "SmolLM2-135M-Instruct (embedded)", "questions": rows, "repeats_all_replies": repeats_all,
             "replies": len(replies), "seconds": round(time.perf_counter() - started, 1)}

@@ -21,10 +21,11 @@ import yaml
 sys.path.insert(0, str(Path(__file__).parent))
 import bench_chat as bench  # noqa: E402
 
-import memcli.chat as chat_module  # noqa: E402
+import memcli.chat.memory_work as chat_module  # noqa: E402
 from memcli.clock import SimulatedClock  # noqa: E402
 from memcli.settings import load_settings  # noqa: E402
-from memcli.workbench import close_chat, open_chat  # noqa: E402
+from memcli.chat import open_chat  # noqa: E402
+from memcli.model.factory import build_chat_model  # noqa: E402
 
 
 def main() -> None:
@@ -41,8 +42,8 @@ def main() -> None:
         settings = load_settings(data_dir=Path(tmp), llm_memory="off")
         k = args.k or settings.top_k
         clock = SimulatedClock(bench._when(script["days"][0]["date"]) - bench.GAP)
-        chat = open_chat(settings, strategy=args.strategy, clock=clock, background=False)
-        try:
+        with open_chat(settings, strategy=args.strategy, model=build_chat_model(settings), clock=clock,
+                       background=False) as chat:
             for day in script["days"]:
                 at = bench._when(day["date"])
                 for text in day["messages"]:
@@ -61,8 +62,6 @@ def main() -> None:
                 found[q["split"]][1] += 1
                 if q["split"] == "tune" and not hit:
                     print(f"  missed {q['id']} {q['question']!r}")
-        finally:
-            close_chat(chat)
     print(f"{args.strategy} k={k} depth={chat_module.FILL_DEPTH}: answer in context "
           + " · ".join(f"{s} {n}/{total}" for s, (n, total) in found.items()))
 

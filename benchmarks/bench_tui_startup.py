@@ -25,10 +25,12 @@ import time, json, sys
 t0 = float(sys.argv[1])
 from pathlib import Path
 from memcli.settings import load_settings
-from memcli.workbench import open_chat
+from memcli.chat import open_chat
+from memcli.model.factory import build_chat_model
 from memcli.tui.app import MemcliApp
 settings = load_settings(data_dir=Path(sys.argv[2]))
-chat = open_chat(settings)
+opened = open_chat(settings, model=build_chat_model(settings))
+chat = opened.__enter__()
 app = MemcliApp(chat, settings)
 out = {}
 
@@ -42,7 +44,7 @@ async def pilot(p):
     app.exit()
 
 app.run(headless=True, size=(120, 40), auto_pilot=pilot)
-chat.close(); chat.engine.close()
+opened.__exit__(None, None, None)
 print(json.dumps(out))
 """
 

@@ -18,7 +18,8 @@ from memcli.strategy.registry import StrategyRegistry
 from memcli.tui.app import MemcliApp
 from memcli.tui.chat import Bubble, ChatLog
 from memcli.tui.panels import Feed, MemoriesView, OpenMemory
-from memcli.tui.screens import EditScreen, MemoryScreen, StrategyScreen, TimeTravelScreen
+from memcli.tui.screens import EditScreen, MemoryScreen, StrategyScreen
+from memcli.tui.timetravel import TimeTravelScreen
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,8 @@ from memcli.strategy.registry import StrategyRegistry
 from memcli.tui.app import MemcliApp
 from memcli.tui.chat import ChatLog, PromptInput
 from memcli.tui.panels import Feed, MemoriesView
-from memcli.tui.screens import MemoryScreen, StrategyScreen, TimeTravelScreen
+from memcli.tui.screens import MemoryScreen, StrategyScreen
+from memcli.tui.timetravel import TimeTravelScreen
 
 FACTS = ["My name is Ada.", "I live in Lisbon.", "I am allergic to peanuts.", "I work as a nurse.",
          "I love green tea.", "My sister is called Rita.", "I have a cat named Miso.", "I play the cello.",
@@ -321,8 +322,8 @@ def test_replay_edits_go_through_the_session(tmp_path, settings, embedder) -> No
     seen = []
     clock = SimulatedClock()
     engine = Engine(settings, clock=clock, embedder=embedder)
-    chat = Chat(engine, StrategyRegistry(tmp_path / "none"), model=None, strategy="mem0",
-                          background=False, on_event=seen.append)
+    chat = Chat(engine, StrategyRegistry(tmp_path / "none"), model=None, strategy="mem0", background=False)
+    engine.subscribe(seen.extend)
     try:
         chat.send("I live in Lisbon.", reply="Noted.")
         step = f.EditStep(edit=f.Match(match="Lisbon"), text="User: I live in Porto")

@@ -35,29 +35,28 @@ def chat(
     if plain or not sys.stdin.isatty():
         _plain_chat(settings, strategy, params, cassette, mode)
         return
-    from memcli.tui.app import run_workbench
+    from memcli.tui.run import run_workbench
 
     run_workbench(settings, strategy=strategy, params=params, cassette=cassette, cassette_mode=mode, replay=watch)
 
 
 def _plain_chat(settings, strategy, params, cassette, mode) -> None:
+    from memcli.chat import open_chat
     from memcli.cli.render import escape
-    from memcli.workbench import close_chat, open_chat
+    from memcli.model.factory import build_chat_model, model_line
 
     console = Console(stderr=True)
-    chat = open_chat(settings, strategy=strategy, params=params, cassette=cassette, cassette_mode=mode)
-    from memcli.model.factory import model_line
-
-    console.print(f"[dim]memcli chat · strategy {escape(chat.namespace)} · {escape(str(settings.data_dir))} · "
-                  f"an empty line or Ctrl-D ends[/]")
-    console.print(f"[dim]{model_line(chat.model)}[/]", highlight=False)
-    try:
+    model = build_chat_model(settings, cassette=cassette, mode=mode)
+    with open_chat(settings, strategy=strategy, params=params, model=model) as chat:
+        console.print(f"[dim]memcli chat · strategy {escape(chat.namespace)} · {escape(str(settings.data_dir))} · "
+                      f"an empty line or Ctrl-D ends[/]")
+        console.print(f"[dim]{model_line(chat.model)}[/]", highlight=False)
         for line in sys.stdin:
             text = line.strip()
             if not text:
                 break
             result = chat.send(text, k=settings.top_k, max_tokens=settings.max_tokens,
-                                  on_piece=lambda p: (sys.stdout.write(p), sys.stdout.flush()))
+                               on_piece=lambda p: (sys.stdout.write(p), sys.stdout.flush()))
             sys.stdout.write("\n")
             hits = ", ".join(h.memory_id for h in result.retrieval.hits) or "none"
             stats = result.generation.stats if result.generation else None
@@ -65,5 +64,3 @@ def _plain_chat(settings, strategy, params, cassette, mode) -> None:
                 f" · {stats.prompt_tokens}+{stats.completion_tokens} tokens · {stats.tokens_per_s:.0f} tok/s"
                 if stats else "") + "[/]")
         chat.drain()
-    finally:
-        close_chat(chat)

@@ -39,7 +39,7 @@ def mcp(
         return
     from memcli.mcp.server import listening_socket, serve
     from memcli.strategy.registry import StrategyRegistry, parse_params
-    from memcli.workbench import close_chat, open_chat
+    from memcli.chat import open_chat
 
     if token is not None and not http:
         raise MemcliError("--token applies to --http (stdio has no network side to protect)")
@@ -52,11 +52,8 @@ def mcp(
     StrategyRegistry().create(strategy or settings.strategy, params)  # a bad name or value: before the data dir
     sock = listening_socket("127.0.0.1", port) if http else None  # a port in use: likewise
     try:
-        chat = open_chat(settings, strategy=strategy, params=params, with_model=False, background=False)
-        try:
+        with open_chat(settings, strategy=strategy, params=params, background=False) as chat:
             serve(chat, sock, token)
-        finally:
-            close_chat(chat)
     finally:
         if sock is not None:
             sock.close()

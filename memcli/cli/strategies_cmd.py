@@ -75,22 +75,18 @@ def backfill(
     json_out: Json = False,
 ) -> None:
     """Run the stored conversation through a strategy (a backfill), as if it had been used from the start."""
-    from memcli.engine import Engine
-    from memcli.chat import Chat
+    from memcli.chat import open_chat
 
     settings = settings_for(data_dir)
     require_data(settings.data_dir)
     StrategyRegistry().load(name)  # an unknown name is refused before the data dir is opened
-    with Engine(settings) as engine:
-        chat = Chat(engine, StrategyRegistry(), model=None, strategy=name,
-                              params=parse_params(set_ or []), background=False)
+    with open_chat(settings, strategy=name, params=parse_params(set_ or []), background=False) as chat:
         with Progress(TextColumn("backfill {task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), transient=json_out) as progress:
             task = progress.add_task(name, total=None)
             turns = chat.backfill(k=settings.top_k, restart=restart,
                                      progress=lambda i, n: progress.update(task, completed=i, total=n))
-        count = len(engine.store.memories(name, ["active"]))
-        chat.close()
+        count = len(chat.engine.store.memories(name, ["active"]))
     if json_out:
         print_json({"strategy": name, "turns": turns, "memories": count})
     else:

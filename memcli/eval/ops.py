@@ -34,12 +34,11 @@ from typing import Any, Callable
 
 from memcli.clock import SimulatedClock
 from memcli.embed.embedder import Embedder
-from memcli.engine import Engine
 from memcli.eval.locomo import StrategySpec
 from memcli.eval.ops_data import OpsConversation, Point
 from memcli.eval.ops_judge import Judge, Verdict, rule_match
 from memcli.eval.qa import normalize_answer
-from memcli.chat import Chat
+from memcli.chat import Chat, open_chat
 from memcli.settings import Settings
 from memcli.strategy.registry import StrategyRegistry
 from memcli.strategy.text import content_words
@@ -290,15 +289,11 @@ def evaluate(
             scorer.result = results[spec.label]
             with tempfile.TemporaryDirectory(prefix="memcli-ops-") as tmp:
                 clock = SimulatedClock(conv.messages[0].ts if conv.messages else None)
-                engine = Engine(settings.model_copy(update={"data_dir": Path(tmp)}), clock=clock, embedder=embedder)
-                chat = Chat(engine, registry, model=model, strategy=spec.name, params=spec.params,
-                                      llm_memory=settings.llm_memory, background=False)
-                try:
+                with open_chat(settings.model_copy(update={"data_dir": Path(tmp)}), strategy=spec.name,
+                               params=spec.params, model=model, clock=clock, embedder=embedder, registry=registry,
+                               background=False) as chat:
                     seqs = _ingest(conv, chat, clock)
                     _score(conv, chat, seqs, scorer, results[spec.label], k)
-                finally:
-                    chat.close()
-                    engine.close()
             results[spec.label].seconds += time.perf_counter() - started
             done += 1
             if progress is not None:

@@ -14,13 +14,13 @@ from memcli.context import memory_block
 from memcli.core import operations as ops
 from memcli.core.projection import ACTIVE, Memory
 from memcli.embed.embedder import Embedder
-from memcli.engine import Engine, InvalidOperation
+from memcli.core.events import Kind
+from memcli.engine import InvalidOperation
 from memcli.errors import MemcliError
 from memcli.model.base import ChatModel
 from memcli.model.cassette import CassetteMiss
-from memcli.model.factory import history_messages
 from memcli.replay import format as f
-from memcli.chat import Chat
+from memcli.chat import Chat, open_chat
 from memcli.settings import Settings
 from memcli.strategy.forgetting import retention
 from memcli.strategy.registry import StrategyRegistry
@@ -121,7 +121,7 @@ def _edit(chat: Chat, step: Any) -> None:
     memory = _find(chat, target, any_status=isinstance(step, f.RestoreStep))
     if memory is None:
         raise InvalidOperation(f"no memory matches /{target.match}/ to {type(step).__name__[:-4].lower()}")
-    chat.edit(op(memory))  # through the session, so a watching TUI sees the change
+    chat.edit(op(memory))
 
 
 @dataclass
@@ -138,10 +138,15 @@ def play_step(chat: Chat, clock: SimulatedClock, step: Any, index: int,
     if isinstance(step, f.IngestStep):
         chat.ingest(step.role, step.ingest, speaker=step.speaker or "", metadata=step.metadata)
         return TurnOutcome()
-    if isinstance(step, f.AdvanceStep):
-        clock.advance(parse_duration(step.advance))
-    elif isinstance(step, f.AtStep):
-        clock.set(step.at)
+    if isinstance(step, (f.AdvanceStep, f.AtStep)):
+        before = clock.now()
+        if isinstance(step, f.AdvanceStep):
+            clock.advance(parse_duration(step.advance))
+        else:
+            clock.set(step.at)
+        # in the log, so that the feed and `memcli log` show the jump behind a decay that follows it
+        chat.engine.record(Kind.CLOCK_ADVANCED, {"from": before.isoformat(), "to": clock.now().isoformat()},
+                           actor="clock")
     elif isinstance(step, f.SwitchStep):
         chat.switch(step.switch, step.params)
         if step.backfill:
@@ -176,37 +181,41 @@ def run_session(
     with tempfile.TemporaryDirectory(prefix="memcli-replay-") as tmp:
         target = data_dir or Path(tmp)
         clock = SimulatedClock(spec.clock.start)
-        engine = Engine(settings.model_copy(update={"data_dir": target}), clock=clock, embedder=embedder)
         chat_model = model(spec) if model is not None else None
         params = spec.params if (strategy is None or strategy == spec.strategy) else {}
-        chat = Chat(engine, registry or StrategyRegistry(), model=chat_model, strategy=name,
-                              params=params, llm_memory=settings.llm_memory,
-                              history_messages=history_messages(settings, chat_model), background=False)
         count = chat_model.count_tokens if chat_model is not None else (lambda s: len(s.split()))
-        try:
-            for i, step in enumerate(spec.parsed, 1):
-                outcome = play_step(chat, clock, step, i, settings)
-                if isinstance(outcome, Check):
-                    report.checks.append(outcome)
-                    if fail_fast and not outcome.passed:
-                        break
-                elif outcome is not None:
-                    report.turns += 1
-                    if outcome.retrieval is not None:
-                        report.retrieval_hits += len(outcome.retrieval.hits)
-                        report.context_tokens += count(memory_block([h.text for h in outcome.retrieval.hits]))
-                if on_step is not None:
-                    on_step(i, len(spec.parsed))
-            report.memories_kept = len(engine.store.memories(chat.namespace))
-        except CassetteMiss as exc:
-            report.error = f"step {i}: " + (
-                f"no reply recorded for {name}: the cassette holds the model calls of {spec.strategy}, and "
-                f"{name} sends other prompts (record them with --record -S {name})"
-                if name != spec.strategy else str(exc))
-        except MemcliError as exc:
-            report.error = f"step {i}: {exc}"
-        finally:
-            chat.close()
-            engine.close()
+        with open_chat(settings.model_copy(update={"data_dir": target}), strategy=name, params=params,
+                       model=chat_model, clock=clock, embedder=embedder, registry=registry,
+                       background=False) as chat:
+            _play_all(chat, spec, clock, settings, report, name, count, on_step, fail_fast)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _play_all(chat: Chat, spec: f.SessionFile, clock: SimulatedClock, settings: Settings, report: SessionReport,
+              name: str, count: Callable[[str], int], on_step: Callable[[int, int], None] | None,
+              fail_fast: bool) -> None:
+    """Play every step into `report`; a cassette miss or a user error ends the run as the report's error."""
+    i = 0
+    try:
+        for i, step in enumerate(spec.parsed, 1):
+            outcome = play_step(chat, clock, step, i, settings)
+            if isinstance(outcome, Check):
+                report.checks.append(outcome)
+                if fail_fast and not outcome.passed:
+                    break
+            elif outcome is not None:
+                report.turns += 1
+                if outcome.retrieval is not None:
+                    report.retrieval_hits += len(outcome.retrieval.hits)
+                    report.context_tokens += count(memory_block([h.text for h in outcome.retrieval.hits]))
+            if on_step is not None:
+                on_step(i, len(spec.parsed))
+        report.memories_kept = len(chat.engine.store.memories(chat.namespace))
+    except CassetteMiss as exc:
+        report.error = f"step {i}: " + (
+            f"no reply recorded for {name}: the cassette holds the model calls of {spec.strategy}, and "
+            f"{name} sends other prompts (record them with --record -S {name})"
+            if name != spec.strategy else str(exc))
+    except MemcliError as exc:
+        report.error = f"step {i}: {exc}"
