@@ -1,4 +1,4 @@
-"""Building sessions for strategy tests."""
+"""Building chats for strategy tests."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from memcli.strategy.registry import StrategyRegistry
 
 
 def chat(settings: Settings, embedder, strategy: str, params: dict | None = None, *,
-            clock: SimulatedClock | None = None, dropins: Path | None = None) -> Chat:
+         clock: SimulatedClock | None = None, dropins: Path | None = None) -> Chat:
     engine = Engine(settings, clock=clock or SimulatedClock(), embedder=embedder)
     registry = StrategyRegistry(dropins or settings.data_dir.parent / "no-dropins")
     return Chat(engine, registry, model=None, strategy=strategy, params=params, background=False)

@@ -122,7 +122,7 @@ class DialogWorkers(_Base):
             return
         switches = store.events(kinds=[Kind.STRATEGY_SWITCHED.value], newest=1)
         last = switches[0].payload.get("from") if switches else None  # the strategy used before this one
-        self.post_message(OpenScreen(CompareScreen(store, ns, others, last)))
+        self.post_message(OpenScreen(CompareScreen(lambda a, b: loaders.comparison(store, a, b), ns, others, last)))
 
     def action_plots(self) -> None:
         self._open_plots()

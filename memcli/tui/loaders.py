@@ -109,3 +109,10 @@ def time_travel(store: Any, namespace: str) -> TimeTravel:
     events, message_seqs = memory_events(store, namespace)
     return TimeTravel(events, message_seqs, {m.id: m for m in store.memories(namespace, None)},
                       store.events(kinds=[Kind.CLOCK_ADVANCED.value]))
+
+
+def comparison(store: Any, a: str, b: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Two namespaces' memories aligned by source turn, and their retrievals per question."""
+    from memcli.core.compare import diff, retrievals
+
+    return diff(store, a, b), retrievals(store, a, b)
