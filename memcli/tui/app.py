@@ -28,7 +28,7 @@ from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from memcli.chat import Chat
-from memcli.core.events import Event, Kind
+from memcli.core.events import Kind
 from memcli.errors import MemcliError
 from memcli.settings import Settings
 from memcli.tui import loaders

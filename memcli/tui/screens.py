@@ -8,20 +8,18 @@ from typing import Any
 
 from rich.table import Table
 from rich.text import Text
-from textual import events, on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import (
-    Button, Checkbox, DataTable, Input, Label, Markdown, OptionList, ProgressBar, Static, TextArea,
+    Button, Checkbox, Input, Label, Markdown, OptionList, ProgressBar, Static, TextArea,
 )
 from textual.widgets.option_list import Option
 
-from memcli.core.events import Kind
 from memcli.core.projection import Memory
-from memcli.tui.glyphs import plural
 
 
 class EditScreen(ModalScreen[str | None]):
