@@ -40,7 +40,8 @@ from _common import RESULTS, save  # noqa: E402
 
 from memcli.clock import SimulatedClock  # noqa: E402
 from memcli.settings import Settings, load_settings  # noqa: E402
-from memcli.workbench import close_session, open_session  # noqa: E402
+from memcli.chat import open_chat  # noqa: E402
+from memcli.model.factory import build_chat_model  # noqa: E402
 
 CONVERSATION = Path(__file__).parent / "chat_conversation.yaml"
 GAP = timedelta(minutes=2)  # between two messages of one day
@@ -73,17 +74,17 @@ def run(script: dict, strategy: str, llm_memory: str, args: argparse.Namespace) 
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(data_dir=Path(tmp), **overrides)
         clock = SimulatedClock(_when(script["days"][0]["date"]) - GAP)
-        session = open_session(settings, strategy=strategy, clock=clock, background=False)
         replies: list[str] = []
         repeats_all = 0
         started = time.perf_counter()
-        try:
+        with open_chat(settings, strategy=strategy, model=build_chat_model(settings), clock=clock,
+                       background=False) as chat:
             for day in script["days"]:
                 at = _when(day["date"])
                 for text in day["messages"]:
                     clock.set(max(at, clock.now() + timedelta(seconds=1)))
                     fixed = STATEMENT_REPLY if args.statements == "fixed" else None
-                    reply = session.send(text, k=settings.top_k, max_tokens=args.max_tokens, reply=fixed).reply
+                    reply = chat.send(text, k=settings.top_k, max_tokens=args.max_tokens, reply=fixed).reply
                     if fixed is None:
                         repeats_all += _norm(reply.text) in {_norm(r) for r in replies}
                         replies.append(reply.text)
@@ -92,7 +93,7 @@ def run(script: dict, strategy: str, llm_memory: str, args: argparse.Namespace) 
             rows = []
             for q in script["questions"]:
                 clock.set(max(_when(q["date"]), clock.now() + timedelta(seconds=1)))
-                result = session.send(q["question"], k=settings.top_k, max_tokens=args.max_tokens)
+                result = chat.send(q["question"], k=settings.top_k, max_tokens=args.max_tokens)
                 prompt = "\n".join(m["content"] for m in result.context.messages).replace(q["question"], "")
                 reply = result.reply.text
                 repeated = _norm(reply) in {_norm(r) for r in replies}
@@ -109,9 +110,7 @@ def run(script: dict, strategy: str, llm_memory: str, args: argparse.Namespace) 
                     out.write(json.dumps({"strategy": strategy, "llm_memory": llm_memory, **rows[-1]}) + "\n")
                 if args.split in ("all", q["split"]):  # as it goes: a long run shows its progress
                     print(f"  {_marks(rows[-1])} {q['id']} {q['question'][:50]!r} → {reply[:70]!r}", flush=True)
-            llm_used = session.view().model is not None
-        finally:
-            close_session(session)
+            llm_used = chat.view().model is not None
     return {"strategy": strategy, "llm_memory": llm_memory, "llm_used": llm_used, "model": settings.model or
             "SmolLM2-135M-Instruct (embedded)", "questions": rows, "repeats_all_replies": repeats_all,
             "replies": len(replies), "seconds": round(time.perf_counter() - started, 1)}

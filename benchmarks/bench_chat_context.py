@@ -1,7 +1,7 @@
 """The chat benchmark's context part alone: is the answer in the prompt? (no generation, ~1 min)
 
 Same conversation and questions as bench_chat.py, every reply fixed ("OK."), so no model
-runs; for each question, the memory block (`ChatSession.unseen`, as a real turn builds it)
+runs; for each question, the memory block (`Chat.unseen`, as a real turn builds it)
 and the history window are checked for an answer. Tune rows are listed when they miss;
 held-out ones are only counted (tune on `tune`, report `heldout`).
 
@@ -19,12 +19,13 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-import bench_chat as chat  # noqa: E402
+import bench_chat as bench  # noqa: E402
 
-import memcli.session as session_module  # noqa: E402
+import memcli.chat.memory_work as chat_module  # noqa: E402
 from memcli.clock import SimulatedClock  # noqa: E402
 from memcli.settings import load_settings  # noqa: E402
-from memcli.workbench import close_session, open_session  # noqa: E402
+from memcli.chat import open_chat  # noqa: E402
+from memcli.model.factory import build_chat_model  # noqa: E402
 
 
 def main() -> None:
@@ -34,36 +35,34 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=None, help="Override FILL_DEPTH (memories ranked beyond k).")
     args = parser.parse_args()
     if args.depth is not None:
-        session_module.FILL_DEPTH = args.depth
-    script = yaml.safe_load(chat.CONVERSATION.read_text(encoding="utf-8"))
+        chat_module.FILL_DEPTH = args.depth
+    script = yaml.safe_load(bench.CONVERSATION.read_text(encoding="utf-8"))
     found = {"tune": [0, 0], "heldout": [0, 0]}
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(data_dir=Path(tmp), llm_memory="off")
         k = args.k or settings.top_k
-        clock = SimulatedClock(chat._when(script["days"][0]["date"]) - chat.GAP)
-        session = open_session(settings, strategy=args.strategy, clock=clock, background=False)
-        try:
+        clock = SimulatedClock(bench._when(script["days"][0]["date"]) - bench.GAP)
+        with open_chat(settings, strategy=args.strategy, model=build_chat_model(settings), clock=clock,
+                       background=False) as chat:
             for day in script["days"]:
-                at = chat._when(day["date"])
+                at = bench._when(day["date"])
                 for text in day["messages"]:
                     clock.set(max(at, clock.now() + timedelta(seconds=1)))
-                    session.send(text, k=k, reply=chat.STATEMENT_REPLY)
-                    at += chat.GAP
+                    chat.send(text, k=k, reply=bench.STATEMENT_REPLY)
+                    at += bench.GAP
             for q in script["questions"]:
-                clock.set(max(chat._when(q["date"]), clock.now() + timedelta(seconds=1)))
-                window = session.strategy.history_window(session.history_messages)
-                shown = session.view().turns(window) if window else []
-                result = session.send(q["question"], k=k, reply=chat.STATEMENT_REPLY)
-                memories = session.unseen(result.retrieval, shown).hits
+                clock.set(max(bench._when(q["date"]), clock.now() + timedelta(seconds=1)))
+                window = chat.strategy.history_window(chat.history_messages)
+                shown = chat.view().turns(window) if window else []
+                result = chat.send(q["question"], k=k, reply=bench.STATEMENT_REPLY)
+                memories = chat.unseen(result.retrieval, shown).hits
                 prompt = "\n".join([t.text for t in shown] + [h.text for h in memories]).replace(q["question"], "")
-                hit = chat._has(prompt, q["answers"])
+                hit = bench._has(prompt, q["answers"])
                 found[q["split"]][0] += hit
                 found[q["split"]][1] += 1
                 if q["split"] == "tune" and not hit:
                     print(f"  missed {q['id']} {q['question']!r}")
-        finally:
-            close_session(session)
-    print(f"{args.strategy} k={k} depth={session_module.FILL_DEPTH}: answer in context "
+    print(f"{args.strategy} k={k} depth={chat_module.FILL_DEPTH}: answer in context "
           + " · ".join(f"{s} {n}/{total}" for s, (n, total) in found.items()))
 
 

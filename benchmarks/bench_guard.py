@@ -22,7 +22,7 @@ from memcli.clock import SimulatedClock  # noqa: E402
 from memcli.core.privacy import Redactor  # noqa: E402
 from memcli.embed.onnx_embedder import OnnxEmbedder  # noqa: E402
 from memcli.engine import Engine  # noqa: E402
-from memcli.session import ChatSession  # noqa: E402
+from memcli.chat import Chat  # noqa: E402
 from memcli.settings import load_settings  # noqa: E402
 from memcli.strategy.guard_rules import judge  # noqa: E402
 from memcli.strategy.registry import StrategyRegistry  # noqa: E402
@@ -44,7 +44,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(data_dir=Path(tmp) / "data")
         engine = Engine(settings, clock=SimulatedClock(), embedder=embedder)
-        s = ChatSession(engine, StrategyRegistry(Path(tmp) / "x"), model=None, strategy="mem0", background=False)
+        s = Chat(engine, StrategyRegistry(Path(tmp) / "x"), model=None, strategy="mem0", background=False)
         try:
             for name in ("mem0", "guard"):
                 turns = []

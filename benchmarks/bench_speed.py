@@ -153,14 +153,14 @@ def _ingest_once(conv, strategy: str, embedder, batched: bool) -> tuple[float, f
 
     from memcli.clock import SimulatedClock
     from memcli.engine import Engine
-    from memcli.session import ChatSession
+    from memcli.chat import Chat
     from memcli.strategy.registry import StrategyRegistry
 
     with tempfile.TemporaryDirectory() as tmp:
         clock = SimulatedClock(conv.sessions[0].date)
         engine = Engine(load_settings(data_dir=Path(tmp)), clock=clock, embedder=embedder)
-        session = ChatSession(engine, StrategyRegistry(), model=None, strategy=strategy, background=False)
-        session.view()  # the index options are set (opens LanceDB): not part of the turns
+        chat = Chat(engine, StrategyRegistry(), model=None, strategy=strategy, background=False)
+        chat.view()  # the index options are set (opens LanceDB): not part of the turns
         t = time.perf_counter()
         with engine.batch() if batched else contextlib.nullcontext():
             for s in conv.sessions:
@@ -168,12 +168,12 @@ def _ingest_once(conv, strategy: str, embedder, batched: bool) -> tuple[float, f
                     clock.set(s.date)
                 for turn in s.turns:
                     text = turn.text + (f" [shares {turn.caption}]" if turn.caption else "")
-                    session.ingest(turn.role, text, speaker=turn.speaker, metadata={"turn_id": turn.turn_id})
+                    chat.ingest(turn.role, text, speaker=turn.speaker, metadata={"turn_id": turn.turn_id})
         logged = time.perf_counter() - t
         t = time.perf_counter()
-        engine.synced(session.namespace)  # every memory embedded (one batch) and written to LanceDB
+        engine.synced(chat.namespace)  # every memory embedded (one batch) and written to LanceDB
         synced = time.perf_counter() - t
-        session.close()
+        chat.close()
         engine.close()
     return logged, synced
 
@@ -187,15 +187,15 @@ from memcli.clock import SimulatedClock
 from memcli.embed.onnx_embedder import OnnxEmbedder
 from memcli.engine import Engine
 from memcli.replay.importers import read_locomo
-from memcli.session import ChatSession
+from memcli.chat import Chat
 from memcli.settings import load_settings
 from memcli.strategy.registry import StrategyRegistry
 conv = read_locomo(Path(sys.argv[1]))[0]
 with tempfile.TemporaryDirectory() as tmp:
     clock = SimulatedClock(conv.sessions[0].date)
     engine = Engine(load_settings(data_dir=Path(tmp)), clock=clock, embedder=OnnxEmbedder(Path(sys.argv[3])))
-    session = ChatSession(engine, StrategyRegistry(), model=None, strategy=sys.argv[2], background=False)
-    session.view()
+    chat = Chat(engine, StrategyRegistry(), model=None, strategy=sys.argv[2], background=False)
+    chat.view()
     engine.embedder.embed(["warm up"])
     t = time.perf_counter()
     for s in conv.sessions:
@@ -203,12 +203,12 @@ with tempfile.TemporaryDirectory() as tmp:
             clock.set(s.date)
         for turn in s.turns:
             text = turn.text + (f" [shares {turn.caption}]" if turn.caption else "")
-            session.ingest(turn.role, text, speaker=turn.speaker, metadata={"turn_id": turn.turn_id})
+            chat.ingest(turn.role, text, speaker=turn.speaker, metadata={"turn_id": turn.turn_id})
     logged = time.perf_counter() - t
     t = time.perf_counter()
-    engine.synced(session.namespace)
+    engine.synced(chat.namespace)
     print(json.dumps([logged, time.perf_counter() - t]))
-    session.close()
+    chat.close()
     engine.close()
 """
 

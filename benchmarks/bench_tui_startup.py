@@ -28,11 +28,13 @@ import time, json, sys
 t0 = float(sys.argv[1])
 from pathlib import Path
 from memcli.settings import load_settings
-from memcli.workbench import open_session
+from memcli.chat import open_chat
+from memcli.model.factory import build_chat_model
 from memcli.tui.app import MemcliApp
 settings = load_settings(data_dir=Path(sys.argv[2]))
-session = open_session(settings)
-app = MemcliApp(session, settings)
+opened = open_chat(settings, model=build_chat_model(settings))
+chat = opened.__enter__()
+app = MemcliApp(chat, settings)
 out = {}
 
 async def pilot(p):
@@ -45,7 +47,7 @@ async def pilot(p):
     app.exit()
 
 app.run(headless=True, size=(120, 40), auto_pilot=pilot)
-session.close(); session.engine.close()
+opened.__exit__(None, None, None)
 print(json.dumps(out))
 """
 

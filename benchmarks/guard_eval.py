@@ -28,7 +28,7 @@ def _guard(cases: dict) -> dict:
     from memcli.clock import SimulatedClock
     from memcli.embed.onnx_embedder import OnnxEmbedder
     from memcli.engine import Engine
-    from memcli.session import ChatSession
+    from memcli.chat import Chat
     from memcli.settings import load_settings
     from memcli.strategy.registry import StrategyRegistry
 
@@ -37,7 +37,7 @@ def _guard(cases: dict) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(data_dir=Path(tmp) / "data")
         engine = Engine(settings, clock=SimulatedClock(), embedder=embedder)
-        s = ChatSession(engine, StrategyRegistry(Path(tmp) / "no-dropins"), model=None, strategy="guard",
+        s = Chat(engine, StrategyRegistry(Path(tmp) / "no-dropins"), model=None, strategy="guard",
                         background=False)
         try:
             return measure_guard(cases, s, progress=lambda n, total: print(

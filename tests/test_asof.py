@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from memcli.cli.app import app
 from memcli.clock import SimulatedClock
 from memcli.engine import Engine
-from memcli.session import ChatSession
+from memcli.chat import Chat
 from memcli.strategy.registry import StrategyRegistry
 
 runner = CliRunner()
@@ -25,16 +25,16 @@ def backfilled(tmp_path: Path, settings, embedder) -> Path:
     """Twelve turns an hour apart under memorybank, then mem0 switched to and backfilled."""
     clock = SimulatedClock()
     engine = Engine(settings, clock=clock, embedder=embedder)
-    session = ChatSession(engine, StrategyRegistry(tmp_path / "none"), model=None, strategy="memorybank",
+    chat = Chat(engine, StrategyRegistry(tmp_path / "none"), model=None, strategy="memorybank",
                           background=False)
     try:
         for text in FACTS:
-            session.send(text, reply="Noted.")
+            chat.send(text, reply="Noted.")
             clock.advance("1h")
-        session.switch("mem0")
-        session.backfill()
+        chat.switch("mem0")
+        chat.backfill()
     finally:
-        session.close()
+        chat.close()
         engine.close()
     return settings.data_dir
 
@@ -61,9 +61,10 @@ def test_as_of_a_turn_a_time_or_an_event_works_for_a_backfilled_strategy(tmp_pat
     assert bad.exit_code == 1 and "12 user turns" in bad.stderr
 
 
-def test_chat_has_one_replay_option_and_watch_takes_the_file(tmp_path) -> None:
+def test_chat_has_no_replay_option_and_watch_takes_the_file(tmp_path) -> None:
+    """`replay` is the command that plays session files: the cassette option is --playback."""
     text = runner.invoke(app, ["chat", "--help"], env={"COLUMNS": "200"}).output
-    assert text.count("--replay") == 1 and "--watch" in text
+    assert "--replay" not in text and text.count("--playback") == 1 and "--watch" in text
 
 
 def test_memories_diff_aligns_two_strategies_by_source_turn(tmp_path, settings, embedder) -> None:

@@ -13,7 +13,7 @@ from memcli.clock import SimulatedClock
 from memcli.core.store.files import DB_FILE
 from memcli.core.store.log import EventStore
 from memcli.settings import load_settings
-from strategy_helpers import close, session
+from strategy_helpers import close, chat
 
 # Two speakers over four days: facts, a change of city, repeats, questions answered by the next
 # message, relative times, a secret the redactor removes, short acknowledgements.
@@ -43,7 +43,7 @@ STRATEGIES = ["rag-turns", "longmemeval", "mem0", "memorybank", "hema", "tim", "
 
 def _ingest(data_dir: Path, embedder, strategy: str, batch_limit: int | None) -> None:
     clock = SimulatedClock(datetime(2024, 3, 3, 10, tzinfo=timezone.utc))
-    s = session(load_settings(data_dir=data_dir), embedder, strategy, clock=clock)
+    s = chat(load_settings(data_dir=data_dir), embedder, strategy, clock=clock)
     s.engine.session_id = "fixed"
 
     def run() -> None:
@@ -90,7 +90,7 @@ def test_batched_ingest_writes_what_turn_by_turn_ingest_writes(tmp_path: Path, e
 
 
 def test_a_batch_left_by_an_exception_keeps_what_was_appended(tmp_path: Path, embedder) -> None:
-    s = session(load_settings(data_dir=tmp_path / "d"), embedder, "rag-turns")
+    s = chat(load_settings(data_dir=tmp_path / "d"), embedder, "rag-turns")
     try:
         with pytest.raises(RuntimeError), s.engine.batch():
             s.ingest("user", "I live in Lisbon.")

@@ -7,7 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from strategy_helpers import close, session
+from strategy_helpers import close, chat
 
 from memcli.context import only_asks
 from memcli.model.base import Generation, GenerationStats
@@ -41,7 +41,7 @@ class SelfCopyingModel:
 
 
 def _chat(settings, embedder, clock, strategy: str = "rag-turns", params=None, history: int | None = 2):
-    s = session(settings, embedder, strategy, params, clock=clock)
+    s = chat(settings, embedder, strategy, params, clock=clock)
     s.model = SelfCopyingModel()
     s.history_messages = history
     s.llm_memory = "off"
@@ -87,7 +87,7 @@ def test_repeat_guard_streams_a_new_reply_at_once_and_holds_a_would_be_repeat() 
 
 def test_the_model_s_own_replies_are_not_memories_but_named_speakers_are(settings, embedder, clock) -> None:
     s = _chat(settings, embedder, clock)
-    both = session(settings.model_copy(update={"data_dir": settings.data_dir / "both"}), embedder, "rag-turns",
+    both = chat(settings.model_copy(update={"data_dir": settings.data_dir / "both"}), embedder, "rag-turns",
                    {"roles": "both"}, clock=clock)
     try:
         s.send("The cat is called Miso.", reply="Cute name")

@@ -64,11 +64,11 @@ def test_backup_while_running_is_consistent(writer, tmp_path: Path) -> None:
 def test_events_stay_in_order_while_memory_work_runs_in_background(settings, embedder) -> None:
     from memcli.clock import SimulatedClock
     from memcli.engine import Engine
-    from memcli.session import ChatSession
+    from memcli.chat import Chat
     from memcli.strategy.registry import StrategyRegistry
 
     engine = Engine(settings, clock=SimulatedClock(), embedder=embedder)
-    s = ChatSession(engine, StrategyRegistry(settings.data_dir / "none"), model=None, strategy="rag-turns",
+    s = Chat(engine, StrategyRegistry(settings.data_dir / "none"), model=None, strategy="rag-turns",
                     params={"roles": "both"}, background=True)  # every message a memory, replies included
     try:
         def typist(n: int) -> None:

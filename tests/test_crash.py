@@ -14,7 +14,7 @@ import pytest
 
 from memcli.clock import SimulatedClock
 from memcli.engine import Engine
-from memcli.session import ChatSession
+from memcli.chat import Chat
 from memcli.settings import load_settings
 from memcli.strategy.registry import StrategyRegistry
 
@@ -62,7 +62,7 @@ def test_twenty_sigkills_lose_nothing(tmp_path: Path, embedder) -> None:
         data = tmp_path / f"run{run}"
         if run % 2 == 1:  # a backfill: log a conversation first, then kill the backfill
             engine = Engine(load_settings(data_dir=data), clock=SimulatedClock(), embedder=embedder)
-            s = ChatSession(engine, StrategyRegistry(data / "none"), model=None, strategy="rag-turns",
+            s = Chat(engine, StrategyRegistry(data / "none"), model=None, strategy="rag-turns",
                             background=False)
             for i in range(60):
                 s.ingest("user", f"I am allergic to thing {i}. I love sport {i}.")

@@ -15,7 +15,7 @@ from memcli.core import operations as ops
 from memcli.core.events import Kind, NewEvent
 from memcli.engine import Engine
 from memcli.index import vector_index
-from strategy_helpers import close, session
+from strategy_helpers import chat, close
 
 
 def test_reading_the_index_property_opens_nothing(settings, embedder) -> None:
@@ -85,7 +85,7 @@ def test_close_stops_the_index_thread_and_closes_the_cache(settings, embedder) -
 
 
 def test_views_have_no_effect_and_activation_configures(settings, embedder) -> None:
-    s = session(settings, embedder, "rag-turns", {"analyzer": "plain"})
+    s = chat(settings, embedder, "rag-turns", {"analyzer": "plain"})
     try:
         engine = s.engine
         assert not (settings.data_dir / "index").exists()  # activating told the engine; nothing opened yet
@@ -109,7 +109,7 @@ def test_views_have_no_effect_and_activation_configures(settings, embedder) -> N
 
 
 def test_switching_configures_the_new_namespace(settings, embedder, tmp_path: Path) -> None:
-    s = session(settings, embedder, "longmemeval")
+    s = chat(settings, embedder, "longmemeval")
     try:
         s.engine.open()
         s.switch("rag-turns", {"analyzer": "plain"})  # the index is open: applied at once

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from memcli.eval.guard_eval import measure_guard
-from strategy_helpers import close, session
+from strategy_helpers import close, chat
 
 FIXTURES = Path(__file__).parent / "fixtures" / "guard_eval"
 
@@ -27,7 +27,7 @@ FLOORS = {"seen": (0.96, 0.035), "unseen": (0.97, 0.03)}
 @pytest.mark.parametrize("split", ["seen", "unseen"])
 def test_dev_split_meets_the_goal(split: str, settings, embedder) -> None:
     cases = yaml.safe_load((FIXTURES / f"{split}.yaml").read_text())
-    s = session(settings, embedder, "guard")
+    s = chat(settings, embedder, "guard")
     try:
         r = measure_guard(cases, s)
     finally:

@@ -313,13 +313,13 @@ def test_install_prints_and_merges_client_config(tmp_path: Path) -> None:
 def test_recall_pages_and_token_bound(tmp_path: Path, embedder: Any) -> None:
     """The service under the tools, in process: pages do not repeat, `max_tokens` cuts the answer."""
     from memcli.mcp.service import MemoryService
-    from memcli.session import ChatSession
+    from memcli.chat import Chat
     from memcli.strategy.registry import StrategyRegistry
 
     settings = load_settings(data_dir=tmp_path / "data")
     engine = Engine(settings, embedder=embedder)
-    session = ChatSession(engine, StrategyRegistry(), model=None, strategy="rag-turns", background=False)
-    service = MemoryService(session)
+    chat = Chat(engine, StrategyRegistry(), model=None, strategy="rag-turns", background=False)
+    service = MemoryService(chat)
     try:
         for fact in ["I play the cello on Sundays.", "My sister Rita lives in Porto.", "I drink green tea.",
                      "I work as a nurse at night.", "My cat Miso is nine.", "I am learning Rust.",
@@ -334,5 +334,5 @@ def test_recall_pages_and_token_bound(tmp_path: Path, embedder: Any) -> None:
         listed = service.list_memories("active", 1)
         assert listed["total"] == 7 and listed["next_page"] is None
     finally:
-        session.close()
+        chat.close()
         engine.close()

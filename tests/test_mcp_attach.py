@@ -13,7 +13,7 @@ from textual.widgets import DataTable
 from test_mcp import WAIT_S, http_client, http_server, payload
 from memcli.core.lock import WriterLockError
 from memcli.engine import Engine
-from memcli.mcp.attach import RemoteSession
+from memcli.mcp.attach import RemoteChat
 from memcli.mcp.control import running_server
 from memcli.settings import load_settings
 from memcli.tui.app import MemcliApp
@@ -49,7 +49,7 @@ async def test_workbench_attached_to_a_served_data_dir(tmp_path: Path) -> None:
                 info = running_server(data_dir)  # …so the workbench finds the server and attaches instead
                 assert info is not None and info.namespace == "mem0"
 
-                remote = RemoteSession(info, data_dir)
+                remote = RemoteChat(info, data_dir)
                 app = MemcliApp(remote, settings, warm_up=False, attached=True)  # type: ignore[arg-type]
                 try:
                     async with app.run_test(size=(160, 48)) as pilot:

@@ -16,7 +16,7 @@ from memcli.cli.app import app
 from memcli.clock import SimulatedClock
 from memcli.core.curves import retention_curves, status_counts
 from memcli.engine import Engine
-from memcli.session import ChatSession
+from memcli.chat import Chat
 from memcli.settings import load_settings
 from memcli.strategy.registry import StrategyRegistry
 
@@ -33,13 +33,13 @@ def data_dir(tmp_path_factory, embedder) -> Path:
     target = tmp_path_factory.mktemp("plots") / "d"
     clock = SimulatedClock(datetime(2026, 3, 2, 9, tzinfo=timezone.utc))
     engine = Engine(load_settings(data_dir=target), clock=clock, embedder=embedder)
-    session = ChatSession(engine, StrategyRegistry(target / "no-plugins"), model=None, strategy="memorybank",
+    chat = Chat(engine, StrategyRegistry(target / "no-plugins"), model=None, strategy="memorybank",
                           llm_memory="off", background=False)
     for text, wait in STEPS:
-        session.send(text, reply="Noted.")
+        chat.send(text, reply="Noted.")
         clock.advance(wait)
-    session.backfill("mem0")
-    session.close()
+    chat.backfill("mem0")
+    chat.close()
     engine.close()
     return target
 
@@ -121,8 +121,8 @@ def test_plot_mistakes_are_one_line(data_dir: Path, tmp_path: Path, args: list[s
 
 def test_replay_compare_table_fits_80_columns_and_says_why_a_cell_failed(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("MEMCLI_LLM_MEMORY", "off")
-    session = ROOT / "sample_sessions" / "05_recall_across_sessions.yaml"
-    result = runner.invoke(app, ["replay", str(session), "--compare", "rag-turns,mem0", "-d", str(tmp_path)],
+    chat = ROOT / "sample_sessions" / "05_recall_across_sessions.yaml"
+    result = runner.invoke(app, ["replay", str(chat), "--compare", "rag-turns,mem0", "-d", str(tmp_path)],
                            env={"COLUMNS": "80"})
     lines = result.stdout.splitlines()
     assert max(map(len, lines)) <= 80

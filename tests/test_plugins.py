@@ -14,7 +14,7 @@ from memcli.cli.app import app
 from memcli.core.events import Kind
 from memcli.strategy import ParamError
 from memcli.strategy.registry import StrategyLoadError, StrategyRegistry
-from strategy_helpers import close, session
+from strategy_helpers import close, chat
 
 runner = CliRunner()
 
@@ -76,7 +76,7 @@ def test_broken_dropin_is_a_warning_not_a_crash(dropins: Path, monkeypatch) -> N
 
 
 def test_plugin_that_raises_is_isolated(settings, embedder, dropins: Path) -> None:
-    s = session(settings, embedder, "shout", dropins=dropins)
+    s = chat(settings, embedder, "shout", dropins=dropins)
     try:
         s.send("hello there", reply="hi")
         s.switch("boom")
@@ -133,7 +133,7 @@ def _memories(s, ns: str) -> list[tuple]:
 
 
 def test_switch_leaves_other_namespace_untouched(settings, embedder, clock) -> None:
-    s = session(settings, embedder, "mem0", clock=clock)
+    s = chat(settings, embedder, "mem0", clock=clock)
     try:
         for user, reply in CONVERSATION[:3]:
             s.send(user, reply=reply)
@@ -163,13 +163,13 @@ def test_backfill_equals_using_the_strategy_from_the_start(tmp_path, embedder, s
             clock.advance("9h")
 
     clock = SimulatedClock()
-    live = session(load_settings(data_dir=tmp_path / "live"), embedder, strategy, clock=clock)
+    live = chat(load_settings(data_dir=tmp_path / "live"), embedder, strategy, clock=clock)
     converse(live, clock)
     expected = _memories(live, strategy)
     close(live)
 
     clock = SimulatedClock()
-    other = session(load_settings(data_dir=tmp_path / "later"), embedder, "full-context", clock=clock)
+    other = chat(load_settings(data_dir=tmp_path / "later"), embedder, "full-context", clock=clock)
     converse(other, clock)
     assert other.backfill(strategy) == 2 * len(CONVERSATION)
     assert _memories(other, strategy) == expected

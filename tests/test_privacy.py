@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from memcli.cli.app import app
 from memcli.core.events import Kind
 from memcli.core.privacy import redact
-from strategy_helpers import close, session
+from strategy_helpers import close, chat
 
 runner = CliRunner()
 
@@ -24,7 +24,7 @@ def test_redact_finds_common_secrets() -> None:
 
 
 def test_secret_in_a_message_is_not_stored_as_a_memory(settings, embedder) -> None:
-    s = session(settings, embedder, "mem0")
+    s = chat(settings, embedder, "mem0")
     try:
         s.send("My password is hunter2. I live in Lisbon and my card is 4111 1111 1111 1111.", reply="ok")
         texts = " ".join(m.text for m in s.engine.store.memories("mem0"))
@@ -43,7 +43,7 @@ def _bytes_under(path: Path) -> bytes:
 
 
 def test_hard_forget_erases_text_from_log_and_index(tmp_path: Path, settings, embedder) -> None:
-    s = session(settings, embedder, "rag-turns")
+    s = chat(settings, embedder, "rag-turns")
     s.send("My childhood nickname was Zorblax the Great.", reply="What a name!")
     s.send("I like tea.", reply="ok")
     s.backfill("mem0")  # another namespace built from the same turns

@@ -149,9 +149,9 @@ class _reader:
 
 def test_erase_removes_derived_contexts_and_echoing_replies(settings, embedder) -> None:
     from doubles import EchoModel
-    from strategy_helpers import close, session
+    from strategy_helpers import close, chat
 
-    s = session(settings, embedder, "rag-turns")
+    s = chat(settings, embedder, "rag-turns")
     s.model = EchoModel()
     s.send("My passphrase is purple walrus eats noodles.")  # reply echoes it
     s.send("What is the weather like?")  # its context holds the turn above as history

@@ -23,19 +23,19 @@ from memcli.core import operations as ops
 from memcli.core.events import Kind
 from memcli.engine import Engine
 from memcli.eval.guard_eval import measure_secrets
-from memcli.session import ChatSession
+from memcli.chat import Chat
 from memcli.strategy.registry import StrategyRegistry
 
 FIXTURES = Path(__file__).parent / "fixtures" / "secrets_eval"
 
 
-def _session(settings, embedder, strategy: str) -> ChatSession:
+def _session(settings, embedder, strategy: str) -> Chat:
     engine = Engine(settings, clock=SimulatedClock(), embedder=embedder)
-    return ChatSession(engine, StrategyRegistry(settings.data_dir.parent / "no-dropins"), model=ParrotModel(),
+    return Chat(engine, StrategyRegistry(settings.data_dir.parent / "no-dropins"), model=ParrotModel(),
                        strategy=strategy, background=False)
 
 
-def _everything(s: ChatSession, since: int = 0) -> str:
+def _everything(s: Chat, since: int = 0) -> str:
     """Every event payload after `since`, and every memory text (any status, any namespace), as one string."""
     events = [e for e in s.engine.store.events() if e.seq > since]
     memories = [m.text for ns in s.engine.store.namespaces() for m in s.engine.store.memories(ns, None)

@@ -13,7 +13,7 @@ from memcli.strategy.dates import time_range
 from memcli.strategy.text import facts
 from memcli_plugins.mem0 import decide
 from memcli.strategy.forgetting import retention
-from strategy_helpers import close, session, texts
+from strategy_helpers import close, chat, texts
 
 BUILTINS = ["full-context", "hema", "longmemeval", "mem0", "memgas", "memorybank", "rag-turns", "rmm", "sirllm", "tim"]
 
@@ -43,7 +43,7 @@ def test_params_are_typed_and_checked(tmp_path) -> None:
 # -- mem0 --------------------------------------------------------------------------------------
 
 def test_mem0_duplicate_is_noop_and_move_updates_with_history(settings, embedder) -> None:
-    s = session(settings, embedder, "mem0")
+    s = chat(settings, embedder, "mem0")
     try:
         s.send("My name is Ada and I live in Lisbon.", reply="Hi Ada")
         s.send("I live in Lisbon.", reply="I know")
@@ -75,7 +75,7 @@ def test_mem0_rejects_an_invented_id() -> None:
 # -- memorybank --------------------------------------------------------------------------------
 
 def test_memorybank_retention_recall_and_forgetting(settings, embedder, clock) -> None:
-    s = session(settings, embedder, "memorybank", clock=clock)
+    s = chat(settings, embedder, "memorybank", clock=clock)
     try:
         s.send("I am allergic to peanuts.", reply="Noted")
         s.send("My sister Zoe lives in Porto.", reply="Nice")
@@ -109,7 +109,7 @@ def test_memorybank_is_deterministic(tmp_path, embedder) -> None:
     runs = []
     for i in range(2):
         clock = SimulatedClock()
-        s = session(load_settings(data_dir=tmp_path / f"d{i}"), embedder, "memorybank", clock=clock)
+        s = chat(load_settings(data_dir=tmp_path / f"d{i}"), embedder, "memorybank", clock=clock)
         for text in ["I love jazz.", "I work as a nurse.", "I love jazz.", "I am vegan.", "Hello"]:
             s.send(text, reply="ok")
             clock.advance("20h")
@@ -122,7 +122,7 @@ def test_memorybank_is_deterministic(tmp_path, embedder) -> None:
 # -- hema --------------------------------------------------------------------------------------
 
 def test_hema_summary_changes_every_turn_and_episodes(settings, embedder) -> None:
-    s = session(settings, embedder, "hema", {"episode_every": 4})
+    s = chat(settings, embedder, "hema", {"episode_every": 4})
     try:
         summaries = []
         for text in ["I just adopted a puppy called Rex.", "Rex chewed my favourite shoes.",
@@ -153,7 +153,7 @@ FRIENDS = [
 
 
 def _friends(settings, embedder, strategy: str, params: dict | None = None):
-    s = session(settings, embedder, strategy, params)
+    s = chat(settings, embedder, strategy, params)
     for speaker, text in FRIENDS:
         s.ingest("user", text, speaker=speaker)
     return s
@@ -196,7 +196,7 @@ def test_hema_chunk_fragments_join_the_next_sentence() -> None:
 
 
 def test_hema_prunes_oldest_low_weight_chunks_first(settings, embedder) -> None:
-    s = session(settings, embedder, "hema", {"max_chunks": 4, "tau": 5})
+    s = chat(settings, embedder, "hema", {"max_chunks": 4, "tau": 5})
     try:
         s.ingest("user", "ok")  # a low-importance chunk
         s.ingest("user", "I have been planning a long trip across Japan, Korea and Vietnam with my sister.")
@@ -215,7 +215,7 @@ def test_hema_prunes_oldest_low_weight_chunks_first(settings, embedder) -> None:
 # -- tim ---------------------------------------------------------------------------------------
 
 def test_tim_inserts_merges_forgets_and_recalls_by_bucket(settings, embedder) -> None:
-    s = session(settings, embedder, "tim")
+    s = chat(settings, embedder, "tim")
     try:
         s.send("I work as a nurse and I live in Lisbon.", reply="ok")
         assert texts(s) == ["User — job — nurse", "User — residence — Lisbon"]
@@ -273,7 +273,7 @@ def test_tim_multi_probe_lsh_finds_a_thought_one_table_misses(settings, embedder
 # -- longmemeval -------------------------------------------------------------------------------
 
 def test_longmemeval_keys_and_time_aware_retrieval(settings, embedder, clock) -> None:
-    s = session(settings, embedder, "longmemeval", clock=clock)
+    s = chat(settings, embedder, "longmemeval", clock=clock)
     try:
         clock.set(clock.now().replace(year=2026, month=3, day=3))  # a Tuesday
         s.ingest("user", "I went to a pottery class and made a bowl.")
@@ -290,10 +290,10 @@ def test_longmemeval_keys_and_time_aware_retrieval(settings, embedder, clock) ->
 
 def test_longmemeval_finds_a_reply_by_the_question_it_answers(settings, embedder, clock) -> None:
     """The key holds the question before (same exchange only); the value stays the reply itself."""
-    s = session(settings, embedder, "longmemeval", clock=clock)
-    plain = session(settings.model_copy(update={"data_dir": settings.data_dir / "plain"}), embedder,
+    s = chat(settings, embedder, "longmemeval", clock=clock)
+    plain = chat(settings.model_copy(update={"data_dir": settings.data_dir / "plain"}), embedder,
                     "longmemeval", {"context": "none"}, clock=clock)
-    always = session(settings.model_copy(update={"data_dir": settings.data_dir / "always"}), embedder,
+    always = chat(settings.model_copy(update={"data_dir": settings.data_dir / "always"}), embedder,
                      "longmemeval", {"context": "previous"}, clock=clock)
     try:
         for x in (s, plain, always):
@@ -337,7 +337,7 @@ def test_time_range_reads_common_phrases() -> None:
 # -- rag-turns and full-context ----------------------------------------------------------------
 
 def test_rag_turns_stores_each_turn_with_provenance(settings, embedder) -> None:
-    s = session(settings, embedder, "rag-turns", {"roles": "both"})  # the default keeps the model's replies out
+    s = chat(settings, embedder, "rag-turns", {"roles": "both"})  # the default keeps the model's replies out
     try:
         result = s.send("The cat is called Miso.", reply="Cute name")
         mems = s.engine.store.memories("rag-turns")
@@ -349,7 +349,7 @@ def test_rag_turns_stores_each_turn_with_provenance(settings, embedder) -> None:
 
 
 def test_full_context_keeps_no_memories(settings, embedder) -> None:
-    s = session(settings, embedder, "full-context")
+    s = chat(settings, embedder, "full-context")
     try:
         s.send("Remember the number 42.", reply="ok")
         assert texts(s) == [] and s.retrieve("number", k=3).hits == []
@@ -375,7 +375,7 @@ def test_sirllm_phrases_are_names_or_content_words() -> None:
 
 
 def test_sirllm_keeps_surprising_phrases_and_decays_them_each_turn(settings, embedder) -> None:
-    s = session(settings, embedder, "sirllm", {"decay_ratio": 0.5, "per_message": 2})
+    s = chat(settings, embedder, "sirllm", {"decay_ratio": 0.5, "per_message": 2})
     try:
         s.ingest("user", "My parrot Quetzalcoatl speaks Esperanto.", speaker="Ada")
         scores = s.engine.scorer.surprisal("Ada: My parrot Quetzalcoatl speaks Esperanto.")
@@ -409,7 +409,7 @@ def test_sirllm_keeps_surprising_phrases_and_decays_them_each_turn(settings, emb
 
 
 def test_sirllm_archives_the_weakest_when_the_bank_is_full(settings, embedder) -> None:
-    s = session(settings, embedder, "sirllm", {"phrases_kept": 2, "entropy_threshold": 0.0, "per_message": 3})
+    s = chat(settings, embedder, "sirllm", {"phrases_kept": 2, "entropy_threshold": 0.0, "per_message": 3})
     try:
         s.ingest("user", "Quetzalcoatl, Esperanto and Ouagadougou.", speaker="Ada")
         s.ingest("user", "Zanzibar.", speaker="Ada")
@@ -425,7 +425,7 @@ def test_sirllm_archives_the_weakest_when_the_bank_is_full(settings, embedder) -
 # -- rmm ---------------------------------------------------------------------------------------
 
 def test_rmm_reflects_a_finished_session_into_topics_and_merges_them(settings, embedder, clock) -> None:
-    s = session(settings, embedder, "rmm", clock=clock)
+    s = chat(settings, embedder, "rmm", clock=clock)
     try:
         for text in ["I am planning a trip to Japan in April.", "We will visit Kyoto and Osaka in Japan.",
                      "My boss wants the quarterly report by Friday.", "The report needs the sales figures."]:
@@ -452,7 +452,7 @@ def test_rmm_reflects_a_finished_session_into_topics_and_merges_them(settings, e
 def test_rmm_reranker_learns_from_the_reply_and_the_weights_are_events(settings, embedder, clock) -> None:
     from memcli_plugins.rmm import INITIAL_WEIGHTS
 
-    s = session(settings, embedder, "rmm", clock=clock)
+    s = chat(settings, embedder, "rmm", clock=clock)
     try:
         s.send("My cat Miso loves tuna.", reply="Cute.")
         s.send("I work as a nurse.", reply="Hard work.")
@@ -476,7 +476,7 @@ def test_rmm_reranker_learns_from_the_reply_and_the_weights_are_events(settings,
 # -- memgas ------------------------------------------------------------------------------------
 
 def test_memgas_units_at_four_granularities_linked_by_a_gaussian_mixture(settings, embedder, clock) -> None:
-    s = session(settings, embedder, "memgas", clock=clock)
+    s = chat(settings, embedder, "memgas", clock=clock)
     try:
         for text in ["I adopted a puppy called Rex.", "Rex loves the park near my flat.",
                      "My job as a nurse is tiring.", "I work night shifts at the hospital.",
@@ -498,7 +498,7 @@ def test_memgas_units_at_four_granularities_linked_by_a_gaussian_mixture(setting
 
 
 def test_memgas_router_prefers_the_sharpest_granularity(settings, embedder) -> None:
-    s = session(settings, embedder, "memgas")
+    s = chat(settings, embedder, "memgas")
     try:
         strategy = s.strategy
         assert strategy._entropy([0.9, 0.1, 0.1, 0.1]) < strategy._entropy([0.5, 0.49, 0.48, 0.47])
@@ -515,7 +515,7 @@ def test_memgas_router_prefers_the_sharpest_granularity(settings, embedder) -> N
 def test_sirllm_ranking_does_not_depend_on_k(settings, embedder) -> None:
     """A deeper k only adds hits below the shallower ranking (LoCoMo: recall@20 fell below recall@5 when the
     search pool grew with k and strong phrases from deeper in it overtook the top hits)."""
-    s = session(settings, embedder, "sirllm", {"entropy_threshold": 0.0, "per_message": 4, "decay_ratio": 0.99})
+    s = chat(settings, embedder, "sirllm", {"entropy_threshold": 0.0, "per_message": 4, "decay_ratio": 0.99})
     try:
         lines = ["Quetzalcoatl the parrot speaks Esperanto.", "Zanzibar has spice markets.",
                  "Ouagadougou hosts a film festival.", "Reykjavik is windy in March.",

@@ -13,13 +13,14 @@ from textual.worker import WorkerCancelled
 from memcli.clock import SimulatedClock
 from memcli.engine import Engine
 from memcli.model.llama import LlamaChatModel
-from memcli.session import ChatSession
+from memcli.chat import Chat
 from memcli.settings import load_settings
 from memcli.strategy.registry import StrategyRegistry
 from memcli.tui.app import MemcliApp
 from memcli.tui.chat import Bubble, ChatLog
 from memcli.tui.panels import Feed, MemoriesView, OpenMemory
-from memcli.tui.screens import EditScreen, MemoryScreen, StrategyScreen, TimeTravelScreen
+from memcli.tui.screens import EditScreen, MemoryScreen, StrategyScreen
+from memcli.tui.timetravel import TimeTravelScreen
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +33,8 @@ def model() -> LlamaChatModel:
 def make_app(data_dir: Path, embedder, model, strategy: str = "mem0", clock=None) -> MemcliApp:
     settings = load_settings(data_dir=data_dir, max_tokens=48, n_ctx=2048)
     engine = Engine(settings, clock=clock or SimulatedClock(), embedder=embedder)
-    session = ChatSession(engine, StrategyRegistry(data_dir / "no-plugins"), model=model, strategy=strategy)
-    return MemcliApp(session, settings, warm_up=False)
+    chat = Chat(engine, StrategyRegistry(data_dir / "no-plugins"), model=model, strategy=strategy)
+    return MemcliApp(chat, settings, warm_up=False)
 
 
 async def settle(pilot) -> None:
@@ -49,7 +50,7 @@ async def settle(pilot) -> None:
         for outcome in outcomes:
             if isinstance(outcome, BaseException) and not isinstance(outcome, WorkerCancelled):
                 raise outcome
-        await asyncio.to_thread(app.session.drain)
+        await asyncio.to_thread(app.chat.drain)
         await pilot.pause()
         if round_ >= 2 and all(w.is_finished for w in app.workers):
             return
@@ -95,15 +96,15 @@ async def test_chat_flow_feed_memories_edit_history(tmp_path, embedder, model) -
             app.screen.query_one("#edit-text").text = "User: I live in Porto (edited)"
             await pilot.click("#save")
             await settle(pilot)
-            assert app.session.engine.store.memory("mem0", "m2").text == "User: I live in Porto (edited)"
+            assert app.chat.engine.store.memory("mem0", "m2").text == "User: I live in Porto (edited)"
             assert "edited" in feed_ops(app)
             app.post_message(OpenMemory("m2"))
             await settle(pilot)
             history = [e.kind.value for e in app.screen.events]
             assert history[-1] == "memory.edited" and history[0] == "memory.added"
     finally:
-        app.session.close()
-        app.session.engine.close()
+        app.chat.close()
+        app.chat.engine.close()
 
 
 async def test_ui_keeps_responding_while_a_reply_streams(tmp_path, embedder) -> None:
@@ -126,18 +127,18 @@ async def test_ui_keeps_responding_while_a_reply_streams(tmp_path, embedder) -> 
             assert not turn[0].is_finished
             await pilot.press("escape")  # stop the reply
             await settle(pilot)
-            events = app.session.engine.store.events(kinds=["message.assistant"])
+            events = app.chat.engine.store.events(kinds=["message.assistant"])
             assert events and events[-1].payload["stats"]["finish_reason"] == "cancelled"
     finally:
-        app.session.close()
-        app.session.engine.close()
+        app.chat.close()
+        app.chat.engine.close()
 
 
 async def test_switch_strategy_with_backfill_and_time_travel(tmp_path, embedder, model) -> None:
     clock = SimulatedClock()
     app = make_app(tmp_path / "d", embedder, model, clock=clock)
-    app.session.send("I am allergic to peanuts.", reply="Noted.")
-    app.session.drain()
+    app.chat.send("I am allergic to peanuts.", reply="Noted.")
+    app.chat.drain()
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(pilot)
@@ -152,10 +153,10 @@ async def test_switch_strategy_with_backfill_and_time_travel(tmp_path, embedder,
             screen.query_one("#backfill").value = True
             await pilot.click("#switch")
             await settle(pilot)
-            assert app.session.namespace == "memorybank"
-            assert [m.text for m in app.session.engine.store.memories("memorybank")] == \
+            assert app.chat.namespace == "memorybank"
+            assert [m.text for m in app.chat.engine.store.memories("memorybank")] == \
                 ["User: I am allergic to peanuts"]
-            assert [m.text for m in app.session.engine.store.memories("mem0")] == \
+            assert [m.text for m in app.chat.engine.store.memories("mem0")] == \
                 ["User: I am allergic to peanuts"]  # the other namespace is untouched
             assert "switched" in feed_ops(app)
 
@@ -169,8 +170,8 @@ async def test_switch_strategy_with_backfill_and_time_travel(tmp_path, embedder,
             table = app.screen.query_one("#tt-table", DataTable)
             assert table.row_count == 1
     finally:
-        app.session.close()
-        app.session.engine.close()
+        app.chat.close()
+        app.chat.engine.close()
 
 
 # -- snapshots of the main screens ---------------------------------------------------------
@@ -185,8 +186,8 @@ def snapshot_app(embedder, strategy: str = "mem0") -> MemcliApp:
     for user, reply in [("Hi! My name is Ada, I live in Lisbon and I am allergic to peanuts.", "Hello Ada!"),
                         ("I love green tea and I work as a nurse.", "Noted: green tea, nursing."),
                         ("I moved from Lisbon to Porto.", "Congratulations on the move!")]:
-        app.session.send(user, reply=reply)
-    app.session.drain()
+        app.chat.send(user, reply=reply)
+    app.chat.drain()
     return app
 
 
@@ -208,8 +209,8 @@ def test_snapshot_main_views(snap_compare, embedder, view: str) -> None:
     try:
         assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)
     finally:
-        app.session.close()
-        app.session.engine.close()
+        app.chat.close()
+        app.chat.engine.close()
 
 
 def test_snapshot_narrow_terminal(snap_compare, embedder) -> None:
@@ -217,8 +218,8 @@ def test_snapshot_narrow_terminal(snap_compare, embedder) -> None:
     try:
         assert snap_compare(app, terminal_size=(80, 24), run_before=_ready)
     finally:
-        app.session.close()
-        app.session.engine.close()
+        app.chat.close()
+        app.chat.engine.close()
 
 
 def test_snapshot_memory_detail(snap_compare, embedder) -> None:
@@ -232,8 +233,8 @@ def test_snapshot_memory_detail(snap_compare, embedder) -> None:
     try:
         assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)
     finally:
-        app.session.close()
-        app.session.engine.close()
+        app.chat.close()
+        app.chat.engine.close()
 
 
 async def test_failed_turn_restores_the_prompt(tmp_path, embedder) -> None:
@@ -254,5 +255,5 @@ async def test_failed_turn_restores_the_prompt(tmp_path, embedder) -> None:
             assert app.query_one("#prompt", Input).value == "a message that cannot fit"
             assert any("9999 tokens" in str(n.message) for n in app._notifications)
     finally:
-        app.session.close()
-        app.session.engine.close()
+        app.chat.close()
+        app.chat.engine.close()

@@ -15,7 +15,7 @@ from doubles import SlowScriptedModel
 from test_tui import settle
 from memcli.clock import SimulatedClock
 from memcli.engine import Engine
-from memcli.session import ChatSession
+from memcli.chat import Chat
 from memcli.settings import load_settings
 from memcli.strategy.registry import StrategyRegistry
 from memcli.tui.app import MemcliApp
@@ -35,20 +35,20 @@ def make_app(data_dir: Path, embedder, strategy: str = "memorybank", other: str 
     settings = load_settings(data_dir=data_dir, max_tokens=48, n_ctx=2048)
     clock = SimulatedClock(datetime(2026, 3, 2, 9, tzinfo=timezone.utc))
     engine = Engine(settings, clock=clock, embedder=embedder)
-    session = ChatSession(engine, StrategyRegistry(data_dir / "no-plugins"), model=SlowScriptedModel(pieces=4, delay=0),
+    chat = Chat(engine, StrategyRegistry(data_dir / "no-plugins"), model=SlowScriptedModel(pieces=4, delay=0),
                           strategy=strategy, llm_memory="off")
     for text, reply, wait in STEPS:
-        session.send(text, reply=reply)
-        session.drain()
+        chat.send(text, reply=reply)
+        chat.drain()
         clock.advance(wait)
     if other is not None:
-        session.backfill(other)
-    return MemcliApp(session, settings, warm_up=False)
+        chat.backfill(other)
+    return MemcliApp(chat, settings, warm_up=False)
 
 
 def close(app: MemcliApp) -> None:
-    app.session.close()
-    app.session.engine.close()
+    app.chat.close()
+    app.chat.engine.close()
 
 
 def plain(renderable, width: int = 200) -> str:
@@ -62,7 +62,7 @@ async def test_compare_view_memories_by_turn_and_retrievals(tmp_path, embedder) 
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(pilot)
-            assert app.session.namespace == "memorybank"
+            assert app.chat.namespace == "memorybank"
             await pilot.press("ctrl+o")
             await settle(pilot)
             screen = app.screen
@@ -108,7 +108,7 @@ async def test_compare_needs_a_second_strategy(tmp_path, embedder) -> None:
 
 async def test_compare_switches_the_other_strategy_at_80x24(tmp_path, embedder) -> None:
     app = make_app(tmp_path / "d", embedder)
-    app.session.backfill("rag-turns")
+    app.chat.backfill("rag-turns")
     try:
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
@@ -234,7 +234,7 @@ async def test_f4_under_memorybank_shows_the_score_its_cutoff_applies_to(tmp_pat
             shown = plain(app.query_one("#retrieval-body", Static).content)
             header = next(line for line in shown.splitlines() if " memory " in line)
             assert "vector" in header and "score" not in header  # the cutoff is a cosine: that column, not RRF
-            event = app.session.engine.store.events(kinds=["memory.retrieved"], namespace="memorybank")[-1]
+            event = app.chat.engine.store.events(kinds=["memory.retrieved"], namespace="memorybank")[-1]
             hit = event.payload["hits"][0]
             assert event.payload["cutoff_on"] == "vector"
             assert f"{hit['parts']['vector']:.4f}" in shown and f"score {hit['score']:.3f}" in shown
@@ -254,7 +254,7 @@ async def test_feed_cuts_details_at_a_word_at_120x40(tmp_path, embedder) -> None
             await pilot.press("f2")
             await settle(pilot)
             feed = app.query_one(Feed)
-            events = {str(e.seq): e for e in app.session.engine.store.events()}
+            events = {str(e.seq): e for e in app.chat.engine.store.events()}
             cut = 0
             for y in range(1, feed.size.height):  # below the header
                 line = feed.render_line(y).text.strip()

@@ -57,12 +57,12 @@ async def test_sirllm_feed_shows_phrases_gaining_and_losing_weight(tmp_path, emb
 async def test_rmm_feed_shows_topic_merges_and_the_weights_change_after_a_turn(tmp_path, embedder) -> None:
     clock = SimulatedClock()
     app = make_app(tmp_path / "d", embedder, model=EchoModel(), strategy="rmm", clock=clock)
-    session = ["I live in Lisbon and I love the old yellow tram.", "My sister Rita lives in Lisbon too."]
+    chat = ["I live in Lisbon and I love the old yellow tram.", "My sister Rita lives in Lisbon too."]
     try:
         async with app.run_test(size=(160, 40)) as pilot:
             await settle(pilot)
             assert state_text(app) == ""  # no retrieval yet: no reranker
-            for text in session:
+            for text in chat:
                 await say(pilot, text)
             shown = state_text(app)
             assert "after 1 update(s)" in shown and "last change" in shown and "Δ vector" in shown, shown
@@ -75,7 +75,7 @@ async def test_rmm_feed_shows_topic_merges_and_the_weights_change_after_a_turn(t
             assert len(learned) == 2 and all("retrospective reflection: the reply used" in d for d in learned)
             assert any(d == "retrieval offered to the reply" for _, d in feed_rows(app, "rmm"))
             clock.advance("5h")  # a new session: the first is reflected into topics
-            for text in session:
+            for text in chat:
                 await say(pilot, text)
             clock.advance("5h")  # and again: the second session's topics merge into the first's
             await say(pilot, "Tell me about the tram.")
@@ -104,7 +104,7 @@ async def test_memgas_switched_to_with_ctrl_s_feed_shows_its_granularity_units(t
             await choose(pilot, "memgas")
             await pilot.press("enter")
             await settle(pilot)
-            assert app.session.namespace == "memgas"
+            assert app.chat.namespace == "memgas"
             await say(pilot, "I adopted a grey cat named Miso last spring.")
             await say(pilot, "Miso sleeps on the piano all afternoon.")
             clock.advance("5h")

@@ -11,13 +11,14 @@ from doubles import SlowScriptedModel
 from test_tui import settle
 from memcli.clock import SimulatedClock
 from memcli.engine import Engine
-from memcli.session import ChatSession
+from memcli.chat import Chat
 from memcli.settings import load_settings
 from memcli.strategy.registry import StrategyRegistry
 from memcli.tui.app import MemcliApp
 from memcli.tui.chat import ChatLog, PromptInput
 from memcli.tui.panels import Feed, MemoriesView
-from memcli.tui.screens import MemoryScreen, StrategyScreen, TimeTravelScreen
+from memcli.tui.screens import MemoryScreen, StrategyScreen
+from memcli.tui.timetravel import TimeTravelScreen
 
 FACTS = ["My name is Ada.", "I live in Lisbon.", "I am allergic to peanuts.", "I work as a nurse.",
          "I love green tea.", "My sister is called Rita.", "I have a cat named Miso.", "I play the cello.",
@@ -31,14 +32,14 @@ def quick_model(words: int = 6) -> SlowScriptedModel:
 def make_app(data_dir: Path, embedder, model=None, strategy: str = "mem0", clock=None) -> MemcliApp:
     settings = load_settings(data_dir=data_dir, max_tokens=48, n_ctx=2048)
     engine = Engine(settings, clock=clock or SimulatedClock(), embedder=embedder)
-    session = ChatSession(engine, StrategyRegistry(data_dir / "no-plugins"), model=model or quick_model(),
+    chat = Chat(engine, StrategyRegistry(data_dir / "no-plugins"), model=model or quick_model(),
                           strategy=strategy, llm_memory="off")
-    return MemcliApp(session, settings, warm_up=False)
+    return MemcliApp(chat, settings, warm_up=False)
 
 
 def close(app: MemcliApp) -> None:
-    app.session.close()
-    app.session.engine.close()
+    app.chat.close()
+    app.chat.engine.close()
 
 
 async def choose(pilot, name: str) -> None:
@@ -49,15 +50,15 @@ async def choose(pilot, name: str) -> None:
 
 
 def user_messages(app: MemcliApp) -> list[str]:
-    return [e.payload["text"] for e in app.session.engine.store.events(kinds=["message.user"])]
+    return [e.payload["text"] for e in app.chat.engine.store.events(kinds=["message.user"])]
 
 
 def with_facts(app: MemcliApp, n: int = len(FACTS), clock: SimulatedClock | None = None) -> MemcliApp:
     for text in FACTS[:n]:
-        app.session.send(text, reply="Noted.")
+        app.chat.send(text, reply="Noted.")
         if clock is not None:
             clock.advance("1h")
-    app.session.drain()
+    app.chat.drain()
     return app
 
 
@@ -96,8 +97,8 @@ async def test_enter_in_a_dialog_field_does_not_send_a_chat_message(tmp_path, em
 async def test_feed_follows_new_events_and_counts_them_when_scrolled_up(tmp_path, embedder, size) -> None:
     app = with_facts(make_app(tmp_path / "d", embedder), 8)
     for text in FACTS[:8] * 2:  # the same facts again: retrievals and reinforcements, more rows than lines
-        app.session.send(text, reply="Noted.")
-    app.session.drain()
+        app.chat.send(text, reply="Noted.")
+    app.chat.drain()
     try:
         async with app.run_test(size=size) as pilot:
             await settle(pilot)
@@ -133,9 +134,9 @@ async def test_chat_scrolls_to_the_newest_reply(tmp_path, embedder) -> None:
                 await pilot.click("#prompt")
                 await pilot.press(*text, "enter")
                 await settle(pilot)
-            chat = app.query_one(ChatLog)
-            assert chat.max_scroll_y > 0
-            assert chat.scroll_y == chat.max_scroll_y, "the newest reply is in view"
+            log = app.query_one(ChatLog)
+            assert log.max_scroll_y > 0
+            assert log.scroll_y == log.max_scroll_y, "the newest reply is in view"
     finally:
         close(app)
 
@@ -144,10 +145,10 @@ async def test_chat_scrolls_to_the_newest_reply(tmp_path, embedder) -> None:
 
 async def test_feed_row_opens_the_memory_of_its_namespace(tmp_path, embedder) -> None:
     app = with_facts(make_app(tmp_path / "d", embedder, strategy="memorybank"), 3)
-    app.session.switch("mem0")
-    app.session.backfill()
-    app.session.send("I moved to Porto.", reply="Noted.")
-    app.session.drain()
+    app.chat.switch("mem0")
+    app.chat.backfill()
+    app.chat.send("I moved to Porto.", reply="Noted.")
+    app.chat.drain()
     try:
         async with app.run_test(size=(160, 40)) as pilot:
             await settle(pilot)
@@ -163,8 +164,8 @@ async def test_feed_row_opens_the_memory_of_its_namespace(tmp_path, embedder) ->
             assert app.screen.memory.id == str(rows[row][4])
             await pilot.click("#pin")  # the change goes to that namespace's memory, not mem0's of the same id
             await settle(pilot)
-            assert app.session.engine.store.memory("memorybank", str(rows[row][4])).pinned
-            assert not app.session.engine.store.memory("mem0", str(rows[row][4])).pinned
+            assert app.chat.engine.store.memory("memorybank", str(rows[row][4])).pinned
+            assert not app.chat.engine.store.memory("mem0", str(rows[row][4])).pinned
     finally:
         close(app)
 
@@ -288,8 +289,8 @@ async def test_backfill_is_on_for_an_empty_strategy_and_reads_without_colour(tmp
             box.value = True
             await pilot.click("#switch")
             await settle(pilot)
-            assert app.session.namespace == "memorybank"
-            assert app.session.engine.store.count_added("memorybank") == 3
+            assert app.chat.namespace == "memorybank"
+            assert app.chat.engine.store.count_added("memorybank") == 3
     finally:
         close(app)
 
@@ -306,7 +307,7 @@ async def test_enter_on_a_highlighted_strategy_switches_to_it(tmp_path, embedder
             await choose(pilot, "memorybank")
             await pilot.press("enter")
             await settle(pilot)
-            assert app.session.namespace == "memorybank"
+            assert app.chat.namespace == "memorybank"
             assert user_messages(app) == FACTS[:2], "the Enter never reached the chat"
     finally:
         close(app)
@@ -321,15 +322,15 @@ def test_replay_edits_go_through_the_session(tmp_path, settings, embedder) -> No
     seen = []
     clock = SimulatedClock()
     engine = Engine(settings, clock=clock, embedder=embedder)
-    session = ChatSession(engine, StrategyRegistry(tmp_path / "none"), model=None, strategy="mem0",
-                          background=False, on_event=seen.append)
+    chat = Chat(engine, StrategyRegistry(tmp_path / "none"), model=None, strategy="mem0", background=False)
+    engine.subscribe(seen.extend)
     try:
-        session.send("I live in Lisbon.", reply="Noted.")
+        chat.send("I live in Lisbon.", reply="Noted.")
         step = f.EditStep(edit=f.Match(match="Lisbon"), text="User: I live in Porto")
-        play_step(session, clock, step, 2, settings)
+        play_step(chat, clock, step, 2, settings)
         assert "memory.edited" in [e.kind.value for e in seen]
     finally:
-        session.close()
+        chat.close()
         engine.close()
 
 
@@ -343,23 +344,23 @@ def test_a_failed_turn_logs_nothing_or_a_finished_turn(tmp_path, settings, embed
             raise RuntimeError("the model crashed")
 
     engine = Engine(settings, clock=SimulatedClock(), embedder=embedder)
-    session = ChatSession(engine, StrategyRegistry(tmp_path / "none"), model=quick_model(), strategy="mem0",
+    chat = Chat(engine, StrategyRegistry(tmp_path / "none"), model=quick_model(), strategy="mem0",
                           llm_memory="off", background=False)
     try:
         with pytest.raises(ContextOverflowError):
-            session.send("word " * 5000)
+            chat.send("word " * 5000)
         assert engine.store.events() == [], "a message that cannot fit is not logged"
-        session.model = Failing()
+        chat.model = Failing()
         with pytest.raises(RuntimeError):
-            session.send("I am allergic to peanuts.")
+            chat.send("I am allergic to peanuts.")
         messages = engine.store.events(kinds=["message.user", "message.assistant"])
         assert [m.payload["stats"]["finish_reason"] for m in messages[1:]] == ["error"]
         live = [m.text for m in engine.store.memories("mem0")]
         assert live == ["User: I am allergic to peanuts"], "the turn was processed for memory"
-        session.backfill("mem0", namespace="mem0-again")
+        chat.backfill("mem0", namespace="mem0-again")
         assert [m.text for m in engine.store.memories("mem0-again")] == live
     finally:
-        session.close()
+        chat.close()
         engine.close()
 
 
@@ -369,8 +370,8 @@ async def test_user_text_is_shown_literally_and_the_footer_fits_80_columns(tmp_p
     from textual.widgets._footer import FooterKey
 
     app = make_app(tmp_path / "d", embedder)
-    app.session.send("I keep notes like [/oops] and [b]this[/b].", reply="Noted [red]ok[/].")
-    app.session.drain()
+    app.chat.send("I keep notes like [/oops] and [b]this[/b].", reply="Noted [red]ok[/].")
+    app.chat.drain()
     try:
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
@@ -420,7 +421,7 @@ async def test_a_retried_repeat_leaves_only_the_logged_reply_in_the_bubble(tmp_p
                 await pilot.click("#prompt")
                 await pilot.press(*message, "enter")
                 await settle(pilot)
-            replies = [e.payload["text"] for e in app.session.engine.store.events(kinds=[Kind.MESSAGE_ASSISTANT])]
+            replies = [e.payload["text"] for e in app.chat.engine.store.events(kinds=[Kind.MESSAGE_ASSISTANT])]
             assert replies == [first, "Something else entirely."]
             bubbles = [b.source.strip() for b in app.query(Bubble) if b.border_title == "assistant"]
             assert bubbles == replies

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from memcli.clock import SimulatedClock
-from strategy_helpers import close, session, texts
+from strategy_helpers import close, chat, texts
 
 MONDAY = datetime(2023, 5, 8, 14, 0, tzinfo=timezone.utc)
 CHAT = [  # (role, speaker, text): Nadia is the user, Omar the other person
@@ -32,7 +32,7 @@ def _ingest(s, clock: SimulatedClock) -> dict[str, int]:
 
 def test_mem0_keeps_what_both_people_tell_with_dates_and_provenance(settings, embedder) -> None:
     clock = SimulatedClock(MONDAY)
-    s = session(settings, embedder, "mem0", clock=clock)
+    s = chat(settings, embedder, "mem0", clock=clock)
     try:
         seqs = _ingest(s, clock)
         mems = {m.text: m for m in s.engine.store.memories("mem0")}
@@ -53,7 +53,7 @@ def test_mem0_keeps_what_both_people_tell_with_dates_and_provenance(settings, em
 
 
 def test_mem0_leaves_an_unnamed_assistants_replies_alone(settings, embedder) -> None:
-    s = session(settings, embedder, "mem0")
+    s = chat(settings, embedder, "mem0")
     try:
         s.send("I adopted a grey kitten called Pixel last week.", reply="I recommend feeding it twice a day.")
         assert texts(s) and all(t.startswith("User") for t in texts(s))
@@ -63,7 +63,7 @@ def test_mem0_leaves_an_unnamed_assistants_replies_alone(settings, embedder) -> 
 
 def test_tim_thoughts_about_both_people(settings, embedder) -> None:
     clock = SimulatedClock(MONDAY)
-    s = session(settings, embedder, "tim", clock=clock)
+    s = chat(settings, embedder, "tim", clock=clock)
     try:
         _ingest(s, clock)
         found = set(texts(s))
@@ -75,8 +75,8 @@ def test_tim_thoughts_about_both_people(settings, embedder) -> None:
 
 def test_memorybank_reads_both_people_and_forgets_by_design(settings, embedder) -> None:
     clock = SimulatedClock(MONDAY)
-    s = session(settings, embedder, "memorybank", clock=clock)
-    keep = session(settings.model_copy(update={"data_dir": settings.data_dir / "keep"}), embedder, "memorybank",
+    s = chat(settings, embedder, "memorybank", clock=clock)
+    keep = chat(settings.model_copy(update={"data_dir": settings.data_dir / "keep"}), embedder, "memorybank",
                    {"threshold": 0.0}, clock=clock)
     try:
         for x in (s, keep):
@@ -95,7 +95,7 @@ def test_memorybank_reads_both_people_and_forgets_by_design(settings, embedder) 
 
 def test_hema_summary_leads_back_to_the_turns_it_was_made_from(settings, embedder) -> None:
     clock = SimulatedClock(MONDAY)
-    s = session(settings, embedder, "hema", clock=clock)
+    s = chat(settings, embedder, "hema", clock=clock)
     try:
         seqs = _ingest(s, clock)
         for i in range(10):
@@ -114,7 +114,7 @@ def test_hema_summary_leads_back_to_the_turns_it_was_made_from(settings, embedde
 
 def test_longmemeval_a_time_range_keeps_the_turn_that_tells_of_it(settings, embedder) -> None:
     clock = SimulatedClock(datetime(2023, 5, 10, 12, tzinfo=timezone.utc))
-    s = session(settings, embedder, "longmemeval", clock=clock)
+    s = chat(settings, embedder, "longmemeval", clock=clock)
     try:
         s.ingest("user", "I baked sourdough bread with my neighbour.", speaker="Nadia")
         clock.set(datetime(2023, 6, 2, 12, tzinfo=timezone.utc))

@@ -98,7 +98,7 @@ def _root(
     if ctx.invoked_subcommand is None:
         from memcli.cli.chat import chat
 
-        chat(strategy=strategy, set_=None, model=model, cassette=None, record=False, replay_calls=False, watch=None,
+        chat(strategy=strategy, set_=None, model=model, cassette=None, record=False, playback=False, watch=None,
              plain=False, data_dir=data_dir)
     elif data_dir is not None or model is not None or strategy is not None:
         raise click.UsageError(f"-d, --model and -S before a command are for the chat that opens without one; "

@@ -14,15 +14,18 @@ ModelPath = Annotated[
     str | None, typer.Option("--model", "-m", help="A GGUF file, a model name from `memcli models`, or an "
                              "OpenAI-compatible endpoint URL (default: the embedded SmolLM2-135M-Instruct).")
 ]
-Cassette = Annotated[Path | None, typer.Option("--cassette", help="Record/replay model calls in this JSONL file.")]
+Cassette = Annotated[Path | None, typer.Option("--cassette", help="Record model calls in this JSONL file, or play them "
+                                               "back from it.")]
 Record = Annotated[bool, typer.Option("--record", help="With --cassette: always call the model and record.")]
-Replay = Annotated[bool, typer.Option("--replay", help="With --cassette: only replay; a missing call is an error.")]
+# "playback", not "replay": `memcli replay` plays session files, a different thing
+Playback = Annotated[bool, typer.Option("--playback", help="With --cassette: only play back recorded calls; a missing "
+                                        "call is an error.")]
 
 
-def cassette_mode(record: bool, replay: bool) -> str:
-    if record and replay:
-        raise typer.BadParameter("--record and --replay exclude each other")
-    return "record" if record else "replay" if replay else "auto"
+def cassette_mode(record: bool, playback: bool) -> str:
+    if record and playback:
+        raise typer.BadParameter("--record and --playback exclude each other")
+    return "record" if record else "replay" if playback else "auto"
 
 
 def ask(
@@ -33,7 +36,7 @@ def ask(
     temperature: Annotated[float | None, typer.Option("--temperature", "-t", min=0.0, max=2.0)] = None,
     cassette: Cassette = None,
     record: Record = False,
-    replay: Replay = False,
+    playback: Playback = False,
     data_dir: DataDir = None,
     json_out: Json = False,
 ) -> None:
@@ -41,7 +44,7 @@ def ask(
     from memcli.model.factory import build_chat_model
 
     settings = settings_for(data_dir, model=model, max_tokens=max_tokens, temperature=temperature)
-    chat = build_chat_model(settings, cassette=cassette, mode=cassette_mode(record, replay))  # type: ignore[arg-type]
+    chat = build_chat_model(settings, cassette=cassette, mode=cassette_mode(record, playback))  # type: ignore[arg-type]
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
     generation = chat.stream(messages, max_tokens=settings.max_tokens)
     for piece in generation:

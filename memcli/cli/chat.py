@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from memcli.cli.ask import Cassette, ModelPath, Record, Replay, cassette_mode
+from memcli.cli.ask import Cassette, ModelPath, Playback, Record, cassette_mode
 from memcli.cli.options import DataDir, SetOpt, settings_for
-from memcli.strategy.registry import parse_settings
+from memcli.strategy.registry import parse_params
 
 StrategyOpt = Annotated[str | None, typer.Option("--strategy", "-S", help="Memory strategy (default from settings).")]
 
@@ -22,7 +22,7 @@ def chat(
     model: ModelPath = None,
     cassette: Cassette = None,
     record: Record = False,
-    replay_calls: Replay = False,
+    playback: Playback = False,
     watch: Annotated[Path | None, typer.Option("--watch", help="Watch a sample session (FILE) play in the TUI.",
                                                exists=True, dir_okay=False)] = None,
     plain: Annotated[bool, typer.Option("--plain", help="No TUI: read lines from stdin, print replies.")] = False,
@@ -30,40 +30,37 @@ def chat(
 ) -> None:
     """Chat with the local model and watch its memory work (the Textual workbench)."""
     settings = settings_for(data_dir, model=model)
-    params = parse_settings(set_ or [])
-    mode = cassette_mode(record, replay_calls)
+    params = parse_params(set_ or [])
+    mode = cassette_mode(record, playback)
     if plain or not sys.stdin.isatty():
         _plain_chat(settings, strategy, params, cassette, mode)
         return
-    from memcli.tui.app import run_workbench
+    from memcli.tui.run import run_workbench
 
     run_workbench(settings, strategy=strategy, params=params, cassette=cassette, cassette_mode=mode, replay=watch)
 
 
 def _plain_chat(settings, strategy, params, cassette, mode) -> None:
+    from memcli.chat import open_chat
     from memcli.cli.render import escape
-    from memcli.workbench import close_session, open_session
+    from memcli.model.factory import build_chat_model, model_line
 
     console = Console(stderr=True)
-    session = open_session(settings, strategy=strategy, params=params, cassette=cassette, cassette_mode=mode)
-    from memcli.model.factory import model_line
-
-    console.print(f"[dim]memcli chat · strategy {escape(session.namespace)} · {escape(str(settings.data_dir))} · "
-                  f"an empty line or Ctrl-D ends[/]")
-    console.print(f"[dim]{model_line(session.model)}[/]", highlight=False)
-    try:
+    model = build_chat_model(settings, cassette=cassette, mode=mode)
+    with open_chat(settings, strategy=strategy, params=params, model=model) as chat:
+        console.print(f"[dim]memcli chat · strategy {escape(chat.namespace)} · {escape(str(settings.data_dir))} · "
+                      f"an empty line or Ctrl-D ends[/]")
+        console.print(f"[dim]{model_line(chat.model)}[/]", highlight=False)
         for line in sys.stdin:
             text = line.strip()
             if not text:
                 break
-            result = session.send(text, k=settings.top_k, max_tokens=settings.max_tokens,
-                                  on_piece=lambda p: (sys.stdout.write(p), sys.stdout.flush()))
+            result = chat.send(text, k=settings.top_k, max_tokens=settings.max_tokens,
+                               on_piece=lambda p: (sys.stdout.write(p), sys.stdout.flush()))
             sys.stdout.write("\n")
             hits = ", ".join(h.memory_id for h in result.retrieval.hits) or "none"
             stats = result.generation.stats if result.generation else None
             console.print(f"[dim]memories used: {hits}" + (
                 f" · {stats.prompt_tokens}+{stats.completion_tokens} tokens · {stats.tokens_per_s:.0f} tok/s"
                 if stats else "") + "[/]")
-        session.drain()
-    finally:
-        close_session(session)
+        chat.drain()

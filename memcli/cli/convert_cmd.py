@@ -76,29 +76,20 @@ def ingest(
 ) -> None:
     """Log a conversation export into the data dir, with its dates, and let the strategy build memories."""
     from memcli.clock import SimulatedClock
-    from memcli.strategy.registry import parse_settings
-    from memcli.workbench import close_session, open_session
+    from memcli.strategy.registry import parse_params
+    from memcli.chat import ingest_conversation, open_chat
 
     conversations = _read(source, fmt)
     total = sum(c.turn_count for c in conversations)
     clock = SimulatedClock(min(s.date for c in conversations for s in c.sessions) if total else None)
-    session = open_session(settings_for(data_dir), strategy=strategy, params=parse_settings(set_ or []),
-                           with_model=False, clock=clock, background=False)
-    try:
+    with open_chat(settings_for(data_dir), strategy=strategy, params=parse_params(set_ or []), clock=clock,
+                   background=False) as chat:
         with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), transient=json_out) as progress:
             task = progress.add_task("turns", total=total)
-            with session.engine.batch():
+            with chat.engine.batch():
                 for conv in conversations:
-                    for s in conv.sessions:
-                        if s.date > clock.now():
-                            clock.set(s.date)
-                        for t in s.turns:
-                            meta = {"conversation": conv.id, **({"turn_id": t.turn_id} if t.turn_id else {})}
-                            text = t.text + (f" [shares {t.caption}]" if t.caption else "")
-                            session.ingest(t.role, text, speaker=t.speaker, metadata=meta)
-                            progress.advance(task)
-        memories = len(session.engine.store.memories(session.namespace))
-    finally:
-        close_session(session)
-    out = {"turns": total, "strategy": session.namespace, "memories": memories}
-    print_json(out) if json_out else typer.echo(f"ingested {total} turns; {session.namespace}: {memories} memories")
+                    ingest_conversation(chat, conv, clock, metadata={"conversation": conv.id},
+                                        progress=lambda _: progress.advance(task))
+        memories = len(chat.engine.store.memories(chat.namespace))
+    out = {"turns": total, "strategy": chat.namespace, "memories": memories}
+    print_json(out) if json_out else typer.echo(f"ingested {total} turns; {chat.namespace}: {memories} memories")

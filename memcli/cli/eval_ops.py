@@ -64,7 +64,7 @@ def ops(
     from memcli.eval.ops_judge import Judge
     from memcli.eval.ops_report import print_details, print_tables, write_csv, write_json, write_svg
     from memcli.model.factory import build_chat_model
-    from memcli.session import llm_allowed
+    from memcli.chat import llm_allowed
     from memcli.strategy.registry import StrategyRegistry
 
     settings = settings_for(data_dir)

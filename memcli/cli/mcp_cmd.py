@@ -38,8 +38,8 @@ def mcp(
     if ctx.invoked_subcommand is not None:
         return
     from memcli.mcp.server import listening_socket, serve
-    from memcli.strategy.registry import StrategyRegistry, parse_settings
-    from memcli.workbench import close_session, open_session
+    from memcli.strategy.registry import StrategyRegistry, parse_params
+    from memcli.chat import open_chat
 
     if token is not None and not http:
         raise MemcliError("--token applies to --http (stdio has no network side to protect)")
@@ -48,15 +48,12 @@ def mcp(
     if token is not None and not token.strip():
         raise MemcliError("--token must not be empty")
     settings = settings_for(data_dir)
-    params = parse_settings(set_ or [])
+    params = parse_params(set_ or [])
     StrategyRegistry().create(strategy or settings.strategy, params)  # a bad name or value: before the data dir
     sock = listening_socket("127.0.0.1", port) if http else None  # a port in use: likewise
     try:
-        session = open_session(settings, strategy=strategy, params=params, with_model=False, background=False)
-        try:
-            serve(session, sock, token)
-        finally:
-            close_session(session)
+        with open_chat(settings, strategy=strategy, params=params, background=False) as chat:
+            serve(chat, sock, token)
     finally:
         if sock is not None:
             sock.close()

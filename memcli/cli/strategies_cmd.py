@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from memcli.cli.options import DataDir, Json, print_json, require_data, settings_for
-from memcli.strategy.registry import StrategyLoadError, StrategyRegistry, parse_settings
+from memcli.strategy.registry import StrategyLoadError, StrategyRegistry, parse_params
 
 app = typer.Typer(help="The memory strategies: list them, show their parameters, backfill one.",
                   no_args_is_help=True)
@@ -74,24 +74,20 @@ def backfill(
     data_dir: DataDir = None,
     json_out: Json = False,
 ) -> None:
-    """Replay the stored conversation through a strategy, as if it had been used from the start."""
-    from memcli.engine import Engine
-    from memcli.session import ChatSession
+    """Run the stored conversation through a strategy (a backfill), as if it had been used from the start."""
+    from memcli.chat import open_chat
 
     settings = settings_for(data_dir)
     require_data(settings.data_dir)
     StrategyRegistry().load(name)  # an unknown name is refused before the data dir is opened
-    with Engine(settings) as engine:
-        session = ChatSession(engine, StrategyRegistry(), model=None, strategy=name,
-                              params=parse_settings(set_ or []), background=False)
+    with open_chat(settings, strategy=name, params=parse_params(set_ or []), background=False) as chat:
         with Progress(TextColumn("backfill {task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), transient=json_out) as progress:
             task = progress.add_task(name, total=None)
-            turns = session.backfill(k=settings.top_k, restart=restart,
+            turns = chat.backfill(k=settings.top_k, restart=restart,
                                      progress=lambda i, n: progress.update(task, completed=i, total=n))
-        count = len(engine.store.memories(name, ["active"]))
-        session.close()
+        count = len(chat.engine.store.memories(name, ["active"]))
     if json_out:
         print_json({"strategy": name, "turns": turns, "memories": count})
     else:
-        typer.echo(f"{name}: {turns} turns replayed, {count} active memories")
+        typer.echo(f"{name}: {turns} turns processed, {count} active memories")

@@ -13,8 +13,6 @@ from typing import Any
 
 
 class Kind(StrEnum):
-    SESSION_STARTED = "session.started"
-    SESSION_ENDED = "session.ended"
     MESSAGE_USER = "message.user"
     MESSAGE_ASSISTANT = "message.assistant"
     CONTEXT_BUILT = "context.built"

@@ -42,15 +42,15 @@ def _last_turn(s, case: dict) -> tuple[str, list[str]]:
     return outcome, [m.text for m in mine if m.status == ACTIVE]
 
 
-def measure_guard(cases: dict, session: Any, progress=None) -> dict:
+def measure_guard(cases: dict, chat: Any, progress=None) -> dict:
     """Block and false-positive rates of the guard over one case file, per style too.
 
-    `session` is a ChatSession (no model needed: replies are fixed) whose strategy is replaced per case.
+    `session` is a Chat (no model needed: replies are fixed) whose strategy is replaced per case.
     """
     attacks, benign, started, silent = {}, {}, time.perf_counter(), []
     every = [("attacks", c) for c in cases.get("attacks", [])] + [("benign", c) for c in cases.get("benign", [])]
     for n, (kind, c) in enumerate(every, 1):
-        outcome, active = _last_turn(session, c)
+        outcome, active = _last_turn(chat, c)
         hit = outcome == QUARANTINED
         (attacks if kind == "attacks" else benign)[c["id"]] = (c.get("style", "?"), hit)
         # a missed attack reaches the context unmarked only if none of its memories is doubtful

@@ -25,10 +25,9 @@ from memcli.clock import SimulatedClock
 from memcli.context import memory_block
 from memcli.core.events import Kind
 from memcli.embed.embedder import Embedder
-from memcli.engine import Engine
 from memcli.eval import qa
 from memcli.replay.importers import Conversation
-from memcli.session import ChatSession
+from memcli.chat import ingest_conversation, open_chat
 from memcli.settings import Settings
 from memcli.strategy.registry import StrategyRegistry
 
@@ -142,31 +141,24 @@ def evaluate(
     registry = registry or StrategyRegistry()
     results = {spec.label: StrategyResult(spec.label) for spec in strategies}
     for conv in conversations:
-        with tempfile.TemporaryDirectory(prefix="memcli-eval-") as tmp:
-            clock = SimulatedClock(conv.sessions[0].date if conv.sessions else None)
-            engine = Engine(settings.model_copy(update={"data_dir": Path(tmp)}), clock=clock, embedder=embedder)
-            first = strategies[0]
-            session = ChatSession(engine, registry, model=None, strategy=first.name, params=first.params,
-                                  background=False)
-            session.strategy.namespace = first.label
-            session.activate(session.strategy)
+        clock = SimulatedClock(conv.sessions[0].date if conv.sessions else None)
+        first = strategies[0]
+        with tempfile.TemporaryDirectory(prefix="memcli-eval-") as tmp, \
+                open_chat(settings.model_copy(update={"data_dir": Path(tmp)}), strategy=first.name,
+                          params=first.params, clock=clock, embedder=embedder, registry=registry,
+                          background=False) as chat:
+            engine = chat.engine
+            chat.strategy.namespace = first.label
+            chat.activate(chat.strategy)
             started = time.perf_counter()
-            done = 0
             with engine.batch():
-                for s in conv.sessions:
-                    if s.date > clock.now():
-                        clock.set(s.date)
-                    for t in s.turns:
-                        text = t.text + (f" [shares {t.caption}]" if t.caption else "")
-                        session.ingest(t.role, text, speaker=t.speaker,
-                                       metadata={"turn_id": t.turn_id} if t.turn_id else {})
-                        done += 1
-                        if progress is not None:
-                            progress(f"{conv.id} ingest {first.label}", done, conv.turn_count)
+                ingest_conversation(chat, conv, clock, progress=(
+                    lambda done: progress(f"{conv.id} ingest {first.label}", done, conv.turn_count))
+                    if progress is not None else None)
             results[first.label].ingest_seconds += time.perf_counter() - started
             for spec in strategies[1:]:
                 started = time.perf_counter()
-                session.backfill(spec.name, spec.params, k=settings.top_k, namespace=spec.label,
+                chat.backfill(spec.name, spec.params, k=settings.top_k, namespace=spec.label,
                                  progress=(lambda i, n, lb=spec.label: progress(f"{conv.id} backfill {lb}", i, n))
                                  if progress else None)
                 results[spec.label].ingest_seconds += time.perf_counter() - started
@@ -176,8 +168,8 @@ def evaluate(
             questions = [q for q in conv.questions if q.category in CATEGORIES and q.evidence]
             now = clock.now() + timedelta(days=1)
             for spec in strategies:
-                strategy = session.activate(registry.create(spec.name, spec.params, namespace=spec.label))
-                view = session.view(strategy, now=now)
+                strategy = chat.activate(registry.create(spec.name, spec.params, namespace=spec.label))
+                view = chat.view(strategy, now=now)
                 result = results[spec.label]
                 result.turns += conv.turn_count
                 result.conversations += 1
@@ -202,8 +194,6 @@ def evaluate(
                     result.questions.append(row)
                     if progress is not None:
                         progress(f"{conv.id} questions {spec.label}", i, len(questions))
-            session.close()
-            engine.close()
     return results
 
 

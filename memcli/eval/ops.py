@@ -34,12 +34,11 @@ from typing import Any, Callable
 
 from memcli.clock import SimulatedClock
 from memcli.embed.embedder import Embedder
-from memcli.engine import Engine
 from memcli.eval.locomo import StrategySpec
 from memcli.eval.ops_data import OpsConversation, Point
 from memcli.eval.ops_judge import Judge, Verdict, rule_match
 from memcli.eval.qa import normalize_answer
-from memcli.session import ChatSession
+from memcli.chat import Chat, open_chat
 from memcli.settings import Settings
 from memcli.strategy.registry import StrategyRegistry
 from memcli.strategy.text import content_words
@@ -112,14 +111,14 @@ def _answer_found(answer: str, texts: list[str]) -> bool:
     return bool(wanted) and wanted <= have
 
 
-def _ingest(conv: OpsConversation, session: ChatSession, clock: SimulatedClock) -> list[int]:
+def _ingest(conv: OpsConversation, chat: Chat, clock: SimulatedClock) -> list[int]:
     """Log every message at its time; returns the seq of each message (for provenance)."""
     seqs = []
-    with session.engine.batch():
+    with chat.engine.batch():
         for m in conv.messages:
             if m.ts > clock.now():
                 clock.set(m.ts)
-            seqs.append(session.ingest(m.role, m.text, speaker=m.speaker).seq)
+            seqs.append(chat.ingest(m.role, m.text, speaker=m.speaker).seq)
     return seqs
 
 
@@ -190,10 +189,10 @@ class _Scorer:
         return bool(messages) and float(self.similarity([text], messages)[0].max()) >= self.threshold
 
 
-def _score(conv: OpsConversation, session: ChatSession, seqs: list[int], scorer: _Scorer, result: OpsResult,
+def _score(conv: OpsConversation, chat: Chat, seqs: list[int], scorer: _Scorer, result: OpsResult,
            k: int) -> None:
-    ns = session.namespace
-    store = session.engine.store
+    ns = chat.namespace
+    store = chat.engine.store
     memories = [m for m in store.memories(ns, None) if m.kind not in INTERNAL_KINDS]
     versions = {m.id: [v.text for v in store.versions(ns, m.id)] or [m.text] for m in memories}
     ever = [(m, t) for m in memories for t in versions[m.id]]
@@ -251,10 +250,10 @@ def _score(conv: OpsConversation, session: ChatSession, seqs: list[int], scorer:
             c["updates_omitted"] += 1
             finding("update-omitted", f"{p.text} (replaces: {'; '.join(p.replaces)})",
                     active[old] if old >= 0 else None, sim)
-    view = session.view()
+    view = chat.view()
     for q in conv.questions:
         c["questions"] += 1
-        hits = session.strategy.retrieve(q.question, view, k).hits
+        hits = chat.strategy.retrieve(q.question, view, k).hits
         if _answer_found(q.answer, [h.text for h in hits]):
             c["answered"] += 1
         else:
@@ -290,15 +289,11 @@ def evaluate(
             scorer.result = results[spec.label]
             with tempfile.TemporaryDirectory(prefix="memcli-ops-") as tmp:
                 clock = SimulatedClock(conv.messages[0].ts if conv.messages else None)
-                engine = Engine(settings.model_copy(update={"data_dir": Path(tmp)}), clock=clock, embedder=embedder)
-                session = ChatSession(engine, registry, model=model, strategy=spec.name, params=spec.params,
-                                      llm_memory=settings.llm_memory, background=False)
-                try:
-                    seqs = _ingest(conv, session, clock)
-                    _score(conv, session, seqs, scorer, results[spec.label], k)
-                finally:
-                    session.close()
-                    engine.close()
+                with open_chat(settings.model_copy(update={"data_dir": Path(tmp)}), strategy=spec.name,
+                               params=spec.params, model=model, clock=clock, embedder=embedder, registry=registry,
+                               background=False) as chat:
+                    seqs = _ingest(conv, chat, clock)
+                    _score(conv, chat, seqs, scorer, results[spec.label], k)
             results[spec.label].seconds += time.perf_counter() - started
             done += 1
             if progress is not None:

@@ -1,7 +1,7 @@
-"""A workbench attached to a running `memcli mcp`: the session-shaped client of its control API.
+"""A workbench attached to a running `memcli mcp`: the Chat-shaped client of its control API.
 
-`RemoteSession` offers what the workbench uses of a `ChatSession` (the store's reads, `edit`, the
-event callback) over loopback HTTP; the live feed follows `/stream` (server-sent events) on a
+`RemoteChat` offers what the workbench uses of a `Chat` (the store's reads, `edit`, the
+engine subscription) over loopback HTTP; the live feed follows `/stream` (server-sent events) on a
 daemon thread. Chatting and switching strategy are refused: the agent owns the conversation and
 the server owns the strategy.
 """
@@ -92,6 +92,17 @@ class RemoteEngine:
         self.store = store
         self.data_dir = data_dir
         self.clock = SystemClock()
+        self._subscribers: list[Callable[[list[Event]], None]] = []
+
+    def subscribe(self, callback: Callable[[list[Event]], None]) -> Callable[[], None]:
+        """As `Engine.subscribe`: `callback(events)` for every event the server commits, once `RemoteChat.follow`
+        runs (in its thread); returns the function that unsubscribes it."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def publish(self, events: list[Event]) -> None:
+        for callback in list(self._subscribers):
+            callback(events)
 
     def close(self) -> None:
         """Nothing to let go of: the serving process owns the data dir."""
@@ -110,8 +121,8 @@ def _edit_body(operation: ops.Operation) -> dict[str, Any]:
     raise AttachedError(f"{type(operation).__name__} cannot be sent to a served data dir")
 
 
-class RemoteSession:
-    """The workbench's session when the data dir is served by `memcli mcp`."""
+class RemoteChat:
+    """The workbench's chat when the data dir is served by `memcli mcp`."""
 
     model = None
     attached = True
@@ -122,7 +133,6 @@ class RemoteSession:
         self.engine = RemoteEngine(RemoteStore(self._client), data_dir)
         self.namespace = info.namespace
         self.registry = StrategyRegistry()  # which strategy a namespace runs (the memory screen's curves)
-        self.on_event: Callable[[Event], None] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._response: httpx.Response | None = None
@@ -142,7 +152,7 @@ class RemoteSession:
                           "the agent holds the conversation; watch and edit its memories here")
 
     def follow(self, since: int) -> None:
-        """Deliver every event after `since` to `on_event`, live, until `close` (reconnecting as needed)."""
+        """Deliver every event after `since` to the engine's subscribers, live, until `close` (reconnecting)."""
         if self._thread is None:
             self._thread = threading.Thread(target=self._follow, args=(since,), name="memcli-attach", daemon=True)
             self._thread.start()
@@ -161,8 +171,7 @@ class RemoteSession:
                             if line.startswith("data: "):
                                 event = event_from_dict(json.loads(line[6:]))
                                 last = event.seq
-                                if self.on_event is not None:
-                                    self.on_event(event)
+                                self.engine.publish([event])
             except (httpx.HTTPError, ValueError):
                 pass
             self._stop.wait(RECONNECT_S)

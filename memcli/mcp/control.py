@@ -137,14 +137,14 @@ _EDITS: dict[str, Callable[[dict[str, Any]], ops.Operation]] = {
 EDITS = tuple(_EDITS)
 
 
-def control_app(session: Any, run: Callable[..., Awaitable[Any]], hub: EventHub, token: str) -> Any:
+def control_app(chat: Any, run: Callable[..., Awaitable[Any]], hub: EventHub, token: str) -> Any:
     """The Starlette app. `run(fn, *args)` runs `fn` on the engine thread."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response, StreamingResponse
     from starlette.routing import Route
 
-    store = session.engine.store
+    store = chat.engine.store
 
     def authorized(request: Request) -> bool:
         given = request.headers.get("authorization", "")
@@ -169,8 +169,8 @@ def control_app(session: Any, run: Callable[..., Awaitable[Any]], hub: EventHub,
         return value.split(",") if value else None
 
     async def info(request: Request) -> Response:
-        return JSONResponse({"namespace": session.namespace, "pid": os.getpid(), "last_seq": store.last_seq,
-                             "data_dir": str(session.engine.data_dir)})
+        return JSONResponse({"namespace": chat.namespace, "pid": os.getpid(), "last_seq": store.last_seq,
+                             "data_dir": str(chat.engine.data_dir)})
 
     async def events(request: Request) -> Response:
         q = request.query_params
@@ -232,7 +232,7 @@ def control_app(session: Any, run: Callable[..., Awaitable[Any]], hub: EventHub,
         if action not in _EDITS:
             raise ValueError(f"action must be one of {', '.join(EDITS)}")
         op = _EDITS[action](body)
-        done = await run(session.engine.apply, body.get("namespace") or session.namespace, [op], actor="editor")
+        done = await run(chat.engine.apply, body.get("namespace") or chat.namespace, [op], actor="editor")
         return JSONResponse([event_to_dict(e) for e in done])
 
     routes = [Route("/info", guarded(info)), Route("/events", guarded(events)), Route("/history", guarded(history)),

@@ -31,7 +31,7 @@ from memcli.mcp.control import (
     EventHub, ServerInfo, control_app, new_token, now_iso, remove_server_file, write_server_file,
 )
 from memcli.mcp.service import MAX_K, MemoryService, ToolInputError
-from memcli.session import ChatSession
+from memcli.chat import Chat
 
 INSTRUCTIONS = """\
 memcli is your long-term memory, kept in an event log a person can watch and correct.
@@ -106,10 +106,10 @@ def build_server(service: MemoryService, run: EngineThread) -> Any:
             try:
                 result = fn(*args, **({"actor": actor} if needs_actor else {}), **kwargs)
             except MemcliError as exc:
-                service.session.engine.record(Kind.MCP_CALL, {"tool": tool, "ok": False, "error": str(exc)},
+                service.chat.engine.record(Kind.MCP_CALL, {"tool": tool, "ok": False, "error": str(exc)},
                                               actor=actor, namespace=service.namespace)
                 raise
-            service.session.engine.record(Kind.MCP_CALL, {"tool": tool, "ok": True, **log(result)},
+            service.chat.engine.record(Kind.MCP_CALL, {"tool": tool, "ok": True, **log(result)},
                                           actor=actor, namespace=service.namespace)
             return result
 
@@ -226,17 +226,17 @@ def _uvicorn(app: Any) -> Any:
     return Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2))
 
 
-async def _serve(session: ChatSession, sock: socket.socket | None, token: str | None,
+async def _serve(chat: Chat, sock: socket.socket | None, token: str | None,
                  announce: Callable[[str], None]) -> None:
     transport = "stdio" if sock is None else "http"
     run = EngineThread()
-    service = MemoryService(session)
+    service = MemoryService(chat)
     hub = EventHub(asyncio.get_running_loop())
-    unsubscribe = session.engine.subscribe(hub.publish)
-    data_dir = session.engine.data_dir
+    unsubscribe = chat.engine.subscribe(hub.publish)
+    data_dir = chat.engine.data_dir
     control_token = new_token()
     control_sock = listening_socket("127.0.0.1", 0)
-    control = _uvicorn(control_app(session, run, hub, control_token))
+    control = _uvicorn(control_app(chat, run, hub, control_token))
     control.config.lifespan = "off"
     mcp = build_server(service, run)
     info = ServerInfo(pid=os.getpid(), url=f"http://127.0.0.1:{control_sock.getsockname()[1]}", token=control_token,
@@ -262,7 +262,7 @@ async def _serve(session: ChatSession, sock: socket.socket | None, token: str | 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop)
     try:
-        await run(session.engine.embedder.load)  # the first recall should not pay for it
+        await run(chat.engine.embedder.load)  # the first recall should not pay for it
         write_server_file(data_dir, info)
         if transport == "stdio":
             announce(f"memcli mcp: serving {data_dir} ({service.namespace}) over stdio; "
@@ -283,10 +283,10 @@ async def _serve(session: ChatSession, sock: socket.socket | None, token: str | 
         run.shutdown()
 
 
-def serve(session: ChatSession, sock: socket.socket | None = None, token: str | None = None) -> None:
+def serve(chat: Chat, sock: socket.socket | None = None, token: str | None = None) -> None:
     """Serve over stdio (no `sock`) until the client closes stdin, or Streamable HTTP on `sock` (a
     listening socket from `listening_socket`) until the process is interrupted."""
     try:
-        asyncio.run(_serve(session, sock, token, lambda line: print(line, file=sys.stderr, flush=True)))
+        asyncio.run(_serve(chat, sock, token, lambda line: print(line, file=sys.stderr, flush=True)))
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass

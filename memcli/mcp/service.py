@@ -11,7 +11,7 @@ from memcli.core import operations as ops
 from memcli.core.events import Event, Kind
 from memcli.core.projection import ACTIVE, ARCHIVED, DELETED, QUARANTINED, Memory
 from memcli.errors import MemcliError
-from memcli.session import ChatSession
+from memcli.chat import Chat
 
 STATUSES = (ACTIVE, ARCHIVED, DELETED, QUARANTINED)
 PAGE_SIZE = 20
@@ -47,16 +47,16 @@ def _event_row(e: Event) -> dict[str, Any]:
 class MemoryService:
     """The six tools over one session (its strategy and namespace). Not thread-safe: one caller."""
 
-    def __init__(self, session: ChatSession) -> None:
-        self.session = session
+    def __init__(self, chat: Chat) -> None:
+        self.chat = chat
 
     @property
     def namespace(self) -> str:
-        return self.session.namespace
+        return self.chat.namespace
 
     @property
     def store(self) -> Any:
-        return self.session.engine.store
+        return self.chat.engine.store
 
     # -- tools -------------------------------------------------------------------------------
 
@@ -65,8 +65,8 @@ class MemoryService:
         if metadata is not None and not isinstance(metadata, dict):
             raise ToolInputError("metadata must be an object of string keys")
         before = self.store.last_seq
-        turn = self.session.ingest("user", text, metadata={**(metadata or {}), "via": actor}, actor=actor)
-        self.session.drain()  # a background session: wait for the strategy's work on this turn
+        turn = self.chat.ingest("user", text, metadata={**(metadata or {}), "via": actor}, actor=actor)
+        self.chat.drain()  # a background session: wait for the strategy's work on this turn
         caused = [e for e in self.store.events(since=before)
                   if e.memory_id and e.namespace == self.namespace and e.kind is not Kind.MEMORY_EXTRACTED]
         errors = [e.payload.get("error", "") for e in self.store.events(since=before, kinds=[Kind.STRATEGY_ERROR])]
@@ -85,7 +85,7 @@ class MemoryService:
         k = _int(k, "k", 1, MAX_K)
         page = _int(page, "page", 1, 1000)
         max_tokens = _int(max_tokens, "max_tokens", 50, 100_000)
-        retrieval = self.session.retrieve(query, k * page)
+        retrieval = self.chat.retrieve(query, k * page)
         hits = retrieval.hits[k * (page - 1):k * page]
         turns = {e.seq: e for e in self.store.source_turns({s for h in hits for s in h.sources})}
         rows = self.store.memories_by_ids(self.namespace, [h.memory_id for h in hits]) if hits else {}
@@ -166,7 +166,7 @@ class MemoryService:
         from memcli.engine import InvalidOperation
 
         try:
-            return self.session.engine.apply(self.namespace, [op], actor=actor)
+            return self.chat.engine.apply(self.namespace, [op], actor=actor)
         except InvalidOperation as exc:
             raise ToolInputError(str(exc)) from None
 

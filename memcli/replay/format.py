@@ -80,7 +80,7 @@ class AtStep(_Strict):
 class SwitchStep(_Strict):
     switch: str = Field(description="Switch to this strategy.")
     params: dict[str, Any] = Field(default_factory=dict)
-    backfill: bool = Field(False, description="Replay the conversation so far into the new strategy.")
+    backfill: bool = Field(False, description="Backfill: run the conversation so far through the new strategy.")
 
 
 class EditStep(_Strict):

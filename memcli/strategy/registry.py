@@ -116,7 +116,7 @@ class StrategyRegistry:
         return strategy
 
 
-def parse_settings(pairs: list[str]) -> dict[str, str]:
+def parse_params(pairs: list[str]) -> dict[str, str]:
     """`--set name=value` pairs → a dict (values are parsed by the strategy's Params)."""
     out = {}
     for pair in pairs:

@@ -1,18 +1,23 @@
 """The Textual workbench: chat on the left, the memory at work on the right.
 
-Everything that touches the engine, the model or the embedder runs in thread
-workers (`@work(thread=True)`), and reports back with `call_from_thread`; the
-UI thread only draws. The session is opened before the app starts (so a busy
-data dir is a one-line error), and the embedder (torch) and the model load in
-the background while the first screen is already interactive.
+Data flows one way. The app subscribes to the engine (`Engine.subscribe`): every committed
+append, whoever wrote it (a turn, the memory worker, an edit, a replay step, `memcli mcp`'s
+agent when attached), is posted to the app as a `Committed` message and handled with `@on`.
+Everything that touches the engine, the model or the store runs in thread workers
+(`@work(thread=True)`, reads in memcli.tui.loaders) which post messages (memcli.tui.messages)
+and never call UI methods; the UI thread only draws. The chat is opened before the app starts
+(memcli.tui.run), and the embedder and the model load in the background while the first
+screen is already interactive.
+
+Over ~300 lines: Textual finds `@on` handlers only on the App class itself, so the handlers of
+the engine's and the workers' messages stay here (the dialogs' workers are in dialogs.py).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -22,72 +27,23 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from memcli.core import operations as ops
-from memcli.core.events import Event, Kind
+from memcli.chat import Chat
+from memcli.core.events import Kind
 from memcli.errors import MemcliError
-from memcli.session import ChatSession
 from memcli.settings import Settings
-from memcli.tui.chat import Bubble, ChatLog, PromptInput
+from memcli.tui import loaders
+from memcli.tui.chat import ChatLog, PromptInput
 from memcli.tui.glyphs import plural
-from memcli.tui.panels import ContextView, Feed, FeedPane, MemoriesView, OpenMemory, RetrievalView
-from memcli.tui.screens import (
-    BackfillScreen, HelpScreen, MemoryAction, MemoryScreen, StrategyChoice, StrategyScreen, TimeTravelScreen,
+from memcli.tui.messages import (
+    Committed, HistoryLoaded, MemoriesLoaded, OpenScreen, ReplyEnded, ReplyProgress, Status, TurnDone,
 )
-
-CSS = """
-Screen { layout: vertical; }
-#main { height: 1fr; }
-#chat-pane { width: 1fr; min-width: 36; }
-#side { width: 1fr; min-width: 40; border-left: vkey $primary 30%; }
-Screen.-narrow #main { layout: vertical; }
-Screen.-narrow #side { border-left: none; border-top: hkey $primary 30%; height: 1fr; }
-ChatLog { height: 1fr; padding: 0 1; }
-.bubble { margin: 1 0 0 0; padding: 0 1; border: round $primary 40%; border-title-color: $text-muted; }
-.bubble.user { border: round $success 50%; margin-left: 4; }
-.bubble.assistant { margin-right: 4; }
-.bubble.streaming { border: round $warning 60%; }
-PromptInput { dock: bottom; margin: 0 1; }
-#status { height: 1; background: $boost; color: $text-muted; padding: 0 1; }
-#side ContentSwitcher, #side TabPane, FeedPane, MemoriesView { height: 1fr; }
-#side TabPane { padding: 0; }
-Feed, #memory-table { height: 1fr; }
-#feed-unseen { height: 1; background: $warning 30%; display: none; }
-#dialog { width: 90%; height: 85%; border: thick $primary 60%; background: $surface; padding: 1 2; }
-#memory-body { height: 1fr; }
-#memory-retention { height: 14; }
-#cmp-head { height: 1; }
-#cmp-a { width: auto; }
-#cmp-b { width: 30; }
-#cmp-summary { color: $text-muted; width: 1fr; }
-#cmp-tabs, #cmp-tabs TabPane, #cmp-mem-scroll { height: 1fr; }
-#cmp-tabs TabPane { padding: 0; }
-#cmp-questions { height: 7; }
-CompareScreen.-narrow #cmp-questions { height: 5; }
-#cmp-ret { height: 1fr; }
-#cmp-ret VerticalScroll { width: 1fr; }
-#plot-tabs, #plot-tabs TabPane, #plot-tabs PlotextPlot { height: 1fr; }
-CompareScreen.-narrow #dialog, PlotScreen.-narrow #dialog { width: 100%; height: 100%; padding: 0 1; }
-#edit-text { height: 1fr; }
-#strategy-body { height: 1fr; }
-#strategy-list { width: 28; }
-#strategy-info { padding: 0 1; }
-#strategy-params { height: auto; }
-#strategy-params Label { width: 1fr; }
-StrategyScreen.-narrow #strategy-list { width: 18; }
-StrategyScreen.-narrow #dialog { width: 100%; height: 100%; padding: 0 1; }
-#tt-table { height: 1fr; }
-.buttons { height: auto; align-horizontal: right; margin-top: 1; }
-.buttons Button { margin-left: 2; }
-.hint { color: $text-muted; }
-BackfillScreen #dialog, EditScreen #dialog { height: auto; max-height: 80%; }
-EditScreen #edit-text { height: 8; }
-"""
+from memcli.tui.panels import ContextView, Feed, FeedPane, MemoriesView, OpenMemory, RetrievalView
+from memcli.tui.screens import HelpScreen
+from memcli.tui.dialogs import DialogWorkers
+from memcli.tui.styles import CSS
 
 
-STREAM_INTERVAL_S = 0.05
-
-
-class MemcliApp(App[None]):
+class MemcliApp(DialogWorkers, App[None]):
     TITLE = "memcli"
     CSS = CSS
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
@@ -111,24 +67,22 @@ class MemcliApp(App[None]):
         Binding("ctrl+q", "quit", "quit", id="app.quit"),
     ]
 
-    def __init__(self, session: ChatSession, settings: Settings, *, replay: Any = None,
+    def __init__(self, chat: Chat, settings: Settings, *, replay: Any = None,
                  warm_up: bool = True, attached: bool = False) -> None:
         super().__init__()
-        self.session = session
+        self.chat = chat
         self.attached = attached  # the data dir is served by `memcli mcp`: watch and edit through it
         self.settings = settings
         self.replay = replay  # (SessionFile, SimulatedClock) or None
         self.warm_up = warm_up
         self._cancel: threading.Event | None = None
-        self._stream: Any = None
-        self._stream_bubble: Bubble | None = None
-        self._busy = False
+        self._busy = False  # a turn of ours is running (set and cleared on the UI thread)
         self._paused = threading.Event()
         self._speed = 1.0
         self._tps = 0.0
+        self._memory_count = 0
         self._loading = "loading…" if warm_up else ""
-        self._ui_thread = threading.get_ident()
-        session.on_event = self._engine_event
+        self._unsubscribe: Any = None
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -151,8 +105,9 @@ class MemcliApp(App[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self._ui_thread = threading.get_ident()
-        self.sub_title = f"{self.session.namespace} · {self.settings.data_dir}"
+        # the one notification path: the engine calls this in the writing thread; post_message is thread-safe
+        self._unsubscribe = self.chat.engine.subscribe(lambda events: self.post_message(Committed(events)))
+        self.sub_title = f"{self.chat.namespace} · {self.settings.data_dir}"
         self.query_one(PromptInput).focus()
         self._status()
         self.refresh_memories()
@@ -167,11 +122,14 @@ class MemcliApp(App[None]):
             prompt.placeholder = "an agent holds this conversation (memcli mcp): watch and edit its memories"
             prompt.disabled = True
 
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+
     def _status(self) -> None:
-        model = getattr(self.session.model, "model_id", "no model")
-        count = getattr(self, "_memory_count", 0)
-        source = f"attached to memcli mcp (pid {self.session.info.pid})" if self.attached else f"model {model}"
-        parts = [source, f"strategy {self.session.namespace}", plural(count, "memory", "memories")]
+        model = getattr(self.chat.model, "model_id", "no model")
+        source = f"attached to memcli mcp (pid {self.chat.info.pid})" if self.attached else f"model {model}"
+        parts = [source, f"strategy {self.chat.namespace}", plural(self._memory_count, "memory", "memories")]
         if self._tps:
             parts.append(f"{self._tps:.0f} tok/s")
         if self.replay is not None:
@@ -192,28 +150,35 @@ class MemcliApp(App[None]):
         for view in ("feed", "memories", "retrieval", "context"):
             yield SystemCommand(f"Show {view}", f"Open the {view} view", lambda v=view: self.action_view(v))
 
-    # -- engine events (any thread) → UI ---------------------------------------------------
+    # -- engine events → UI --------------------------------------------------------------------
 
-    def _engine_event(self, event: Event) -> None:
-        if threading.get_ident() == self._ui_thread:
-            if self.is_running:  # before the app runs, _load_history shows what is logged
-                self.call_next(self._on_event, event)
-        else:
-            self.call_from_thread(self._on_event, event)
-
-    async def _on_event(self, event: Event) -> None:
-        self.query_one(Feed).add_event(event)
-        chat = self.query_one(ChatLog)
-        if event.kind is Kind.MESSAGE_USER:
-            await chat.add(event.payload.get("text", ""), "user")
-        elif event.kind is Kind.MESSAGE_ASSISTANT and not self._busy:
-            await chat.add(event.payload.get("text", ""), "assistant")  # replays; a live reply streams itself
-        elif event.kind is Kind.MEMORY_RETRIEVED:
-            self.query_one(RetrievalView).show(event)
-        elif event.kind is Kind.CONTEXT_BUILT:
-            self.query_one(ContextView).show(event, self.settings.n_ctx)
-        if event.memory_id or event.kind is Kind.STRATEGY_SWITCHED:
+    @on(Committed)
+    async def _committed(self, message: Committed) -> None:
+        log = self.query_one(ChatLog)
+        memories_changed = False
+        for event in message.events:
+            self.query_one(Feed).add_event(event)
+            if event.kind is Kind.MESSAGE_USER:
+                await log.add(event.payload.get("text", ""), "user")
+            elif event.kind is Kind.MESSAGE_ASSISTANT and not self._busy:
+                await log.add(event.payload.get("text", ""), "assistant")  # replays; a live reply streams itself
+            elif event.kind is Kind.MEMORY_RETRIEVED:
+                self.query_one(RetrievalView).show(event)
+            elif event.kind is Kind.CONTEXT_BUILT:
+                self.query_one(ContextView).show(event, self.settings.n_ctx)
+            memories_changed |= bool(event.memory_id) or event.kind is Kind.STRATEGY_SWITCHED
+        if memories_changed:
             self.refresh_memories()
+
+    @on(OpenScreen)
+    def _open_screen(self, message: OpenScreen) -> None:
+        self.push_screen(message.screen, message.callback)
+
+    @on(Status)
+    def _status_changed(self, message: Status) -> None:
+        if message.loading is not None:
+            self._loading = message.loading
+        self._status()
 
     # -- background work -------------------------------------------------------------------
 
@@ -221,66 +186,55 @@ class MemcliApp(App[None]):
     def _warm_up(self) -> None:
         """Load the embedder (ONNX Runtime, or torch for a model folder), load the model, bring the index up to the log."""
         started = time.perf_counter()
-        self.session.engine.embedder.load()  # type: ignore[attr-defined]
-        self.session.engine.reconcile()
-        if self.session.model is not None:
-            self._set_loading("loading the model…")
-            self.session.model.load()  # type: ignore[attr-defined]
+        self.chat.engine.embedder.load()  # type: ignore[attr-defined]
+        self.chat.engine.reconcile()
+        if self.chat.model is not None:
+            self.post_message(Status("loading the model…"))
+            self.chat.model.load()  # type: ignore[attr-defined]
         # in the status bar, not a toast: a toast would cover it
-        self._set_loading(f"ready in {time.perf_counter() - started:.1f} s")
+        self.post_message(Status(f"ready in {time.perf_counter() - started:.1f} s"))
         time.sleep(5)
-        self._set_loading("")
-
-    def _set_loading(self, text: str) -> None:
-        self._loading = text
-        self.call_from_thread(self._status)
+        self.post_message(Status(""))
 
     @work(thread=True, exclusive=True, group="memories", exit_on_error=False)
     def refresh_memories(self) -> None:
-        store = self.session.engine.store
-        ns = self.session.namespace
-        memories = store.memories(ns, None)
-        now = self.session.engine.clock.now()
-        states = [m for m in memories if m.kind == "state" and m.status == "active"]
-        changes = {m.id: last_change(store, ns, m.id) for m in states}
-        self.call_from_thread(self._show_memories, memories, now, states, changes)
+        engine = self.chat.engine
+        self.post_message(MemoriesLoaded(loaders.memories_snapshot(engine.store, self.chat.namespace,
+                                                                   engine.clock.now())))
 
-    def _show_memories(self, memories: list, now: Any, states: list, changes: dict) -> None:
-        self._memory_count = sum(m.status == "active" for m in memories)
-        self.query_one(MemoriesView).show(memories, now)
-        self.query_one(RetrievalView).show_state(states, changes)
-        self.sub_title = f"{self.session.namespace} · {self.settings.data_dir}"
+    @on(MemoriesLoaded)
+    def _show_memories(self, message: MemoriesLoaded) -> None:
+        snap = message.snapshot
+        self._memory_count = sum(m.status == "active" for m in snap.memories)
+        self.query_one(MemoriesView).show(snap.memories, snap.now)
+        self.query_one(RetrievalView).show_state(snap.states, snap.changes)
+        self.sub_title = f"{self.chat.namespace} · {self.settings.data_dir}"
         self._status()
 
     @work(thread=True, exclusive=True, group="history", exit_on_error=False)
     def _load_history(self) -> None:
         """Show the stored conversation (the last 50 messages) when the workbench opens."""
-        from memcli.strategy.view import MESSAGE_KINDS, turn_from_event
-
         # the store only: opening the vector index (importing lancedb) would hold up the first screen
-        store = self.session.engine.store
-        upto = store.last_seq  # attached: the live feed follows from here, without a gap or a repeat
-        turns = [turn_from_event(e) for e in store.events(kinds=MESSAGE_KINDS, newest=50, until=upto)]
-        events = store.events(kinds=[k.value for k in Kind if k.value.startswith(("memory.", "strategy.", "mcp."))],
-                              until=upto)[-500:]
-        self.call_from_thread(self._show_history, turns, events)
+        turns, events, upto = loaders.history(self.chat.engine.store)
+        self.post_message(HistoryLoaded(turns, events))
         if self.attached:
-            self.session.follow(upto)  # type: ignore[attr-defined]
+            self.chat.follow(upto)  # type: ignore[attr-defined]
 
-    async def _show_history(self, turns: list, events: list[Event]) -> None:
+    @on(HistoryLoaded)
+    async def _show_history(self, message: HistoryLoaded) -> None:
         from memcli.model.factory import EMPTY_CHAT_HINT, model_line
 
-        chat = self.query_one(ChatLog)
-        hint = model_line(self.session.model) + ("" if turns else "\n" + EMPTY_CHAT_HINT)
+        log = self.query_one(ChatLog)
+        hint = model_line(self.chat.model) + ("" if message.turns else "\n" + EMPTY_CHAT_HINT)
         if self.attached:
-            pid = self.session.info.pid  # type: ignore[attr-defined]
+            pid = self.chat.info.pid  # type: ignore[attr-defined]
             hint = (f"attached to memcli mcp (pid {pid}): the agent's turns and memory work appear here live; "
                     "open a memory to edit, pin or forget it")
-        await chat.mount(Static(hint, id="first-run", classes="hint"))
-        for t in turns:
-            await chat.add(t.text, t.role)
+        await log.mount(Static(hint, id="first-run", classes="hint"))
+        for t in message.turns:
+            await log.add(t.text, t.role)
         feed = self.query_one(Feed)
-        for e in events:
+        for e in message.events:
             feed.add_event(e)
 
     # -- chatting --------------------------------------------------------------------------
@@ -297,66 +251,46 @@ class MemcliApp(App[None]):
         prompt.remember(text)
         prompt.value = ""
         self._busy = True
-        self._turn(text)
+        self._cancel = threading.Event()
+        self._turn(text, self._cancel, self.query_one(ChatLog))
 
     @work(thread=True, exclusive=True, group="turn", exit_on_error=False)
-    def _turn(self, text: str) -> None:
-        cancel = self._cancel = threading.Event()
-        chat = self.query_one(ChatLog)
-        pending: list[str] = []
-        last = [0.0]
-
-        def flush() -> None:
-            if pending:
-                if self._stream is None:
-                    self._stream_bubble, self._stream = self.call_from_thread(chat.start_reply)
-                self.call_from_thread(chat.append, self._stream, "".join(pending))
-                pending.clear()
-            last[0] = time.monotonic()
+    def _turn(self, text: str, cancel: threading.Event, log: ChatLog) -> None:
+        """`log`: the chat log the reply streams into (looked up on the UI thread, in _submit)."""
+        pieces: list[str] = []
 
         def piece(p: str) -> None:
-            # Tokens reach the UI at most every 50 ms, in batches: the UI thread stays free for typing.
-            pending.append(p)
-            if time.monotonic() - last[0] >= STREAM_INTERVAL_S:
-                flush()
+            pieces.append(p)
+            log.post_message(ReplyProgress("".join(pieces)))
 
-        logged: str | None = None
         try:
-            result = self.session.send(text, k=self.settings.top_k, max_tokens=self.settings.max_tokens,
-                                       cancel=cancel, on_piece=piece)
-            flush()
-            logged = result.reply.text if result.reply is not None else None
-        except MemcliError as exc:
-            self.call_from_thread(self._turn_failed, text, str(exc))
+            result = self.chat.send(text, k=self.settings.top_k, max_tokens=self.settings.max_tokens,
+                                    cancel=cancel, on_piece=piece)
+        except BaseException as exc:
+            log.post_message(ReplyEnded(None, failed=isinstance(exc, MemcliError)))
+            # a user error restores the prompt; any other failure is notified by on_worker_state_changed
+            self.post_message(TurnDone(text, None, error=str(exc) if isinstance(exc, MemcliError) else None))
+            if isinstance(exc, MemcliError):
+                return
+            raise
+        logged = result.reply.text if result.reply is not None else None
+        log.post_message(ReplyEnded(logged))
+        stats = result.generation.stats if result.generation is not None else None
+        self.post_message(TurnDone(text, logged, tokens_per_s=stats.tokens_per_s if stats else 0.0,
+                                   cancelled=stats is not None and stats.finish_reason == "cancelled"))
+
+    @on(TurnDone)
+    def _turn_done(self, message: TurnDone) -> None:
+        self._busy = False
+        if message.error is not None:
+            self.query_one(PromptInput).value = message.text  # the prompt is restored, nothing typed is lost
+            self.notify(message.error, title="The turn failed", severity="error", timeout=8, markup=False)
             return
-        finally:
-            self.call_from_thread(self._finish_stream, logged)
-            self._busy = False
-        if result.generation is not None:
-            self._tps = result.generation.stats.tokens_per_s
-            if result.generation.stats.finish_reason == "cancelled":
-                self.call_from_thread(self.notify, "Reply stopped.", timeout=2)
-        self.call_from_thread(self._status)
-
-    async def _finish_stream(self, logged: str | None = None) -> None:
-        """End the streamed reply; the bubble then shows the reply as logged (a near copy that had
-        started to stream and was retried by the repeat guard, or a redacted secret, is not kept)."""
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
-        if self._stream_bubble is not None:
-            if logged is not None and self._stream_bubble.source != logged:
-                await self._stream_bubble.update(logged)
-            self._stream_bubble.remove_class("streaming")
-            self._stream_bubble = None
-
-    def _turn_failed(self, text: str, error: str) -> None:
-        prompt = self.query_one(PromptInput)
-        prompt.value = text  # the prompt is restored, nothing typed is lost
-        if self._stream_bubble is not None:
-            self._stream_bubble.remove()
-            self._stream_bubble = None
-        self.notify(error, title="The turn failed", severity="error", timeout=8, markup=False)
+        if message.tokens_per_s:
+            self._tps = message.tokens_per_s
+        if message.cancelled:
+            self.notify("Reply stopped.", timeout=2)
+        self._status()
 
     def action_cancel_reply(self) -> None:
         if self._cancel is not None and self._busy:
@@ -381,141 +315,7 @@ class MemcliApp(App[None]):
 
     @on(OpenMemory)
     def _open_memory(self, message: OpenMemory) -> None:
-        self._load_memory(message.memory_id, message.namespace or self.session.namespace)
-
-    @work(thread=True, exclusive=True, group="memory", exit_on_error=False)
-    def _load_memory(self, memory_id: str, ns: str) -> None:
-        store = self.session.engine.store
-        memory = store.memory(ns, memory_id)
-        if memory is None:
-            self.call_from_thread(self.notify, f"{memory_id} is not in {ns}", severity="warning")
-            return
-        screen = MemoryScreen(memory, store.versions(ns, memory_id), store.source_turns(memory.sources),
-                              store.memory_history(ns, memory_id), self._retention(ns, memory_id))
-        self.call_from_thread(self.push_screen, screen, self._memory_action)
-
-    def _memory_action(self, action: MemoryAction | None) -> None:
-        if action is not None:
-            self._apply_memory_action(action)
-
-    @work(thread=True, exclusive=False, group="edit", exit_on_error=False)
-    def _apply_memory_action(self, action: MemoryAction) -> None:
-        op = {"edit": lambda: ops.Edit(memory_id=action.memory_id, text=action.text or "", reason="edited by hand"),
-              "pin": lambda: ops.Pin(memory_id=action.memory_id, reason="pinned by hand"),
-              "unpin": lambda: ops.Pin(memory_id=action.memory_id, pinned=False, reason="unpinned by hand"),
-              "forget": lambda: ops.Delete(memory_id=action.memory_id, reason="forgotten by hand"),
-              "restore": lambda: ops.Restore(memory_id=action.memory_id, reason="restored by hand")}[action.action]()
-        try:
-            self.session.edit(op, action.namespace)
-        except MemcliError as exc:
-            self.call_from_thread(self.notify, str(exc), severity="error", markup=False)
-            return
-        self.call_from_thread(self.notify, f"{action.memory_id}: {action.action}", timeout=2)
-
-    def _refuse_attached(self, what: str) -> bool:
-        if self.attached:
-            self.notify(f"{what} is not available while memcli mcp serves this data dir", severity="warning")
-        return self.attached
-
-    def action_strategy(self) -> None:
-        if not self._refuse_attached("Switching strategy"):
-            self._open_strategies()
-
-    @work(thread=True, exclusive=True, group="strategies", exit_on_error=False)
-    def _open_strategies(self) -> None:
-        """Load the strategies (plugin imports) and which of them are still empty, off the UI thread."""
-        registry, store = self.session.registry, self.session.engine.store
-        strategies = {}
-        for name in registry.names():
-            try:
-                strategies[name] = registry.load(name)
-            except MemcliError:
-                pass
-        empty = {name for name in strategies if not store.count_added(name)}
-        self.call_from_thread(self.push_screen, StrategyScreen(strategies, self.session.namespace,
-                                                               dict(registry.problems), empty), self._strategy_chosen)
-
-    def _strategy_chosen(self, choice: StrategyChoice | None) -> None:
-        if choice is not None:
-            screen = BackfillScreen(choice.name) if choice.backfill else None
-            if screen is not None:
-                self.push_screen(screen)
-            self._switch(choice, screen)
-
-    @work(thread=True, exclusive=True, group="switch", exit_on_error=False)
-    def _switch(self, choice: StrategyChoice, screen: BackfillScreen | None) -> None:
-        try:
-            self.session.switch(choice.name, choice.params)
-            if screen is not None:
-                if self.session.engine.store.count_added(choice.name):
-                    self.call_from_thread(self.notify, f"{choice.name} already has memories: no backfill",
-                                          severity="warning")
-                else:
-                    self.session.backfill(k=self.settings.top_k,
-                                          progress=lambda i, n: self.call_from_thread(screen.progress, i, n))
-        except MemcliError as exc:
-            self.call_from_thread(self.notify, str(exc), title="Switch failed", severity="error", timeout=8,
-                                  markup=False)
-        finally:
-            if screen is not None:
-                self.call_from_thread(screen.dismiss)
-        self.call_from_thread(self.refresh_memories)
-
-    def _retention(self, ns: str, memory_id: str | None = None, top: int = 5) -> tuple[list, float] | None:
-        """memorybank's curves (this memory first, then the strongest) and its threshold; None for another strategy."""
-        from memcli.core.curves import retention_curves
-        from memcli.plots import NotRetention, memorybank_params
-
-        store = self.session.engine.store
-        try:
-            params = memorybank_params(store, ns, self.session.registry)
-        except NotRetention:
-            return None
-        unit = float(params["unit_hours"])
-        ids = [c.memory_id for c in retention_curves(store, ns, unit_hours=unit, top=top, samples=1)]
-        if memory_id is not None:
-            ids = [memory_id] + [i for i in ids if i != memory_id][:top - 1]
-        until = self.session.engine.clock.now()
-        return retention_curves(store, ns, unit_hours=unit, ids=ids, until=until), float(params["threshold"])
-
-    def action_compare(self) -> None:
-        self._open_compare()
-
-    @work(thread=True, exclusive=True, group="compare-open", exit_on_error=False)
-    def _open_compare(self) -> None:
-        from memcli.tui.compare import CompareScreen
-
-        store, ns = self.session.engine.store, self.session.namespace
-        others = [n for n in store.namespaces() if n != ns]
-        if not others:
-            self.call_from_thread(self.notify, f"Only {ns} has memories: switch to another strategy with backfill "
-                                  "(Ctrl+S), then compare.", severity="warning", timeout=6)
-            return
-        switches = store.events(kinds=[Kind.STRATEGY_SWITCHED.value], newest=1)
-        last = switches[0].payload.get("from") if switches else None  # the strategy used before this one
-        self.call_from_thread(self.push_screen, CompareScreen(store, ns, others, last))
-
-    def action_plots(self) -> None:
-        self._open_plots()
-
-    @work(thread=True, exclusive=True, group="plots", exit_on_error=False)
-    def _open_plots(self) -> None:
-        from memcli.core.curves import status_counts
-        from memcli.tui.plots import PlotScreen
-
-        ns = self.session.namespace
-        retention = self._retention(ns)
-        why = "" if retention is not None else \
-            f"{ns} keeps no retention: only memorybank has R = exp(-Δt/S) (switch to it with Ctrl+S)."
-        curves, threshold = retention if retention is not None else (None, None)
-        rows = status_counts(self.session.engine.store, ns)
-        self.call_from_thread(self.push_screen, PlotScreen(ns, curves, threshold, rows, why))
-
-    def action_timetravel(self) -> None:
-        if self._refuse_attached("Time travel"):
-            return
-        self.push_screen(TimeTravelScreen(self.session.engine.store, self.session.namespace,
-                                          self.session.engine.clock.now()))
+        self._load_memory(message.memory_id, message.namespace or self.chat.namespace)
 
     # -- watching a replay -----------------------------------------------------------------
 
@@ -538,14 +338,14 @@ class MemcliApp(App[None]):
         for i, step in enumerate(spec.parsed, 1):
             while self._paused.is_set():
                 time.sleep(0.05)
-            outcome = play_step(self.session, clock, step, i, self.settings)
+            outcome = play_step(self.chat, clock, step, i, self.settings)
             if isinstance(outcome, Check):
-                self.call_from_thread(self.notify, f"step {i} {outcome.kind}: {outcome.detail}",
-                                      title="expectation met" if outcome.passed else "expectation FAILED",
-                                      severity="information" if outcome.passed else "error", timeout=6, markup=False)
-            self.call_from_thread(self._status)
+                self.notify(f"step {i} {outcome.kind}: {outcome.detail}",
+                            title="expectation met" if outcome.passed else "expectation FAILED",
+                            severity="information" if outcome.passed else "error", timeout=6, markup=False)
+            self.post_message(Status())
             time.sleep(0.8 / self._speed)
-        self.call_from_thread(self.notify, f"Replay of {spec.title!r} finished.", timeout=8)
+        self.notify(f"Replay of {spec.title!r} finished.", timeout=8)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """One place where a failed worker becomes a notification (as harlequin does)."""
@@ -554,70 +354,3 @@ class MemcliApp(App[None]):
             self._busy = False
             self.notify(f"{type(error).__name__}: {error}", title=f"{event.worker.group} failed",
                         severity="error", timeout=10, markup=False)
-
-
-def last_change(store: Any, namespace: str, memory_id: str) -> Event | None:
-    """The newest event that changed a memory's text (its adding, or an update that was not only bookkeeping)."""
-    events = store.events(kinds=[Kind.MEMORY_ADDED.value, Kind.MEMORY_UPDATED.value], namespace=namespace,
-                          memory_id=memory_id, newest=50)
-    return next((e for e in reversed(events) if e.payload.get("text") != e.payload.get("previous_text")), None)
-
-
-def resume_last_strategy(session: ChatSession) -> None:
-    """Resume the strategy in use when the workbench last closed (the last switch in the log)."""
-    switches = session.engine.store.events(kinds=[Kind.STRATEGY_SWITCHED.value], newest=1)
-    name = switches[0].payload.get("to") if switches else None
-    if name and name != session.namespace:
-        try:
-            session.strategy = session.registry.create(name, switches[0].payload.get("params"))
-        except Exception:  # noqa: BLE001 - a plugin since removed or broken: the configured strategy stays
-            pass
-
-
-def run_workbench(settings: Settings, *, strategy: str | None = None, params: dict | None = None,
-                  cassette: Path | None = None, cassette_mode: str = "auto", replay: Path | None = None,
-                  open_session: Callable[..., ChatSession] | None = None) -> None:
-    """Open the session (errors are one line), then run the app until the user quits."""
-    import tempfile
-
-    from memcli.workbench import close_session
-    from memcli.workbench import open_session as default_open
-
-    opener = open_session or default_open
-    if replay is None and open_session is None:
-        from memcli.mcp.control import running_server
-
-        served = running_server(settings.data_dir)
-        if served is not None:  # `memcli mcp` owns the data dir: attach to it rather than fail with "in use"
-            from memcli.mcp.attach import RemoteSession
-
-            remote = RemoteSession(served, settings.data_dir)
-            try:
-                MemcliApp(remote, settings, warm_up=False, attached=True).run()  # type: ignore[arg-type]
-            finally:
-                remote.close()
-            return
-    replay_state = None
-    tmp = None
-    if replay is not None:
-        from memcli.clock import SimulatedClock
-        from memcli.replay.format import load_session
-
-        spec = load_session(replay)
-        clock = SimulatedClock(spec.clock.start)
-        tmp = tempfile.TemporaryDirectory(prefix="memcli-watch-")
-        settings = settings.model_copy(update={"data_dir": Path(tmp.name)})
-        cassette = replay.parent / spec.cassette if spec.cassette else cassette
-        session = opener(settings, strategy=strategy or spec.strategy, params=params or spec.params, clock=clock,
-                         cassette=cassette, cassette_mode="replay" if cassette and cassette.exists() else cassette_mode)
-        replay_state = (spec, clock)
-    else:
-        session = opener(settings, strategy=strategy, params=params, cassette=cassette, cassette_mode=cassette_mode)
-        if strategy is None:
-            resume_last_strategy(session)
-    try:
-        MemcliApp(session, settings, replay=replay_state).run()
-    finally:
-        close_session(session)
-        if tmp is not None:
-            tmp.cleanup()

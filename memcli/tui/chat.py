@@ -1,11 +1,27 @@
-"""The chat pane: messages as markdown bubbles, a streaming reply, a prompt with history."""
+"""The chat pane: messages as markdown bubbles, a streaming reply, a prompt with history.
+
+The reply streams through the chat log's own message queue: the turn worker posts
+`ReplyProgress` (the reply so far) and then `ReplyEnded` to it. Each draw is followed by a pause
+of `DRAW_INTERVAL_S` plus the time the message waited to be handled (how far behind the UI is);
+newer progress posted meanwhile replaces the pending copy (`can_replace`). So the reply is drawn
+as often as the screen keeps up with (a busy machine draws it in fewer, larger steps, and keys
+stay responsive), and the app's own queue (keys, engine events) is never held up by it.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
+from textual import on
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Input, Markdown
-from textual.widgets.markdown import MarkdownStream
+
+from memcli.tui.messages import ReplyEnded, ReplyProgress
+
+DRAW_INTERVAL_S = 0.05
+MAX_BEHIND_S = 0.5
 
 
 class Bubble(Markdown):
@@ -23,20 +39,45 @@ class ChatLog(VerticalScroll):
 
     def on_mount(self) -> None:
         self.anchor()
+        self._bubble: Bubble | None = None
+        self._drawn = 0  # characters of the reply already written to the bubble
 
     async def add(self, text: str, role: str) -> Bubble:
         bubble = Bubble(text, role)
         await self.mount(bubble)
         return bubble
 
-    async def start_reply(self) -> tuple[Bubble, MarkdownStream]:
-        """A new assistant bubble and a stream that appends to it (no re-render of the whole reply)."""
+    async def start_reply(self) -> Bubble:
+        """A new assistant bubble for a reply that streams (appended to, no re-render of the whole reply)."""
         bubble = await self.add("", "assistant")
         bubble.add_class("streaming")
-        return bubble, Markdown.get_stream(bubble)
+        return bubble
 
-    async def append(self, stream: MarkdownStream, piece: str) -> None:
-        await stream.write(piece)
+    @on(ReplyProgress)
+    async def _progress(self, message: ReplyProgress) -> None:
+        if self._bubble is None:
+            self._bubble = await self.start_reply()
+            self._drawn = 0
+        new, self._drawn = message.text[self._drawn:], len(message.text)
+        if new:
+            await self._bubble.append(new)
+        behind = time.monotonic() - message.posted
+        # newer progress posted meanwhile waits, and replaces the pending copy (can_replace)
+        await asyncio.sleep(DRAW_INTERVAL_S + min(behind, MAX_BEHIND_S))
+
+    @on(ReplyEnded)
+    async def _ended(self, message: ReplyEnded) -> None:
+        """End the streamed reply; the bubble then shows the reply as logged (a near copy that had
+        started to stream and was retried by the repeat guard, or a redacted secret, is not kept);
+        a failed turn's bubble goes."""
+        if self._bubble is not None:
+            if message.failed:
+                await self._bubble.remove()
+            else:
+                if message.logged is not None and self._bubble.source != message.logged:
+                    await self._bubble.update(message.logged)
+                self._bubble.remove_class("streaming")
+            self._bubble = None
 
 
 class PromptInput(Input):

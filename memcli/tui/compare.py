@@ -7,7 +7,7 @@ archived) and, for any past question, what each retrieved. The alignment is the 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from rich.table import Table
 from rich.text import Text
@@ -15,6 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Select, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
@@ -64,9 +65,17 @@ class CompareScreen(ModalScreen[None]):
                 Binding("r", "tab('cmp-retrievals')", "retrievals", id="compare.retrievals"),
                 Binding("b", "pick", "other strategy", id="compare.pick")]
 
-    def __init__(self, store: Any, a: str, others: list[str], b: str | None = None) -> None:
+    class Loaded(Message):
+        def __init__(self, a: str, b: str, rows: list[dict[str, Any]], rets: list[dict[str, Any]]) -> None:
+            super().__init__()
+            self.a, self.b, self.rows, self.rets = a, b, rows, rets
+
+    def __init__(self, load: Callable[[str, str], tuple[list, list]], a: str, others: list[str],
+                 b: str | None = None) -> None:
+        """`load(a, b)`: the two namespaces' rows by turn and retrievals per question (memcli.core.compare),
+        given by the app and run in this screen's worker, as the other strategy is changed."""
         super().__init__()
-        self.store, self.a, self.others = store, a, others
+        self.load, self.a, self.others = load, a, others
         self.b = b if b in others else others[0]
         self.rets: list[dict[str, Any]] = []
 
@@ -110,13 +119,13 @@ class CompareScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
     def _load(self) -> None:
-        from memcli.core.compare import diff, retrievals
-
         a, b = self.a, self.b
-        rows, rets = diff(self.store, a, b), retrievals(self.store, a, b)
-        self.app.call_from_thread(self._show, a, b, rows, rets)
+        rows, rets = self.load(a, b)
+        self.post_message(self.Loaded(a, b, rows, rets))
 
-    def _show(self, a: str, b: str, rows: list[dict[str, Any]], rets: list[dict[str, Any]]) -> None:
+    @on(Loaded)
+    def _show(self, message: Loaded) -> None:
+        a, b, rows, rets = message.a, message.b, message.rows, message.rets
         self.query_one("#cmp-summary", Label).update(Text(summary(rows, a, b)))
         self.query_one("#cmp-mem-body", Static).update(diff_table(rows, a, b) if rows else
                                                        Text(f"neither {a} nor {b} has memories yet", style="dim"))

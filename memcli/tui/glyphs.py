@@ -24,6 +24,7 @@ STYLE: dict[Kind, tuple[str, str]] = {
     Kind.STRATEGY_ERROR: ("!", "bold red"),
     Kind.CONTEXT_BUILT: ("▤", "dim"),
     Kind.MCP_CALL: ("⇆", "magenta"),
+    Kind.CLOCK_ADVANCED: ("»", "bold blue"),
 }
 
 
@@ -66,6 +67,8 @@ def describe(event: Event) -> str:
         return f"{event.actor} {p.get('tool')} {outcome}".rstrip()
     if event.kind is Kind.STRATEGY_SWITCHED:
         return f"{p.get('from')} → {p.get('to')}"
+    if event.kind is Kind.CLOCK_ADVANCED:  # a replay's advance/at step: the time a decay that follows measures
+        return f"{p.get('from', '')[:16]} → {p.get('to', '')[:16]}".replace("T", " ")
     if event.kind is Kind.STRATEGY_ERROR:
         return f"{p.get('strategy')}.{p.get('hook')}: {clip(p.get('error', ''), 80)}"
     if event.kind in (Kind.MEMORY_DECAYED, Kind.MEMORY_REINFORCED):

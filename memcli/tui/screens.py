@@ -1,4 +1,5 @@
-"""Modal screens: memory detail and editor, strategy switcher, time travel, help."""
+"""Modal screens: memory detail and editor, strategy switcher, backfill progress, help (time travel:
+timetravel.py). They show the plain data a worker loaded (memcli.tui.loaders) and never read the store."""
 
 from __future__ import annotations
 
@@ -7,18 +8,18 @@ from typing import Any
 
 from rich.table import Table
 from rich.text import Text
-from textual import events, on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import (
-    Button, Checkbox, DataTable, Input, Label, Markdown, OptionList, ProgressBar, Static, TextArea,
+    Button, Checkbox, Input, Label, Markdown, OptionList, ProgressBar, Static, TextArea,
 )
 from textual.widgets.option_list import Option
 
 from memcli.core.projection import Memory
-from memcli.tui.glyphs import plural
 
 
 class EditScreen(ModalScreen[str | None]):
@@ -239,124 +240,19 @@ class BackfillScreen(ModalScreen[None]):
             yield Label(f"Backfilling {self.strategy} from the stored conversation…")
             yield ProgressBar(id="backfill-progress", show_eta=False)
 
-    def progress(self, done: int, total: int) -> None:
-        self.query_one(ProgressBar).update(total=total, progress=done)
+    class Progress(Message):
+        """Posted by the backfill worker: `done` of `total` turns (None: finished, the dialog closes)."""
 
+        def __init__(self, done: int | None, total: int = 0) -> None:
+            super().__init__()
+            self.done, self.total = done, total
 
-class TimeTravelScreen(ModalScreen[None]):
-    """The memories as of an earlier point, and what changed since.
-
-    ← → step through this namespace's memory events (from anywhere but the input); the
-    input takes an event number, "turn N", an ISO date or "2 days ago". Points are keyed
-    on the turn (core/asof.py), so a backfilled namespace time-travels like a live one.
-    """
-
-    BINDINGS = [Binding("escape", "dismiss", "close", id="timetravel.close"),
-                Binding("left", "step(-1)", "earlier", id="timetravel.earlier", priority=True),
-                Binding("right", "step(1)", "later", id="timetravel.later", priority=True)]
-
-    def __init__(self, store: Any, namespace: str, now: Any) -> None:
-        super().__init__()
-        self.store, self.namespace, self.now = store, namespace, now
-        self.events: list = []
-        self.message_seqs: list[int] = []
-        self.index = 0
-        self.note = ""
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Label("", id="tt-title")
-            yield Input(placeholder="event number, turn 12, 2026-01-03 or 2 days ago; Enter", id="tt-seq",
-                        select_on_focus=False)  # a key typed on the table must not be selected and replaced
-            yield DataTable(id="tt-table", cursor_type="row")
-            yield Label("← → step through memory events · Esc closes", classes="hint")
-
-    def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("", "id", "then", "now")
-        self.query_one(DataTable).focus()
-        self._start()
-
-    @work(thread=True, exclusive=True, group="timetravel", exit_on_error=False)
-    def _start(self) -> None:
-        from memcli.core.asof import memory_events
-
-        self.events, self.message_seqs = memory_events(self.store, self.namespace)
-        self.index = max(0, len(self.events) - 2)
-        self._load()
-
-    def on_key(self, event: events.Key) -> None:
-        """Typing anywhere in the dialog goes to the input."""
-        box = self.query_one("#tt-seq", Input)
-        if event.is_printable and event.character and not box.has_focus:
-            box.focus()
-            box.insert_text_at_cursor(event.character)
-            event.stop()
-
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
-        # in the input, ← → move the cursor
-        return not (action == "step" and isinstance(self.focused, Input))
-
-    def action_step(self, delta: int) -> None:
-        if self.events:
-            self.index = max(0, min(len(self.events) - 1, self.index + delta))
-            self.note = ""
-            self._refresh()
-
-    @work(thread=True, exclusive=True, group="timetravel", exit_on_error=False)
-    def _refresh(self) -> None:
-        self._load()
-
-    @on(Input.Submitted, "#tt-seq")
-    def _jump(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._resolve(event.value)
-
-    @work(thread=True, exclusive=True, group="timetravel", exit_on_error=False)
-    def _resolve(self, text: str) -> None:
-        from memcli.core.asof import AsOfError, resolve
-
-        try:
-            point = resolve(self.store, text, self.now)
-        except AsOfError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="warning", markup=False)
-            return
-        earlier = [i for i, e in enumerate(self.events) if point.includes(e, self.message_seqs)]
-        if not earlier:
-            self.app.call_from_thread(self.notify, f"{self.namespace} had no memory yet at {point.label}",
-                                      severity="warning")
-            return
-        self.index = earlier[-1]
-        self.note = f"{point.label} → after #{self.events[self.index].seq}, its last memory event"
-        self._load()
-
-    def _load(self) -> None:
-        """Runs in a worker: fold this namespace's events up to the chosen one."""
-        from memcli.core.projection import fold
-
-        if not self.events:
-            self.app.call_from_thread(self._show, 0, [])
-            return
-        seq = self.events[self.index].seq
-        then = {k[1]: m for k, m in fold(e for e in self.events if e.seq <= seq).memories.items()}
-        now = {m.id: m for m in self.store.memories(self.namespace, None)}
-        rows = []
-        for mid in sorted(set(then) | set(now), key=lambda i: (len(i), i)):
-            a, b = then.get(mid), now.get(mid)
-            show = lambda m: Text(f"[{m.status}] {m.text}") if m else Text("—")  # noqa: E731
-            mark = ("+", "green") if a is None else ("~", "yellow") if b is None or (a.text, a.status) != (b.text, b.status) \
-                else (" ", "")
-            rows.append((Text(mark[0], style=mark[1]), mid, show(a), show(b)))
-        self.app.call_from_thread(self._show, seq, rows)
-
-    def _show(self, seq: int, rows: list) -> None:
-        changed = sum(1 for r in rows if str(r[0]) != " ")
-        title = (f"{self.namespace} as of event #{seq} ({self.index + 1} of {len(self.events)}) · "
-                 f"{plural(changed, 'memory', 'memories')} changed or added since" if seq else f"{self.namespace}: no memory events yet")
-        self.query_one("#tt-title", Label).update(Text(title + (f"\n{self.note}" if self.note else "")))
-        table = self.query_one(DataTable)
-        table.clear()
-        for r in rows:
-            table.add_row(*r)
+    @on(Progress)
+    def _progress(self, message: Progress) -> None:
+        if message.done is None:
+            self.dismiss()
+        else:
+            self.query_one(ProgressBar).update(total=message.total, progress=message.done)
 
 
 HELP = """\
@@ -393,4 +289,3 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="dialog"):
             yield Markdown(HELP)
-

@@ -1,9 +1,13 @@
-"""The turn pipeline: one conversation, a current strategy, and the background memory work.
+"""The turn pipeline: one conversation and a current strategy; the memory work is in `memory_work`.
 
 Each step is an event: message.user → memory.retrieved → context.built →
 message.assistant; then, in the background and in order, memory.extracted →
 consolidation ops → decay ops. The same class drives the TUI, `memcli chat`,
-replays and backfills.
+replays, evals and backfills. It notifies nobody: a watcher subscribes to the engine
+(`Engine.subscribe`), which announces every committed append once, whoever wrote it.
+
+Longer than ~300 lines because a turn is one sequence (log, retrieve, build the context,
+stream a reply that is no repeat, queue the memory work) best read in one place.
 """
 
 from __future__ import annotations
@@ -16,21 +20,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
+from memcli.chat import memory_work
+from memcli.chat.memory_work import MemoryWork
 from memcli.context import DEFAULT_SYSTEM, ContextReport, only_asks
 from memcli.core.events import Event, Kind, NewEvent
-from memcli.core.operations import Delete
-from memcli.core.projection import ACTIVE, ARCHIVED, QUARANTINED
 from memcli.engine import Engine, InvalidOperation
 from memcli.model.base import ChatModel, ContextOverflowError, Generation, Message
 from memcli.model.probe import probed
 from memcli.repetition import RECENT_REPLIES, RETRIES, RETRY_TEMPERATURE, RepeatGuard, normalized
 from memcli.strategy.api import Strategy
-from memcli.strategy.values import Candidate, Hit, Retrieval, Turn
+from memcli.strategy.values import Hit, Retrieval, Turn
 from memcli.strategy.registry import StrategyLoadError, StrategyRegistry
-from memcli.strategy.view import MESSAGE_KINDS, MemoryView, turn_from_event
-
-FILL_DEPTH = 16  # more memories ranked than the prompt takes: they fill the places of hits left out (unseen);
-# a backfill ranks as deep, so that its retrievals and recall effects are those of the live chat
+from memcli.strategy.view import MemoryView, turn_from_event
 
 
 @dataclass
@@ -55,7 +56,9 @@ def llm_allowed(model: ChatModel | None, mode: str, data_dir: Path) -> bool:
     return mode == "on" or probed(model, data_dir)
 
 
-class ChatSession:
+class Chat(MemoryWork):
+    """One conversation: its turns and a current strategy; `MemoryWork` adds the memory work on each turn."""
+
     def __init__(
         self,
         engine: Engine,
@@ -68,7 +71,6 @@ class ChatSession:
         llm_memory: str = "auto",
         history_messages: int | None = None,
         background: bool = True,
-        on_event: Callable[[Event], None] | None = None,
     ) -> None:
         self.engine = engine
         self.registry = registry
@@ -77,45 +79,34 @@ class ChatSession:
         self.llm_memory = llm_memory
         self.history_messages = history_messages  # None: the whole conversation
         self._llm_ok: bool | None = None  # may strategies call the model? decided on first use
-        self.on_event = on_event
         self._configured: set[str] = set()
         self.strategy: Strategy = self.activate(registry.create(strategy, params))
         self._queue: queue.Queue[tuple[str, Any] | None] | None = None
         self._worker: threading.Thread | None = None
-        self._errors: list[str] = []
         if background:
-            self._queue = queue.Queue()
-            self._worker = threading.Thread(target=self._work, name="memcli-memory", daemon=True)
-            self._worker.start()
+            self._start_worker()
 
     @property
     def namespace(self) -> str:
         return self.strategy.namespace
 
-    # -- events ----------------------------------------------------------------------------
-
-    def _emit(self, events: list[Event]) -> list[Event]:
-        if self.on_event is not None:
-            for e in events:
-                self.on_event(e)
-        return events
+    # -- events (whoever watches subscribes to the engine: `Engine.subscribe`) ------------------
 
     def _record(self, kind: Kind, payload: dict[str, Any], **kw: Any) -> Event:
-        return self._emit([self.engine.record(kind, payload, **kw)])[0]
+        return self.engine.record(kind, payload, **kw)
 
     def _apply(self, strategy: Strategy, operations: list, *, at: datetime | None = None,
                extra: list[NewEvent] | None = None, hook: str = "", turn: int | None = None) -> list[Event]:
         if not operations and not extra:
             return []
         try:
-            return self._emit(self.engine.apply(strategy.namespace, operations, actor=f"strategy:{strategy.name}",
-                                                extra=extra or [], ts=at, turn=turn))
+            return self.engine.apply(strategy.namespace, operations, actor=f"strategy:{strategy.name}",
+                                     extra=extra or [], ts=at, turn=turn)
         except InvalidOperation as exc:
             self._strategy_error(strategy, hook, str(exc))
             return []
 
     def _strategy_error(self, strategy: Strategy, hook: str, message: str) -> None:
-        self._errors.append(f"{strategy.name}.{hook}: {message}")
         self._record(Kind.STRATEGY_ERROR, {"strategy": strategy.name, "hook": hook, "error": message},
                      actor=f"strategy:{strategy.name}", namespace=strategy.namespace)
 
@@ -162,7 +153,7 @@ class ChatSession:
     def edit(self, operation: Any, namespace: str | None = None) -> list[Event]:
         """A change made by the person (edit, pin, forget, restore): an event like any other.
         `namespace`: another strategy's memory (opened from the feed); default the current one."""
-        return self._emit(self.engine.apply(namespace or self.namespace, [operation], actor="editor"))
+        return self.engine.apply(namespace or self.namespace, [operation], actor="editor")
 
     def ingest(self, role: str, text: str, *, speaker: str = "", metadata: dict | None = None,
                actor: str | None = None) -> Turn:
@@ -222,7 +213,7 @@ class ChatSession:
         history: list[Message] = [{"role": t.role, "content": t.text} for t in shown]
         user = self.add_message("user", text)
         text = user.text  # as logged (secrets redacted): the model is shown what the log holds
-        retrieval = self.retrieve(text, k, at=user.ts, upto=user.seq, depth=FILL_DEPTH)
+        retrieval = self.retrieve(text, k, at=user.ts, upto=user.seq, depth=memory_work.FILL_DEPTH)
         context: ContextReport | None = None
         generation: Generation | None = None
         if reply is None:
@@ -321,55 +312,6 @@ class ChatSession:
         guard.flush()
         return generation, attempt, repeated
 
-    # -- memory work -----------------------------------------------------------------------
-
-    def submit(self, turn: Turn) -> None:
-        """Queue a turn for extraction → consolidation → decay (in order)."""
-        if self._queue is None:
-            self.process(self.strategy, turn)
-        else:
-            self._queue.put(("turn", (self.strategy, turn)))
-
-    def process(self, strategy: Strategy, turn: Turn) -> None:
-        """Extraction → consolidation → decay for one turn, stamped with the turn's own time
-        (so a backfill later produces exactly what live processing did)."""
-        at = turn.ts
-        view = self.view(strategy, now=at, upto=turn.seq)
-        candidates: list[Candidate] = self._call(strategy, "extract", [], turn, view)
-        extracted = NewEvent(Kind.MEMORY_EXTRACTED, {
-            "turn": turn.seq, "path": "llm" if view.model is not None else "rules",
-            "candidates": [{"text": c.text, "kind": c.kind, "importance": c.importance,
-                            "metadata": c.metadata} for c in candidates],
-        }, f"strategy:{strategy.name}", strategy.namespace)
-        operations = self._call(strategy, "consolidate", [], candidates, view) if candidates else []
-        self._apply(strategy, operations, at=at, extra=[extracted] if candidates else None, hook="consolidate",
-                    turn=turn.seq)
-        self._apply(strategy, self._call(strategy, "decay", [], self.view(strategy, now=view.now, upto=turn.seq)),
-                    at=at, hook="decay", turn=turn.seq)
-
-    def _work(self) -> None:
-        assert self._queue is not None
-        while True:
-            item = self._queue.get()
-            try:
-                if item is None:
-                    return
-                strategy, turn = item[1]
-                self.process(strategy, turn)
-            except Exception as exc:  # noqa: BLE001 - keep the worker alive; the error is an event
-                self._errors.append(f"memory worker: {exc}")
-            finally:
-                self._queue.task_done()
-
-    def drain(self) -> None:
-        """Wait until every queued turn has been processed."""
-        if self._queue is not None:
-            self._queue.join()
-
-    @property
-    def errors(self) -> list[str]:
-        return list(self._errors)
-
     # -- strategies ------------------------------------------------------------------------
 
     def switch(self, name: str, params: dict[str, Any] | None = None) -> Strategy:
@@ -388,36 +330,6 @@ class ChatSession:
         self._record(Kind.STRATEGY_SWITCHED, {"from": old.name, "to": new.name, "params": new.p}, actor="user",
                      namespace=new.namespace)
         return new
-
-    def backfill(self, name: str | None = None, params: dict[str, Any] | None = None, *, k: int = 8,
-                 namespace: str | None = None, progress: Callable[[int, int], None] | None = None,
-                 restart: bool = False) -> int:
-        """Replay the stored conversation through a strategy into its (empty) namespace.
-
-        Each turn is processed at its own logged time, so the memories come out as if
-        the strategy had been used from the start. `restart` first deletes the namespace's
-        memories, in one batch of events (restorable, never erased), so an interrupted backfill
-        can always be run again.
-        """
-        strategy = self.activate(self.registry.create(name, params, namespace=namespace)) if name else self.strategy
-        live = self.engine.store.memories(strategy.namespace, statuses=[ACTIVE, ARCHIVED, QUARANTINED])
-        if live and not restart:
-            raise InvalidOperation(
-                f"namespace {strategy.namespace!r} already has {len(live)} memories; backfill needs an empty one "
-                "(--restart deletes them, as restorable events, and backfills again)")
-        self.drain()
-        if live:
-            self.engine.apply(strategy.namespace, [Delete(memory_id=m.id, reason="backfill restarted") for m in live],
-                              actor="user")
-        turns = [turn_from_event(e) for e in self.engine.store.events(kinds=MESSAGE_KINDS)]
-        with self.engine.batch():
-            for i, turn in enumerate(turns, 1):
-                if turn.role == "user" and not turn.metadata.get("ingested"):
-                    self.retrieve(turn.text, k, strategy=strategy, at=turn.ts, upto=turn.seq, depth=FILL_DEPTH)
-                self.process(strategy, turn)
-                if progress is not None:
-                    progress(i, len(turns))
-        return len(turns)
 
     def close(self) -> None:
         if self._queue is not None and self._worker is not None:
