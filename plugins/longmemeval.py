@@ -24,25 +24,10 @@ from datetime import datetime, timedelta
 
 from memcli.strategy import ROLES, Candidate, Hit, Param, Retrieval, Strategy
 from memcli.strategy.maxsim import RRF_K, SentenceVectors
-from memcli.strategy.text import STOPWORDS, facts, iso_span, keyphrases, model_facts, resolve_time, time_range
+from memcli.strategy.text import facts, iso_span, keyphrases, model_facts, resolve_time, time_range
 
 # A message this much later than the one before it starts a new exchange: no context crosses the gap.
 CONTEXT_GAP = timedelta(hours=1)
-_ENTITY = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][\w'’-]*(?:\s+(?:of\s+)?[A-Z][\w'’-]*)*)")
-_NOT_ENTITIES = frozenset({"i", "what", "when", "where", "who", "how", "which", "why", "did", "does", "do", "is",
-                           "was", "would", "could", "has", "have", "lgbtq"})
-
-
-def entities(question: str) -> list[str]:
-    """Capitalised names, places and titles in a question ("Harry Potter", "Sweden"), not its first word."""
-    out = []
-    for match in _ENTITY.finditer(question):
-        name = re.sub(r"['’]s$", "", match.group(1))
-        if name.lower() not in _NOT_ENTITIES and name.lower() not in STOPWORDS:
-            out.append(name)
-    return out
-
-
 _ASKS_WHEN = re.compile(r"\s*(?:when|what (?:date|day|month|year|time)|how long ago|which (?:day|month|year))\b", re.I)
 
 
@@ -69,22 +54,14 @@ class LongMemEval(Strategy):
               min=0, max=10),
         Param("fusion_depth", int, 20, "Hybrid: fuse the top max(N, 3k) of each ranking (0: complete rankings).",
               min=0),
-        Param("sentences", float, 0.0, "Weight of a third ranking fused in: each turn scored by its best-matching "
-              "sentence (max-sim; 0: off).", min=0.0, max=5.0),
-        Param("dense", str, "key", "The dense ranking fused with BM25: the key's vector, or each turn's best of its "
-              "key and its sentences (max-sim).", choices=("key", "max", "mean", "sentence")),
-        Param("sentence_speaker", bool, True, "Each sentence embedded after its speaker's name (\"Ana: ...\").", ),
-        Param("prf", float, 0.0, "Pseudo-relevance feedback: the query vector plus this weight times the mean key "
-              "vector of the first 3 hits, searched again (0: off).", min=0.0, max=5.0),
-        Param("entity_boost", float, 1.0, "Multiply the score of turns naming a capitalised name, place or title "
-              "the question names, other than a speaker (1: off).", min=1.0, max=10.0),
-        Param("pool", int, 0, "Candidates ranked before the boosts and the time range: max(N, 3k) (0: max(20, 3k)).",
-              min=0),
+        Param("dense", str, "key", "The dense ranking fused with BM25: each turn scored by its key's vector, by the "
+              "best of its key and its sentences (max), by their mean, or by its best sentence alone.",
+              choices=("key", "max", "mean", "sentence")),
     )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._sentences = SentenceVectors(prefix_speaker=self.p["sentence_speaker"])
+        self._sentences = SentenceVectors()
 
     def _facts(self, text: str, speaker: str, view) -> list[str]:
         found = model_facts(view.model, text, "List the facts in this message.", max_tokens=160)
@@ -122,28 +99,13 @@ class LongMemEval(Strategy):
         return f"{before[0].who}: {before[0].text}\n"
 
     def retrieve(self, query, view, k):
-        size = max(k * 3, self.p["pool"] or 20)
+        size = max(k * 3, 20)
         vector = view.embed([query])[0]
         pool = self._search(query, view, vector, size)
         notes = []
-        if self.p["prf"] > 0 and pool:
-            top = view.vectors([h.memory_id for h in pool[:3]])
-            if top:
-                import numpy as np
-
-                moved = vector + self.p["prf"] * np.mean(list(top.values()), axis=0)
-                vector = moved / np.linalg.norm(moved)
-                pool = self._search(query, view, vector, size)
-                notes.append(f"feedback ×{self.p['prf']:g} from {len(top)} hits")
-        if self.p["sentences"] > 0:
-            pool = self._fuse_sentences(pool, view, vector, size)
-            notes.append(f"sentence max-sim fused ×{self.p['sentences']:g}")
         rows = view.get_many([h.memory_id for h in pool])
         if self.p["speaker_boost"] > 1.0:
             pool, note = self._boost_speakers(query, pool, rows)
-            notes += [note] if note else []
-        if self.p["entity_boost"] > 1.0:
-            pool, note = self._boost_entities(query, pool, rows)
             notes += [note] if note else []
         if self.p["when_boost"] > 1.0 and _ASKS_WHEN.match(query):
             pool = self._boost(pool, rows, lambda m: "when" in m.metadata, self.p["when_boost"], "when")
@@ -170,7 +132,8 @@ class LongMemEval(Strategy):
         return Retrieval(pool[:k], near_misses=pool[k:k + 5], note="; ".join(notes))
 
     def _search(self, query: str, view, vector, size: int):
-        """Hybrid search; with dense=max, the dense side scores each turn by the best of its key and sentences."""
+        """Hybrid search (RRF of a dense ranking and BM25 over the keys, the top max(size, fusion_depth) of each);
+        unless dense=key, the dense side scores a turn with its sentence vectors too (memcli.strategy.maxsim)."""
         if self.p["dense"] == "key":
             return view.search(query, k=size, depth=self.p["fusion_depth"], vector=vector)
         memories = {m.id: m for m in view.memories()}
@@ -192,23 +155,6 @@ class LongMemEval(Strategy):
         return [Hit(mid, memories[mid].text, p["rrf"], p, tuple(memories[mid].sources))
                 for mid, p in ranked if mid in memories]
 
-    def _fuse_sentences(self, pool, view, vector, size: int):
-        """The pool fused (RRF) with the ranking of every memory by its best-matching sentence."""
-        depth = max(size, self.p["fusion_depth"]) if self.p["fusion_depth"] else None
-        memories = {m.id: m for m in view.memories()}
-        ranking = self._sentences.ranking(view, list(memories.values()), vector, depth or len(memories))
-        weight = self.p["sentences"]
-        fused = {h.memory_id: h for h in pool}
-        for rank, (mid, sim) in enumerate(ranking):
-            add = weight / (RRF_K + rank + 1)
-            h = fused.get(mid)
-            if h is None:
-                m = memories[mid]
-                fused[mid] = Hit(mid, m.text, add, {"sentence": sim}, tuple(m.sources))
-            else:
-                fused[mid] = Hit(mid, h.text, h.score + add, {**h.parts, "sentence": sim}, h.sources)
-        return sorted(fused.values(), key=lambda h: (-h.score, h.memory_id))[:size]
-
     def _boost_speakers(self, query: str, pool, rows):
         """Questions usually name the person they ask about: rank that person's turns first."""
         speakers = {m.metadata.get("speaker", "") for m in rows.values()} - {"", "User", "Assistant"}
@@ -218,21 +164,6 @@ class LongMemEval(Strategy):
         boost = self.p["speaker_boost"]
         ranked = self._boost(pool, rows, lambda m: m.metadata.get("speaker") in named, boost, "speaker")
         return ranked, f"speaker boost ×{boost:g} for {', '.join(sorted(named))}"
-
-    def _boost_entities(self, query: str, pool, rows):
-        """A name, place or title the question names (capitalised, not a speaker): rank turns holding it first."""
-        speakers = {m.metadata.get("speaker", "").lower() for m in rows.values()}
-        names = {n for n in entities(query) if n.lower() not in speakers}
-        if not names:
-            return pool, ""
-        found = [re.compile(rf"\b{re.escape(n)}\b", re.I) for n in names]
-
-        def holds(m) -> bool:
-            key = m.metadata.get("key", m.text)
-            return any(p.search(key) for p in found)
-
-        boost = self.p["entity_boost"]
-        return self._boost(pool, rows, holds, boost, "entity"), f"entity boost ×{boost:g} for {', '.join(sorted(names))}"
 
     @staticmethod
     def _boost(pool, rows, applies, boost: float, part: str):

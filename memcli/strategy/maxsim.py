@@ -48,15 +48,15 @@ def units(text: str) -> list[str]:
 class SentenceVectors:
     """Unit vectors of each memory's sentences; `ranking` orders memories by their best sentence."""
 
-    def __init__(self, prefix_speaker: bool = True) -> None:
-        self.prefix_speaker = prefix_speaker
+    def __init__(self) -> None:
         self._cache: dict[tuple[str, str, str], np.ndarray] = {}  # (embedder, id, text) -> (sentences, dim)
 
     def _texts(self, memory: Memory) -> list[str]:
+        """The sentences to embed, each after its speaker's name ("Ana: I went …") when the text starts with one."""
         who, sep, said = memory.text.partition(": ")
         if not sep or " " in who.strip():  # no "Speaker: " in front
             return units(memory.text)
-        return [f"{who}: {s}" if self.prefix_speaker else s for s in units(said)]
+        return [f"{who}: {s}" for s in units(said)]  # with the name: questions name the person (0.771 vs 0.741)
 
     def ranking(self, view: MemoryView, memories: list[Memory], query_vector: np.ndarray,
                 depth: int) -> list[tuple[str, float]]:
