@@ -104,9 +104,7 @@ class LongMemEval(Strategy):
         return f"{before[0].who}: {before[0].text}\n"
 
     def retrieve(self, query, view, k):
-        size = max(k * 3, 20)
-        vector = view.embed([query])[0]
-        pool = self._search(query, view, vector, size)
+        pool = self._search(query, view, max(k * 3, 20))
         notes = []
         rows = view.get_many([h.memory_id for h in pool])
         if self.p["speaker_boost"] > 1.0:
@@ -136,11 +134,12 @@ class LongMemEval(Strategy):
             pool = self._with_neighbours(pool, view, rows)
         return Retrieval(pool[:k], near_misses=pool[k:k + 5], note="; ".join(notes))
 
-    def _search(self, query: str, view, vector, size: int):
+    def _search(self, query: str, view, size: int):
         """Hybrid search (RRF of a dense ranking and BM25 over the keys, the top max(size, fusion_depth) of each);
         unless dense=key, the dense side scores a turn with its sentence vectors too (memcli.strategy.maxsim)."""
-        if self.p["dense"] == "key":
-            return view.search(query, k=size, depth=self.p["fusion_depth"], vector=vector)
+        if self.p["dense"] == "key":  # the index embeds the query while its keyword search runs
+            return view.search(query, k=size, depth=self.p["fusion_depth"])
+        vector = view.embed([query])[0]
         memories = {m.id: m for m in view.memories()}
         depth = max(size, self.p["fusion_depth"]) if self.p["fusion_depth"] else len(memories)
         keys = view.vectors(list(memories))
