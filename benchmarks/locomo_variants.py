@@ -1,0 +1,116 @@
+"""Fast loop for retrieval variants on LoCoMo: ingest a conversation once, re-score many variants.
+
+`memcli eval locomo` ingests every conversation again for every run (minutes per conversation on
+a loaded machine). Retrieval-only changes (a strategy's `retrieve` and its parameters) do not
+change the memories, so this script ingests each conversation once into a kept data dir
+(`--cache`), then scores each `-S` variant's retrieval against it, the same way the harness
+does (provenance expanded to turn ids, recall@k per question, tokens of the memories sent).
+The figures reported in docs/benchmarks.md still come from `memcli eval locomo`.
+
+    python benchmarks/locomo_variants.py FILE --convs conv-30 -S longmemeval -S 'longmemeval:x=1'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from memcli.clock import SimulatedClock
+from memcli.context import memory_block
+from memcli.core.events import Kind
+from memcli.embed.factory import build_embedder
+from memcli.engine import Engine
+from memcli.eval.locomo import CATEGORIES, StrategySpec, _hits_for, expand
+from memcli.model.factory import build_chat_model
+from memcli.replay.importers import read_locomo
+from memcli.session import ChatSession
+from memcli.settings import load_settings
+from memcli.strategy.registry import StrategyRegistry
+
+
+def ingest(conv, base: str, data_dir: Path, settings, embedder, registry) -> None:
+    """The conversation's turns through `base` (its memories in namespace `base`), as the harness does."""
+    clock = SimulatedClock(conv.sessions[0].date)
+    engine = Engine(settings.model_copy(update={"data_dir": data_dir}), clock=clock, embedder=embedder)
+    session = ChatSession(engine, registry, model=None, strategy=base, params={}, background=False)
+    session.strategy.namespace = base
+    with engine.batch():
+        for s in conv.sessions:
+            if s.date > clock.now():
+                clock.set(s.date)
+            for t in s.turns:
+                text = t.text + (f" [shares {t.caption}]" if t.caption else "")
+                session.ingest(t.role, text, speaker=t.speaker, metadata={"turn_id": t.turn_id} if t.turn_id else {})
+    (data_dir / "now.json").write_text(json.dumps({"now": (clock.now() + timedelta(days=1)).isoformat()}))
+    session.close()
+    engine.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("file")
+    ap.add_argument("--convs", required=True)
+    ap.add_argument("-S", "--strategy", action="append", required=True)
+    ap.add_argument("-k", default="10")
+    ap.add_argument("--cache", default="/tmp/locomo_variants")
+    ap.add_argument("--misses", action="store_true", help="print the questions the first variant misses")
+    args = ap.parse_args()
+    ks = [int(x) for x in args.k.split(",")]
+    settings = load_settings(data_dir=None)
+    embedder = build_embedder(settings)
+    count_tokens = build_chat_model(settings).count_tokens
+    registry = StrategyRegistry()
+    specs = [StrategySpec.parse(s) for s in args.strategy]
+    wanted = args.convs.split(",")
+    convs = [c for c in read_locomo(Path(args.file)) if c.id in wanted]
+    rows: dict[str, list] = {s.label: [] for s in specs}
+    for conv in convs:
+        base = specs[0].name
+        data_dir = Path(args.cache) / f"{conv.id}-{base}"
+        if not (data_dir / "now.json").exists():
+            t0 = time.perf_counter()
+            ingest(conv, base, data_dir, settings, embedder, registry)
+            print(f"{conv.id}: ingested in {time.perf_counter() - t0:.0f} s", flush=True)
+        now = datetime.fromisoformat(json.loads((data_dir / "now.json").read_text())["now"])
+        engine = Engine(settings.model_copy(update={"data_dir": data_dir}), clock=SimulatedClock(now),
+                        embedder=embedder)
+        session = ChatSession(engine, registry, model=None, strategy=base, params={}, background=False)
+        messages = engine.store.events(kinds=[Kind.MESSAGE_USER, Kind.MESSAGE_ASSISTANT])
+        seq_to_turn = {e.seq: e.payload.get("metadata", {}).get("turn_id") for e in messages}
+        questions = [q for q in conv.questions if q.category in CATEGORIES and q.evidence]
+        for spec in specs:
+            strategy = registry.create(spec.name, spec.params, namespace=base)
+            view = session.view(strategy, now=now)
+            for q in questions:
+                rec, tok, lat = {}, {}, 0.0
+                for k in ks:
+                    t0 = time.perf_counter()
+                    hits = strategy.retrieve(q.question, view, k).hits
+                    lat = time.perf_counter() - t0
+                    ranked = expand(hits, seq_to_turn, k)
+                    rec[k] = len(set(q.evidence) & set(ranked)) / len(q.evidence)
+                    tok[k] = count_tokens(memory_block([h.text for h in _hits_for(hits, seq_to_turn, k)]))
+                rows[spec.label].append((conv.id, q, rec, tok, lat, ranked))
+        session.close()
+        engine.close()
+    for label, rs in rows.items():
+        cats = {CATEGORIES[c]: statistics.fmean(r[2][ks[-1] if len(ks) == 1 else 10] for r in rs if r[1].category == c)
+                for c in sorted({r[1].category for r in rs})}
+        lat = sorted(r[4] * 1000 for r in rs)
+        print(f"{label:60s} " + " ".join(f"@{k} {statistics.fmean(r[2][k] for r in rs):.3f}" for k in ks)
+              + "  " + " ".join(f"{c[:6]} {v:.3f}" for c, v in cats.items())
+              + f"  tok {statistics.fmean(r[3][ks[0] if 10 not in ks else 10] for r in rs):.0f}"
+              + f"  p50 {lat[len(lat) // 2]:.0f}ms p95 {lat[int(len(lat) * .95)]:.0f}ms", flush=True)
+    if args.misses:
+        k = 10 if 10 in ks else ks[0]
+        for conv_id, q, rec, _, _, ranked in rows[specs[0].label]:
+            if rec[k] < 1:
+                print(f"{conv_id} c{q.category} {rec[k]:.2f} {q.question} | ev {q.evidence} | got {ranked[:k]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""longmemeval's retrieval rules: best-sentence (max-sim) dense ranking fused with BM25.
+
+Examples written for these tests in the LoCoMo style (two named people talking), not taken
+from the dev split.
+"""
+
+from __future__ import annotations
+
+from memcli.strategy.maxsim import SentenceVectors, units
+from strategy_helpers import close, session
+
+LONG_TURN = ("Work has been hectic, the quarterly report took all week and my manager kept changing the slides. "
+             "Oh, and on Sunday we adopted a three-legged greyhound called Pepper from the rescue centre. "
+             "Anyway, how was the trip to the coast, did the weather hold up for you?")
+CHAT = [
+    ("Omar", "Hey Lena! The coast was lovely, we walked along the cliffs every morning."),
+    ("Lena", LONG_TURN),
+    ("Omar", "The weather held up, apart from one stormy night when the tent nearly blew away."),
+    ("Lena", "I've been reading a novel about a lighthouse keeper, it is slow but beautiful."),
+    ("Omar", "My brother started a new job at a bakery, he gets up at four every day."),
+    ("Lena", "Four? That is brutal. I could never bake bread at that hour."),
+]
+
+
+def test_units_are_sentences_and_short_fragments_join_the_next() -> None:
+    assert units("Wow! I finally finished the marathon last weekend. It took me four hours.") == [
+        "Wow! I finally finished the marathon last weekend.", "It took me four hours."]
+    assert units("Yes, I did.") == ["Yes, I did."]  # a lone fragment stays
+    assert units("I painted a lake at sunrise. Nice, right?") == ["I painted a lake at sunrise. Nice, right?"]
+
+
+def _ingest(s) -> None:
+    for who, text in CHAT:
+        s.ingest("user", text, speaker=who)
+
+
+def test_dense_max_scores_a_long_turn_by_its_best_sentence(settings, embedder) -> None:
+    """The greyhound sentence is a third of Lena's turn: its own vector is nearer the question than the turn's."""
+    question = "What kind of dog did Lena get from the rescue centre?"
+    by_key = session(settings, embedder, "longmemeval", {"dense": "key"})
+    by_max = session(settings.model_copy(update={"data_dir": settings.data_dir / "max"}), embedder,
+                     "longmemeval", {"dense": "max"})
+    try:
+        for s in (by_key, by_max):
+            _ingest(s)
+        key_hit = next(h for h in by_key.retrieve(question, k=6).hits if "greyhound" in h.text)
+        max_hits = by_max.retrieve(question, k=6).hits
+        assert max_hits[0].text == f"Lena: {LONG_TURN}"
+        assert max_hits[0].parts["vector"] > key_hit.parts["vector"] + 0.05  # the sentence beats the whole key
+        assert len(max_hits[0].sources) == 1  # provenance is still the one turn
+    finally:
+        close(by_key)
+        close(by_max)
+
+
+def test_sentence_vectors_embed_each_memory_once(settings, embedder) -> None:
+    """Later questions only embed the memories added since (the cache is by id, text and embedder)."""
+    s = session(settings, embedder, "longmemeval", {"dense": "max"})
+    calls: list[int] = []
+    try:
+        _ingest(s)
+        view = s.view()
+        vectors = SentenceVectors()
+        real_embed = view.embed
+        view.embed = lambda texts: calls.append(len(texts)) or real_embed(texts)  # count what is embedded
+        query = real_embed(["a dog from the rescue centre"])[0]
+        first = vectors.ranking(view, view.memories(), query, 3)
+        assert calls and sum(calls) >= len(CHAT) and first[0][0] == next(
+            m.id for m in view.memories() if "greyhound" in m.text)
+        calls.clear()
+        assert vectors.ranking(view, view.memories(), query, 3) == first and not calls
+        s.ingest("user", "Pepper already knows how to sit and fetch.", speaker="Lena")
+        vectors.ranking(view, view.memories(), query, 3)
+        assert calls == [1]  # only the new memory's one sentence
+    finally:
+        close(s)
