@@ -16,11 +16,13 @@ from typer.testing import CliRunner
 
 from memcli.cli.app import app
 from memcli.core import operations as ops
-from memcli.engine import Engine, InvalidOperation
+from memcli.core.planning import InvalidOperation
+from memcli.engine import Engine
 from memcli.errors import MemcliError
 from memcli.model.base import StructuredOutputError
 from memcli.model.llama import parse_structured
-from memcli.replay.format import SessionFileError, load_session
+from memcli.replay.format import SessionFileError
+from memcli.replay.loading import load_session
 from memcli.replay.importers import ImportFormatError, read_locomo, read_openai
 from memcli.settings import load_settings
 

@@ -7,7 +7,7 @@ from the dev split.
 from __future__ import annotations
 
 from memcli.strategy.maxsim import SentenceVectors, units
-from strategy_helpers import close, session
+from strategy_helpers import chat, close
 
 LONG_TURN = ("Work has been hectic, the quarterly report took all week and my manager kept changing the slides. "
              "Oh, and on Sunday we adopted a three-legged greyhound called Pepper from the rescue centre. "
@@ -37,8 +37,8 @@ def _ingest(s) -> None:
 def test_dense_max_scores_a_long_turn_by_its_best_sentence(settings, embedder) -> None:
     """The greyhound sentence is a third of Lena's turn: its own vector is nearer the question than the turn's."""
     question = "What kind of dog did Lena get from the rescue centre?"
-    by_key = session(settings, embedder, "longmemeval", {"dense": "key"})
-    by_max = session(settings.model_copy(update={"data_dir": settings.data_dir / "max"}), embedder,
+    by_key = chat(settings, embedder, "longmemeval", {"dense": "key"})
+    by_max = chat(settings.model_copy(update={"data_dir": settings.data_dir / "max"}), embedder,
                      "longmemeval", {"dense": "max"})
     try:
         for s in (by_key, by_max):
@@ -55,7 +55,7 @@ def test_dense_max_scores_a_long_turn_by_its_best_sentence(settings, embedder) -
 
 def test_sentence_vectors_embed_each_memory_once(settings, embedder) -> None:
     """Later questions only embed the memories added since (the cache is by id, text and embedder)."""
-    s = session(settings, embedder, "longmemeval", {"dense": "max"})
+    s = chat(settings, embedder, "longmemeval", {"dense": "max"})
     calls: list[int] = []
     try:
         _ingest(s)

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from memcli.clock import SimulatedClock
 from memcli.core import operations as ops
 from memcli.core.events import Kind, NewEvent
-from memcli.engine import Engine, InvalidOperation
+from memcli.core.planning import InvalidOperation
+from memcli.engine import Engine
 from memcli.settings import load_settings
 
 WORDS = st.text(alphabet="abcdefgh é✓", min_size=1, max_size=12).filter(lambda s: s.strip())

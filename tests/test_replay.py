@@ -9,7 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from memcli.cli.app import app
-from memcli.replay.format import SessionFileError, load_session, session_files, session_schema
+from memcli.replay.format import SessionFileError, session_schema
+from memcli.replay.loading import load_session, session_files
 from memcli.replay.importers import ImportFormatError, read_locomo, read_openai, to_session_yaml
 from memcli.replay.runner import run_session
 

@@ -24,7 +24,8 @@ from memcli.chat import memory_work
 from memcli.chat.memory_work import MemoryWork
 from memcli.context import DEFAULT_SYSTEM, ContextReport, only_asks
 from memcli.core.events import Event, Kind, NewEvent
-from memcli.engine import Engine, InvalidOperation
+from memcli.core.planning import InvalidOperation
+from memcli.engine import Engine
 from memcli.model.base import ChatModel, ContextOverflowError, Generation, Message
 from memcli.model.probe import probed
 from memcli.repetition import RECENT_REPLIES, RETRIES, RETRY_TEMPERATURE, RepeatGuard, normalized

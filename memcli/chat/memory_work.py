@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from memcli.core.events import Event, Kind, NewEvent
 from memcli.core.operations import Delete
 from memcli.core.projection import ACTIVE, ARCHIVED, QUARANTINED
-from memcli.engine import Engine, InvalidOperation
+from memcli.core.planning import InvalidOperation
+from memcli.engine import Engine
 from memcli.strategy.api import Candidate, Retrieval, Strategy, Turn
 from memcli.strategy.registry import StrategyRegistry
 from memcli.strategy.view import MESSAGE_KINDS, MemoryView, turn_from_event

@@ -28,7 +28,8 @@ def replay(
     json_out: Json = False,
 ) -> None:
     """Replay sessions into fresh temporary data dirs; exit 1 if any expectation fails."""
-    from memcli.replay.format import session_files, session_schema
+    from memcli.replay.format import session_schema
+    from memcli.replay.loading import session_files
 
     if schema:
         sys.stdout.write(json.dumps(session_schema(), indent=2) + "\n")

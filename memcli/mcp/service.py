@@ -163,7 +163,7 @@ class MemoryService:
         return memory
 
     def _apply(self, op: ops.Operation, actor: str) -> list[Event]:
-        from memcli.engine import InvalidOperation
+        from memcli.core.planning import InvalidOperation
 
         try:
             return self.chat.engine.apply(self.namespace, [op], actor=actor)

@@ -15,11 +15,12 @@ from memcli.core import operations as ops
 from memcli.core.projection import ACTIVE, Memory
 from memcli.embed.embedder import Embedder
 from memcli.core.events import Kind
-from memcli.engine import InvalidOperation
+from memcli.core.planning import InvalidOperation
 from memcli.errors import MemcliError
 from memcli.model.base import ChatModel
 from memcli.model.cassette import CassetteMiss
 from memcli.replay import format as f
+from memcli.replay.loading import load_session
 from memcli.chat import Chat, open_chat
 from memcli.settings import Settings
 from memcli.strategy.forgetting import retention
@@ -174,7 +175,7 @@ def run_session(
     fail_fast: bool = False,
 ) -> SessionReport:
     """Replay one file into a fresh data dir (a temporary one unless `data_dir` is given)."""
-    spec = f.load_session(path)
+    spec = load_session(path)
     name = strategy or spec.strategy or settings.strategy
     report = SessionReport(str(path), spec.title, name)
     started = time.perf_counter()

@@ -50,7 +50,7 @@ def run_workbench(settings: Settings, *, strategy: str | None = None, params: di
         clock = None
         if replay is not None:
             from memcli.clock import SimulatedClock
-            from memcli.replay.format import load_session
+            from memcli.replay.loading import load_session
 
             spec = load_session(replay)
             clock = SimulatedClock(spec.clock.start)
