@@ -135,15 +135,15 @@ async def test_tui_edits_and_writes_from_elsewhere_reach_the_feed_once(tmp_path:
             assert [str(r[2]) for r in rows] == ["pinned", "edited"], rows
 
 
-BROKEN_INDEX = '''
-from memcli.strategy import Strategy
+UNSTORABLE = '''
+from memcli.strategy import Candidate, Strategy
 
-class BrokenIndex(Strategy):
-    name = "brokenindex"
-    description = "Its index options fail: the memory worker fails outside the strategy's hooks."
+class Unstorable(Strategy):
+    name = "unstorable"
+    description = "Its candidate carries metadata the log cannot store: the write fails outside its hooks."
 
-    def index_options(self):
-        raise RuntimeError("no analyzer today")
+    def extract(self, turn, view):
+        return [Candidate(turn.text, metadata={"when": object()})] if "Lisbon" in turn.text else []
 '''
 
 
@@ -153,9 +153,9 @@ async def test_a_memory_worker_failure_is_an_event_shown_in_the_feed(tmp_path: P
 
     dropins = tmp_path / "plugins"
     dropins.mkdir()
-    (dropins / "brokenindex.py").write_text(BROKEN_INDEX)
+    (dropins / "unstorable.py").write_text(UNSTORABLE)
     settings = load_settings(data_dir=tmp_path / "d", max_tokens=48, n_ctx=2048)
-    with open_chat(settings, strategy="brokenindex", clock=SimulatedClock(), embedder=embedder,
+    with open_chat(settings, strategy="unstorable", clock=SimulatedClock(), embedder=embedder,
                    registry=StrategyRegistry(dropins)) as chat:
         app = MemcliApp(chat, settings, warm_up=False)
         async with app.run_test(size=(120, 40)) as pilot:
@@ -164,7 +164,7 @@ async def test_a_memory_worker_failure_is_an_event_shown_in_the_feed(tmp_path: P
             await settle(pilot)
             errors = chat.engine.store.events(kinds=["strategy.error"])
             assert [e.payload["hook"] for e in errors] == ["memory-worker"], errors
-            assert errors[0].payload["turn"] == turn.seq and "no analyzer today" in errors[0].payload["error"]
+            assert errors[0].payload["turn"] == turn.seq and "TypeError" in errors[0].payload["error"]
             feed = app.query_one(Feed)
             shown = [feed.get_row_at(i) for i in range(feed.row_count)]
             assert any(str(r[0]) == str(errors[0].seq) and str(r[2]) == "error" for r in shown), shown
