@@ -72,8 +72,13 @@ class DialogWorkers(_Base):
             self.notify(f"{what} is not available while memcli mcp serves this data dir", severity="warning")
         return self.attached
 
+    def _refuse_opening(self) -> bool:
+        if self.chat is None:
+            self.notify("The data dir is still opening: try again in a moment.", severity="warning")
+        return self.chat is None
+
     def action_strategy(self) -> None:
-        if not self._refuse_attached("Switching strategy"):
+        if not self._refuse_opening() and not self._refuse_attached("Switching strategy"):
             self._open_strategies()
 
     @work(thread=True, exclusive=True, group="strategies", exit_on_error=False)
@@ -108,7 +113,8 @@ class DialogWorkers(_Base):
         self.refresh_memories()
 
     def action_compare(self) -> None:
-        self._open_compare()
+        if not self._refuse_opening():
+            self._open_compare()
 
     @work(thread=True, exclusive=True, group="compare-open", exit_on_error=False)
     def _open_compare(self) -> None:
@@ -125,7 +131,8 @@ class DialogWorkers(_Base):
         self.post_message(OpenScreen(CompareScreen(lambda a, b: loaders.comparison(store, a, b), ns, others, last)))
 
     def action_plots(self) -> None:
-        self._open_plots()
+        if not self._refuse_opening():
+            self._open_plots()
 
     @work(thread=True, exclusive=True, group="plots", exit_on_error=False)
     def _open_plots(self) -> None:
@@ -141,7 +148,7 @@ class DialogWorkers(_Base):
         self.post_message(OpenScreen(PlotScreen(ns, curves, threshold, rows, why)))
 
     def action_timetravel(self) -> None:
-        if not self._refuse_attached("Time travel"):
+        if not self._refuse_opening() and not self._refuse_attached("Time travel"):
             self._open_timetravel()
 
     @work(thread=True, exclusive=True, group="timetravel-open", exit_on_error=False)
