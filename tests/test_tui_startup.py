@@ -45,7 +45,8 @@ async def test_a_message_typed_before_the_chat_is_open_is_sent_once_it_is(tmp_pa
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press(*"I live in Lisbon.")
             assert app.query_one(PromptInput).value == "I live in Lisbon."  # the prompt took the keys
-            await pilot.press("enter")
+            assert app.focused is app.query_one(PromptInput)  # focused from the first frame (AUTO_FOCUS)
+            await pilot.press("ctrl+j")  # an Enter typed before the app had the terminal arrives as a newline
             assert app.chat is None and "sent once it is open" in str(app.query_one("#status").render())
             may_open.set()
             await until(pilot, lambda: app.chat is not None)

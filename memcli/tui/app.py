@@ -50,6 +50,7 @@ class MemcliApp(DialogWorkers, App[None]):
     TITLE = "memcli"
     CSS = CSS
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    AUTO_FOCUS = "#prompt"  # from the first frame: keys typed at launch go to the prompt, not to the chat log
     BINDINGS = [
         # priority: the view keys work from every focus (an input must not swallow them);
         # the dialogs first, so that a narrow footer cuts a view key rather than them

@@ -86,6 +86,8 @@ class PromptInput(Input):
     BINDINGS = [
         Binding("up", "history(-1)", "previous", show=False, id="prompt.history_back"),
         Binding("down", "history(1)", "next", show=False, id="prompt.history_forward"),
+        # Enter typed before the app has the terminal reaches it as a newline (the tty's cooked mode maps CR to LF)
+        Binding("ctrl+j", "submit", "send", show=False, id="prompt.newline_submit"),
     ]
 
     def __init__(self, **kwargs) -> None:
