@@ -37,7 +37,6 @@ from memcli.tui.messages import (
     ChatOpened, Committed, HistoryLoaded, MemoriesLoaded, OpenScreen, ReplyEnded, ReplyProgress, Status, TurnDone,
 )
 from memcli.tui.panels import ContextView, Feed, FeedPane, MemoriesView, OpenMemory, RetrievalView
-from memcli.tui.screens import HelpScreen
 from memcli.tui.dialogs import DialogWorkers
 from memcli.tui.styles import CSS
 
@@ -358,6 +357,8 @@ class MemcliApp(DialogWorkers, App[None]):
                 prompt.focus()
 
     def action_help(self) -> None:
+        from memcli.tui.screens import HelpScreen
+
         self.push_screen(HelpScreen())
 
     @on(OpenMemory)

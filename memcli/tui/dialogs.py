@@ -12,18 +12,17 @@ from typing import TYPE_CHECKING
 
 from textual import work
 
-from memcli.core import operations as ops
 from memcli.core.events import Kind
 from memcli.errors import MemcliError
 from memcli.tui import loaders
 from memcli.tui.messages import OpenScreen
-from memcli.tui.screens import BackfillScreen, MemoryAction, MemoryScreen, StrategyChoice, StrategyScreen
 
 if TYPE_CHECKING:
     from textual.app import App
 
     from memcli.chat import Chat
     from memcli.settings import Settings
+    from memcli.tui.screens import BackfillScreen, MemoryAction, StrategyChoice
 
     _Base = App[None]
 else:
@@ -45,6 +44,8 @@ class DialogWorkers(_Base):
         if detail is None:
             self.notify(f"{memory_id} is not in {ns}", severity="warning")  # notify posts a message: any thread
             return
+        from memcli.tui.screens import MemoryScreen
+
         retention = loaders.retention(store, self.chat.registry, ns, self.chat.engine.clock.now(), memory_id)
         screen = MemoryScreen(detail.memory, detail.versions, detail.sources, detail.events, retention)
         self.post_message(OpenScreen(screen, self._memory_action))
@@ -55,6 +56,8 @@ class DialogWorkers(_Base):
 
     @work(thread=True, exclusive=False, group="edit", exit_on_error=False)
     def _apply_memory_action(self, action: MemoryAction) -> None:
+        from memcli.core import operations as ops
+
         op = {"edit": lambda: ops.Edit(memory_id=action.memory_id, text=action.text or "", reason="edited by hand"),
               "pin": lambda: ops.Pin(memory_id=action.memory_id, reason="pinned by hand"),
               "unpin": lambda: ops.Pin(memory_id=action.memory_id, pinned=False, reason="unpinned by hand"),
@@ -84,11 +87,15 @@ class DialogWorkers(_Base):
     @work(thread=True, exclusive=True, group="strategies", exit_on_error=False)
     def _open_strategies(self) -> None:
         """Load the strategies (plugin imports) and which of them are still empty, off the UI thread."""
+        from memcli.tui.screens import StrategyScreen
+
         strategies, empty, problems = loaders.strategies(self.chat.registry, self.chat.engine.store)
         self.post_message(OpenScreen(StrategyScreen(strategies, self.chat.namespace, problems, empty),
                                      self._strategy_chosen))
 
     def _strategy_chosen(self, choice: StrategyChoice | None) -> None:
+        from memcli.tui.screens import BackfillScreen
+
         if choice is not None:
             screen = BackfillScreen(choice.name) if choice.backfill else None
             if screen is not None:
@@ -97,6 +104,8 @@ class DialogWorkers(_Base):
 
     @work(thread=True, exclusive=True, group="switch", exit_on_error=False)
     def _switch(self, choice: StrategyChoice, screen: BackfillScreen | None) -> None:
+        from memcli.tui.screens import BackfillScreen
+
         try:
             self.chat.switch(choice.name, choice.params)
             if screen is not None:
