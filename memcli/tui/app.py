@@ -5,7 +5,7 @@ append, whoever wrote it (a turn, the memory worker, an edit, a replay step, `me
 agent when attached), is posted to the app as a `Committed` message and handled with `@on`.
 Everything that touches the engine, the model or the store runs in thread workers
 (`@work(thread=True)`, reads in memcli.tui.loaders) which post messages (memcli.tui.messages)
-and never call UI methods; the UI thread only draws. The chat is opened before the app starts
+and never call UI methods; the UI thread only draws. The chat is opened
 in a worker (`opener`, from memcli.tui.run) while the first screen is already up and takes
 keys: a message sent before the chat is open waits and is sent when it is; then the embedder and
 the model load in the background.
@@ -113,6 +113,8 @@ class MemcliApp(DialogWorkers, App[None]):
 
     def on_mount(self) -> None:
         self.query_one(PromptInput).focus()
+        if self.replay is not None:  # from the first frame: nothing typed may be queued into a replay
+            self.query_one(PromptInput).disabled = True
         if self.chat is None:
             self.sub_title = str(self.settings.data_dir)
             self._status()
@@ -146,7 +148,6 @@ class MemcliApp(DialogWorkers, App[None]):
         if self.warm_up:  # after the first screen is up: imports hold the GIL and would delay it
             self.set_timer(0.6, self._warm_up)
         if self.replay is not None:
-            self.query_one(PromptInput).disabled = True
             self._play()
         if self.attached:
             prompt = self.query_one(PromptInput)
