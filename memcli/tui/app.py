@@ -45,11 +45,17 @@ if TYPE_CHECKING:
     from memcli.settings import Settings
 
 
+class WorkbenchScreen(Screen):
+    """The app's own screen: the prompt has focus from the first frame, so keys typed at launch go
+    to it and not to the chat log (the first focusable widget). Dialogs keep Textual's default."""
+
+    AUTO_FOCUS = "#prompt"
+
+
 class MemcliApp(DialogWorkers, App[None]):
     TITLE = "memcli"
     CSS = CSS
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
-    AUTO_FOCUS = "#prompt"  # from the first frame: keys typed at launch go to the prompt, not to the chat log
     BINDINGS = [
         # priority: the view keys work from every focus (an input must not swallow them);
         # the dialogs first, so that a narrow footer cuts a view key rather than them
@@ -92,6 +98,9 @@ class MemcliApp(DialogWorkers, App[None]):
         self._unsubscribe: Any = None
 
     # -- layout ----------------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen:
+        return WorkbenchScreen(id="_default")
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◈")
