@@ -87,3 +87,15 @@ async def _open_and_quit(app: MemcliApp) -> Chat | None:
 async def _run_until_exit(app: MemcliApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.return_code is not None)
+
+
+@pytest.mark.parametrize("where", ["a-file", "a-file/sub"])
+def test_a_data_dir_that_cannot_be_a_folder_is_the_one_line_error(tmp_path, where) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    settings = load_settings(data_dir=tmp_path / where)
+    with ExitStack() as stack:
+        app, opening = workbench(settings, stack, strategy="mem0")
+        asyncio.run(_run_until_exit(app))
+        with pytest.raises(MemcliError, match="cannot use .* as a data dir"):
+            opening.settle()
+    assert (tmp_path / "a-file").read_text() == "not a folder"
