@@ -17,7 +17,8 @@ from memcli.chat import Chat
 from memcli.settings import load_settings
 from memcli.strategy.registry import StrategyRegistry
 from memcli.tui.app import MemcliApp
-from memcli.tui.chat import Bubble, ChatLog
+from memcli.tui.bubble import Bubble
+from memcli.tui.chat import ChatLog
 from memcli.tui.panels import Feed, MemoriesView, OpenMemory
 from memcli.tui.screens import EditScreen, MemoryScreen, StrategyScreen
 from memcli.tui.timetravel import TimeTravelScreen

@@ -397,7 +397,7 @@ async def test_a_retried_repeat_leaves_only_the_logged_reply_in_the_bubble(tmp_p
     reply then turns out a near copy it is retried, and the bubble must not keep both attempts."""
     from memcli.core.events import Kind
     from memcli.model.base import Generation, GenerationStats
-    from memcli.tui.chat import Bubble
+    from memcli.tui.bubble import Bubble
 
     first = "Hello there friend, the weather is lovely today and I like it a lot."
     near_copy = "Hi there friend, the weather is lovely today and I like it a lot."  # differs at once

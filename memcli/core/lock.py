@@ -28,7 +28,11 @@ class WriterLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError, FileNotFoundError) as exc:  # a file on the way, or /proc
+            raise MemcliError(f"cannot use {self.path.parent} as a data dir: {exc.strerror.lower()}: "
+                              f"{exc.filename}; give a folder with --data-dir") from None
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -5,9 +5,10 @@ append, whoever wrote it (a turn, the memory worker, an edit, a replay step, `me
 agent when attached), is posted to the app as a `Committed` message and handled with `@on`.
 Everything that touches the engine, the model or the store runs in thread workers
 (`@work(thread=True)`, reads in memcli.tui.loaders) which post messages (memcli.tui.messages)
-and never call UI methods; the UI thread only draws. The chat is opened before the app starts
-(memcli.tui.run), and the embedder and the model load in the background while the first
-screen is already interactive.
+and never call UI methods; the UI thread only draws. The chat is opened
+in a worker (`opener`, from memcli.tui.run) while the first screen is already up and takes
+keys: a message sent before the chat is open waits and is sent when it is; then the embedder and
+the model load in the background.
 
 Over ~300 lines: Textual finds `@on` handlers only on the App class itself, so the handlers of
 the engine's and the workers' messages stay here (the dialogs' workers are in dialogs.py).
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -27,20 +28,28 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from memcli.chat import Chat
 from memcli.core.events import Kind
 from memcli.errors import MemcliError
-from memcli.settings import Settings
 from memcli.tui import loaders
 from memcli.tui.chat import ChatLog, PromptInput
 from memcli.tui.glyphs import plural
 from memcli.tui.messages import (
-    Committed, HistoryLoaded, MemoriesLoaded, OpenScreen, ReplyEnded, ReplyProgress, Status, TurnDone,
+    ChatOpened, Committed, HistoryLoaded, MemoriesLoaded, OpenScreen, ReplyEnded, ReplyProgress, Status, TurnDone,
 )
 from memcli.tui.panels import ContextView, Feed, FeedPane, MemoriesView, OpenMemory, RetrievalView
-from memcli.tui.screens import HelpScreen
 from memcli.tui.dialogs import DialogWorkers
 from memcli.tui.styles import CSS
+
+if TYPE_CHECKING:
+    from memcli.chat import Chat
+    from memcli.settings import Settings
+
+
+class WorkbenchScreen(Screen):
+    """The app's own screen: the prompt has focus from the first frame, so keys typed at launch go
+    to it and not to the chat log (the first focusable widget). Dialogs keep Textual's default."""
+
+    AUTO_FOCUS = "#prompt"
 
 
 class MemcliApp(DialogWorkers, App[None]):
@@ -67,10 +76,14 @@ class MemcliApp(DialogWorkers, App[None]):
         Binding("ctrl+q", "quit", "quit", id="app.quit"),
     ]
 
-    def __init__(self, chat: Chat, settings: Settings, *, replay: Any = None,
-                 warm_up: bool = True, attached: bool = False) -> None:
+    def __init__(self, chat: Chat | None, settings: Settings, *, replay: Any = None,
+                 warm_up: bool = True, attached: bool = False, opener: Callable[[], Chat] | None = None) -> None:
+        """`chat`: an open chat, or None with `opener`, which a worker calls to open it (any error
+        it raises ends the app: the caller reports it)."""
         super().__init__()
-        self.chat = chat
+        self.chat: Chat = chat  # type: ignore[assignment]  # None only until ChatOpened
+        self._opener = opener
+        self._waiting: str | None = None  # a message sent before the chat was open: sent once it is
         self.attached = attached  # the data dir is served by `memcli mcp`: watch and edit through it
         self.settings = settings
         self.replay = replay  # (SessionFile, SimulatedClock) or None
@@ -85,6 +98,9 @@ class MemcliApp(DialogWorkers, App[None]):
         self._unsubscribe: Any = None
 
     # -- layout ----------------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen:
+        return WorkbenchScreen(id="_default")
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◈")
@@ -105,17 +121,42 @@ class MemcliApp(DialogWorkers, App[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self.query_one(PromptInput).focus()
+        if self.replay is not None:  # from the first frame: nothing typed may be queued into a replay
+            self.query_one(PromptInput).disabled = True
+        if self.chat is None:
+            self.sub_title = str(self.settings.data_dir)
+            self._status()
+            self._open_chat()
+        else:
+            self._chat_ready()
+
+    @work(thread=True, exclusive=True, group="open", exit_on_error=False)
+    def _open_chat(self) -> None:
+        """Open the chat (DuckDB, the engine, the strategies) off the UI thread; a failure ends the app
+        and the opener's caller reports it (a user's mistake in one line, as before the app started)."""
+        try:
+            chat = self._opener()  # type: ignore[misc]
+        except BaseException:
+            self.call_from_thread(self.exit, return_code=1)
+            return
+        self.post_message(ChatOpened(chat))
+
+    @on(ChatOpened)
+    def _chat_opened(self, message: ChatOpened) -> None:
+        self.chat = message.chat
+        self._chat_ready()  # a message typed meanwhile is sent once the history is shown (_show_history)
+
+    def _chat_ready(self) -> None:
         # the one notification path: the engine calls this in the writing thread; post_message is thread-safe
         self._unsubscribe = self.chat.engine.subscribe(lambda events: self.post_message(Committed(events)))
         self.sub_title = f"{self.chat.namespace} · {self.settings.data_dir}"
-        self.query_one(PromptInput).focus()
         self._status()
         self.refresh_memories()
         self._load_history()
         if self.warm_up:  # after the first screen is up: imports hold the GIL and would delay it
             self.set_timer(0.6, self._warm_up)
         if self.replay is not None:
-            self.query_one(PromptInput).disabled = True
             self._play()
         if self.attached:
             prompt = self.query_one(PromptInput)
@@ -127,6 +168,10 @@ class MemcliApp(DialogWorkers, App[None]):
             self._unsubscribe()
 
     def _status(self) -> None:
+        if self.chat is None:
+            waiting = " · your message is sent once it is open" if self._waiting is not None else ""
+            self.query_one("#status", Static).update(f"opening {self.settings.data_dir}…{waiting}")
+            return
         model = getattr(self.chat.model, "model_id", "no model")
         source = f"attached to memcli mcp (pid {self.chat.info.pid})" if self.attached else f"model {model}"
         parts = [source, f"strategy {self.chat.namespace}", plural(self._memory_count, "memory", "memories")]
@@ -236,6 +281,9 @@ class MemcliApp(DialogWorkers, App[None]):
         feed = self.query_one(Feed)
         for e in message.events:
             feed.add_event(e)
+        if self._waiting is not None:  # after the history: the stored conversation is read without it
+            text, self._waiting = self._waiting, None
+            self._send(text)
 
     # -- chatting --------------------------------------------------------------------------
 
@@ -244,12 +292,20 @@ class MemcliApp(DialogWorkers, App[None]):
         text = event.value.strip()
         if not text:
             return
-        if self._busy:
-            self.notify("A reply is still coming: press Esc to stop it first.", severity="warning")
+        if self._busy or self._waiting is not None:
+            self.notify("A reply is still coming: press Esc to stop it first." if self._busy else
+                        "The data dir is still opening: your first message is sent once it is.", severity="warning")
             return
         prompt = self.query_one(PromptInput)
         prompt.remember(text)
         prompt.value = ""
+        if self.chat is None:  # typed before the chat was open: kept, sent by _chat_opened
+            self._waiting = text
+            self._status()
+            return
+        self._send(text)
+
+    def _send(self, text: str) -> None:
         self._busy = True
         self._cancel = threading.Event()
         self._turn(text, self._cancel, self.query_one(ChatLog))
@@ -311,6 +367,8 @@ class MemcliApp(DialogWorkers, App[None]):
                 prompt.focus()
 
     def action_help(self) -> None:
+        from memcli.tui.screens import HelpScreen
+
         self.push_screen(HelpScreen())
 
     @on(OpenMemory)

@@ -12,24 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Input, Markdown
+from textual.widgets import Input
 
 from memcli.tui.messages import ReplyEnded, ReplyProgress
 
+if TYPE_CHECKING:
+    from memcli.tui.bubble import Bubble
+
 DRAW_INTERVAL_S = 0.05
 MAX_BEHIND_S = 0.5
-
-
-class Bubble(Markdown):
-    """One message."""
-
-    def __init__(self, text: str, role: str) -> None:
-        super().__init__(text, classes=f"bubble {role}")
-        self.border_title = {"user": "you", "assistant": "assistant"}.get(role, role)
 
 
 class ChatLog(VerticalScroll):
@@ -43,6 +39,8 @@ class ChatLog(VerticalScroll):
         self._drawn = 0  # characters of the reply already written to the bubble
 
     async def add(self, text: str, role: str) -> Bubble:
+        from memcli.tui.bubble import Bubble  # Markdown (markdown-it): not on the path to the first frame
+
         bubble = Bubble(text, role)
         await self.mount(bubble)
         return bubble
@@ -86,6 +84,8 @@ class PromptInput(Input):
     BINDINGS = [
         Binding("up", "history(-1)", "previous", show=False, id="prompt.history_back"),
         Binding("down", "history(1)", "next", show=False, id="prompt.history_forward"),
+        # Enter typed before the app has the terminal reaches it as a newline (the tty's cooked mode maps CR to LF)
+        Binding("ctrl+j", "submit", "send", show=False, id="prompt.newline_submit"),
     ]
 
     def __init__(self, **kwargs) -> None:

@@ -12,18 +12,17 @@ from typing import TYPE_CHECKING
 
 from textual import work
 
-from memcli.core import operations as ops
 from memcli.core.events import Kind
 from memcli.errors import MemcliError
 from memcli.tui import loaders
 from memcli.tui.messages import OpenScreen
-from memcli.tui.screens import BackfillScreen, MemoryAction, MemoryScreen, StrategyChoice, StrategyScreen
 
 if TYPE_CHECKING:
     from textual.app import App
 
     from memcli.chat import Chat
     from memcli.settings import Settings
+    from memcli.tui.screens import BackfillScreen, MemoryAction, StrategyChoice
 
     _Base = App[None]
 else:
@@ -45,6 +44,8 @@ class DialogWorkers(_Base):
         if detail is None:
             self.notify(f"{memory_id} is not in {ns}", severity="warning")  # notify posts a message: any thread
             return
+        from memcli.tui.screens import MemoryScreen
+
         retention = loaders.retention(store, self.chat.registry, ns, self.chat.engine.clock.now(), memory_id)
         screen = MemoryScreen(detail.memory, detail.versions, detail.sources, detail.events, retention)
         self.post_message(OpenScreen(screen, self._memory_action))
@@ -55,6 +56,8 @@ class DialogWorkers(_Base):
 
     @work(thread=True, exclusive=False, group="edit", exit_on_error=False)
     def _apply_memory_action(self, action: MemoryAction) -> None:
+        from memcli.core import operations as ops
+
         op = {"edit": lambda: ops.Edit(memory_id=action.memory_id, text=action.text or "", reason="edited by hand"),
               "pin": lambda: ops.Pin(memory_id=action.memory_id, reason="pinned by hand"),
               "unpin": lambda: ops.Pin(memory_id=action.memory_id, pinned=False, reason="unpinned by hand"),
@@ -72,18 +75,27 @@ class DialogWorkers(_Base):
             self.notify(f"{what} is not available while memcli mcp serves this data dir", severity="warning")
         return self.attached
 
+    def _refuse_opening(self) -> bool:
+        if self.chat is None:
+            self.notify("The data dir is still opening: try again in a moment.", severity="warning")
+        return self.chat is None
+
     def action_strategy(self) -> None:
-        if not self._refuse_attached("Switching strategy"):
+        if not self._refuse_opening() and not self._refuse_attached("Switching strategy"):
             self._open_strategies()
 
     @work(thread=True, exclusive=True, group="strategies", exit_on_error=False)
     def _open_strategies(self) -> None:
         """Load the strategies (plugin imports) and which of them are still empty, off the UI thread."""
+        from memcli.tui.screens import StrategyScreen
+
         strategies, empty, problems = loaders.strategies(self.chat.registry, self.chat.engine.store)
         self.post_message(OpenScreen(StrategyScreen(strategies, self.chat.namespace, problems, empty),
                                      self._strategy_chosen))
 
     def _strategy_chosen(self, choice: StrategyChoice | None) -> None:
+        from memcli.tui.screens import BackfillScreen
+
         if choice is not None:
             screen = BackfillScreen(choice.name) if choice.backfill else None
             if screen is not None:
@@ -92,6 +104,8 @@ class DialogWorkers(_Base):
 
     @work(thread=True, exclusive=True, group="switch", exit_on_error=False)
     def _switch(self, choice: StrategyChoice, screen: BackfillScreen | None) -> None:
+        from memcli.tui.screens import BackfillScreen
+
         try:
             self.chat.switch(choice.name, choice.params)
             if screen is not None:
@@ -108,7 +122,8 @@ class DialogWorkers(_Base):
         self.refresh_memories()
 
     def action_compare(self) -> None:
-        self._open_compare()
+        if not self._refuse_opening():
+            self._open_compare()
 
     @work(thread=True, exclusive=True, group="compare-open", exit_on_error=False)
     def _open_compare(self) -> None:
@@ -125,7 +140,8 @@ class DialogWorkers(_Base):
         self.post_message(OpenScreen(CompareScreen(lambda a, b: loaders.comparison(store, a, b), ns, others, last)))
 
     def action_plots(self) -> None:
-        self._open_plots()
+        if not self._refuse_opening():
+            self._open_plots()
 
     @work(thread=True, exclusive=True, group="plots", exit_on_error=False)
     def _open_plots(self) -> None:
@@ -141,7 +157,7 @@ class DialogWorkers(_Base):
         self.post_message(OpenScreen(PlotScreen(ns, curves, threshold, rows, why)))
 
     def action_timetravel(self) -> None:
-        if not self._refuse_attached("Time travel"):
+        if not self._refuse_opening() and not self._refuse_attached("Time travel"):
             self._open_timetravel()
 
     @work(thread=True, exclusive=True, group="timetravel-open", exit_on_error=False)

@@ -21,6 +21,14 @@ from memcli.core.events import Event
 from memcli.core.projection import Memory
 
 
+class ChatOpened(Message):
+    """The opening worker has opened the chat (the app starts before it, see memcli.tui.run)."""
+
+    def __init__(self, chat: Any) -> None:
+        super().__init__()
+        self.chat = chat
+
+
 class Committed(Message):
     """Events the engine committed, in log order (one message per append)."""
 

@@ -19,7 +19,6 @@ from textual.widgets.data_table import ColumnKey
 
 from memcli.core.events import Event
 from memcli.core.projection import Memory
-from memcli.strategy.forgetting import retention
 from memcli.tui.glyphs import STYLE, clip, describe
 from memcli.tui.glyphs import changes as changes_line
 
@@ -138,6 +137,8 @@ STATUS_WORD = {"deleted": "forgotten"}  # what the person did (the log's word is
 
 
 def retention_bar(m: Memory, now: datetime, width: int = 8) -> Text:
+    from memcli.strategy.forgetting import retention  # not on the path to the first frame
+
     r = retention(m, now)
     filled = round(r * width)
     color = "green" if r > 0.6 else "yellow" if r > 0.3 else "red"
@@ -177,6 +178,8 @@ class MemoriesView(Vertical):
         shown = [m for m in self._memories if not needle or needle in m.text.lower() or needle in m.kind
                  or needle in STATUS_WORD.get(m.status, m.status)]
         key, reverse = self._sort
+        from memcli.strategy.forgetting import retention
+
         order = {"id": lambda m: m.created_seq, "status": lambda m: m.status, "kind": lambda m: m.kind,
                  "R": lambda m: retention(m, self._now), "last": lambda m: m.last_access,
                  "src": lambda m: len(m.sources), "text": lambda m: m.text.lower()}[key]
