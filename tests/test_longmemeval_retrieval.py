@@ -7,7 +7,7 @@ from the dev split.
 from __future__ import annotations
 
 from memcli.strategy.maxsim import SentenceVectors, units
-from strategy_helpers import close, session
+from strategy_helpers import chat, close
 
 LONG_TURN = ("Work has been hectic, the quarterly report took all week and my manager kept changing the slides. "
              "Oh, and on Sunday we adopted a three-legged greyhound called Pepper from the rescue centre. "
@@ -37,8 +37,8 @@ def _ingest(s) -> None:
 def test_dense_max_scores_a_long_turn_by_its_best_sentence(settings, embedder) -> None:
     """The greyhound sentence is a third of Lena's turn: its own vector is nearer the question than the turn's."""
     question = "What kind of dog did Lena get from the rescue centre?"
-    by_key = session(settings, embedder, "longmemeval", {"dense": "key"})
-    by_max = session(settings.model_copy(update={"data_dir": settings.data_dir / "max"}), embedder,
+    by_key = chat(settings, embedder, "longmemeval", {"dense": "key"})
+    by_max = chat(settings.model_copy(update={"data_dir": settings.data_dir / "max"}), embedder,
                      "longmemeval", {"dense": "max"})
     try:
         for s in (by_key, by_max):
@@ -55,7 +55,7 @@ def test_dense_max_scores_a_long_turn_by_its_best_sentence(settings, embedder) -
 
 def test_sentence_vectors_embed_each_memory_once(settings, embedder) -> None:
     """Later questions only embed the memories added since (the cache is by id, text and embedder)."""
-    s = session(settings, embedder, "longmemeval", {"dense": "max"})
+    s = chat(settings, embedder, "longmemeval", {"dense": "max"})
     calls: list[int] = []
     try:
         _ingest(s)
@@ -74,3 +74,35 @@ def test_sentence_vectors_embed_each_memory_once(settings, embedder) -> None:
         assert calls == [1]  # only the new memory's one sentence
     finally:
         close(s)
+
+
+def test_feedback_ranks_the_dense_side_again_with_the_query_pulled_toward_the_first_hits(settings, embedder) -> None:
+    """Pseudo-relevance feedback: the dense side is scored a second time with the query vector plus
+    `feedback` × the mean key vector of the first 3 fused hits; the BM25 side is not searched again."""
+    import numpy as np
+
+    question = "Where did Omar go walking along the cliffs?"
+    plain = chat(settings, embedder, "longmemeval", {"feedback": 0.0, "speaker_boost": 1.0})
+    fed = chat(settings.model_copy(update={"data_dir": settings.data_dir / "fed"}), embedder,
+                "longmemeval", {"feedback": 0.5, "speaker_boost": 1.0})
+    try:
+        for s in (plain, fed):
+            _ingest(s)
+        first = plain.retrieve(question, k=6).hits
+        hits = fed.retrieve(question, k=6).hits
+        view = fed.view()
+        by_text = {m.text: m for m in view.memories()}
+        keys = view.vectors([m.id for m in view.memories()])
+        pulled = view.embed([question])[0] + 0.5 * np.mean([keys[by_text[h.text].id] for h in first[:3]], axis=0)
+        pulled /= np.linalg.norm(pulled)
+        sentences = dict(SentenceVectors().ranking(view, view.memories(), pulled, len(CHAT)))
+        for h in hits:  # each turn's dense score is max(key, best sentence) against the pulled vector
+            mid = by_text[h.text].id
+            assert abs(h.parts["vector"] - max(float(keys[mid] @ pulled), sentences[mid])) < 1e-4
+        fed_vector = {h.text: h.parts["vector"] for h in hits}
+        assert all(fed_vector[h.text] > h.parts["vector"] for h in first[:3])  # pulled toward the first hits
+        fed_keyword = {h.text: h.parts["keyword"] for h in hits if "keyword" in h.parts}
+        assert fed_keyword and all(fed_keyword[t] == h.parts["keyword"] for h in first if (t := h.text) in fed_keyword)
+    finally:
+        close(plain)
+        close(fed)
