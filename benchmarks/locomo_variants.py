@@ -19,15 +19,14 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from memcli.chat import ingest_conversation, open_chat
 from memcli.clock import SimulatedClock
 from memcli.context import memory_block
 from memcli.core.events import Kind
 from memcli.embed.factory import build_embedder
-from memcli.engine import Engine
 from memcli.eval.locomo import CATEGORIES, StrategySpec, _hits_for, expand
 from memcli.model.factory import build_chat_model
 from memcli.replay.importers import read_locomo
-from memcli.session import ChatSession
 from memcli.settings import load_settings
 from memcli.strategy.registry import StrategyRegistry
 
@@ -35,19 +34,13 @@ from memcli.strategy.registry import StrategyRegistry
 def ingest(conv, base: str, data_dir: Path, settings, embedder, registry) -> None:
     """The conversation's turns through `base` (its memories in namespace `base`), as the harness does."""
     clock = SimulatedClock(conv.sessions[0].date)
-    engine = Engine(settings.model_copy(update={"data_dir": data_dir}), clock=clock, embedder=embedder)
-    session = ChatSession(engine, registry, model=None, strategy=base, params={}, background=False)
-    session.strategy.namespace = base
-    with engine.batch():
-        for s in conv.sessions:
-            if s.date > clock.now():
-                clock.set(s.date)
-            for t in s.turns:
-                text = t.text + (f" [shares {t.caption}]" if t.caption else "")
-                session.ingest(t.role, text, speaker=t.speaker, metadata={"turn_id": t.turn_id} if t.turn_id else {})
+    with open_chat(settings.model_copy(update={"data_dir": data_dir}), strategy=base, params={}, clock=clock,
+                   embedder=embedder, registry=registry, background=False) as chat:
+        chat.strategy.namespace = base
+        chat.activate(chat.strategy)
+        with chat.engine.batch():
+            ingest_conversation(chat, conv, clock)
     (data_dir / "now.json").write_text(json.dumps({"now": (clock.now() + timedelta(days=1)).isoformat()}))
-    session.close()
-    engine.close()
 
 
 def main() -> None:
@@ -76,27 +69,35 @@ def main() -> None:
             ingest(conv, base, data_dir, settings, embedder, registry)
             print(f"{conv.id}: ingested in {time.perf_counter() - t0:.0f} s", flush=True)
         now = datetime.fromisoformat(json.loads((data_dir / "now.json").read_text())["now"])
-        engine = Engine(settings.model_copy(update={"data_dir": data_dir}), clock=SimulatedClock(now),
-                        embedder=embedder)
-        session = ChatSession(engine, registry, model=None, strategy=base, params={}, background=False)
-        messages = engine.store.events(kinds=[Kind.MESSAGE_USER, Kind.MESSAGE_ASSISTANT])
-        seq_to_turn = {e.seq: e.payload.get("metadata", {}).get("turn_id") for e in messages}
-        questions = [q for q in conv.questions if q.category in CATEGORIES and q.evidence]
-        for spec in specs:
-            strategy = registry.create(spec.name, spec.params, namespace=base)
-            view = session.view(strategy, now=now)
-            for q in questions:
-                rec, tok, lat = {}, {}, 0.0
-                for k in ks:
-                    t0 = time.perf_counter()
-                    hits = strategy.retrieve(q.question, view, k).hits
-                    lat = time.perf_counter() - t0
-                    ranked = expand(hits, seq_to_turn, k)
-                    rec[k] = len(set(q.evidence) & set(ranked)) / len(q.evidence)
-                    tok[k] = count_tokens(memory_block([h.text for h in _hits_for(hits, seq_to_turn, k)]))
-                rows[spec.label].append((conv.id, q, rec, tok, lat, ranked))
-        session.close()
-        engine.close()
+        with open_chat(settings.model_copy(update={"data_dir": data_dir}), strategy=base, params={},
+                       clock=SimulatedClock(now), embedder=embedder, registry=registry, background=False) as chat:
+            score(chat, conv, specs, registry, base, now, ks, count_tokens, rows)
+    report(rows, specs, ks, args.misses)
+
+
+def score(chat, conv, specs, registry, base, now, ks, count_tokens, rows) -> None:
+    """Each variant's retrieval for each question of `conv`, scored as the harness does."""
+    engine = chat.engine
+    messages = engine.store.events(kinds=[Kind.MESSAGE_USER, Kind.MESSAGE_ASSISTANT])
+    seq_to_turn = {e.seq: e.payload.get("metadata", {}).get("turn_id") for e in messages}
+    questions = [q for q in conv.questions if q.category in CATEGORIES and q.evidence]
+    for spec in specs:
+        strategy = chat.activate(registry.create(spec.name, spec.params, namespace=base))
+        view = chat.view(strategy, now=now)
+        for q in questions:
+            rec, tok, lat = {}, {}, 0.0
+            for k in ks:
+                t0 = time.perf_counter()
+                hits = strategy.retrieve(q.question, view, k).hits
+                lat = time.perf_counter() - t0
+                ranked = expand(hits, seq_to_turn, k)
+                rec[k] = len(set(q.evidence) & set(ranked)) / len(q.evidence)
+                tok[k] = count_tokens(memory_block([h.text for h in _hits_for(hits, seq_to_turn, k)]))
+            rows[spec.label].append((conv.id, q, rec, tok, lat, ranked))
+
+
+def report(rows, specs, ks, misses: bool) -> None:
+    """One line per variant (recall per cut-off and category, tokens, latency); with `misses`, the first one's misses."""
     for label, rs in rows.items():
         cats = {CATEGORIES[c]: statistics.fmean(r[2][ks[-1] if len(ks) == 1 else 10] for r in rs if r[1].category == c)
                 for c in sorted({r[1].category for r in rs})}
@@ -105,7 +106,7 @@ def main() -> None:
               + "  " + " ".join(f"{c[:6]} {v:.3f}" for c, v in cats.items())
               + f"  tok {statistics.fmean(r[3][ks[0] if 10 not in ks else 10] for r in rs):.0f}"
               + f"  p50 {lat[len(lat) // 2]:.0f}ms p95 {lat[int(len(lat) * .95)]:.0f}ms", flush=True)
-    if args.misses:
+    if misses:
         k = 10 if 10 in ks else ks[0]
         for conv_id, q, rec, _, _, ranked in rows[specs[0].label]:
             if rec[k] < 1:

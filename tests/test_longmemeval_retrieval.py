@@ -74,3 +74,35 @@ def test_sentence_vectors_embed_each_memory_once(settings, embedder) -> None:
         assert calls == [1]  # only the new memory's one sentence
     finally:
         close(s)
+
+
+def test_feedback_ranks_the_dense_side_again_with_the_query_pulled_toward_the_first_hits(settings, embedder) -> None:
+    """Pseudo-relevance feedback: the dense side is scored a second time with the query vector plus
+    `feedback` × the mean key vector of the first 3 fused hits; the BM25 side is not searched again."""
+    import numpy as np
+
+    question = "Where did Omar go walking along the cliffs?"
+    plain = chat(settings, embedder, "longmemeval", {"feedback": 0.0, "speaker_boost": 1.0})
+    fed = chat(settings.model_copy(update={"data_dir": settings.data_dir / "fed"}), embedder,
+                "longmemeval", {"feedback": 0.5, "speaker_boost": 1.0})
+    try:
+        for s in (plain, fed):
+            _ingest(s)
+        first = plain.retrieve(question, k=6).hits
+        hits = fed.retrieve(question, k=6).hits
+        view = fed.view()
+        by_text = {m.text: m for m in view.memories()}
+        keys = view.vectors([m.id for m in view.memories()])
+        pulled = view.embed([question])[0] + 0.5 * np.mean([keys[by_text[h.text].id] for h in first[:3]], axis=0)
+        pulled /= np.linalg.norm(pulled)
+        sentences = dict(SentenceVectors().ranking(view, view.memories(), pulled, len(CHAT)))
+        for h in hits:  # each turn's dense score is max(key, best sentence) against the pulled vector
+            mid = by_text[h.text].id
+            assert abs(h.parts["vector"] - max(float(keys[mid] @ pulled), sentences[mid])) < 1e-4
+        fed_vector = {h.text: h.parts["vector"] for h in hits}
+        assert all(fed_vector[h.text] > h.parts["vector"] for h in first[:3])  # pulled toward the first hits
+        fed_keyword = {h.text: h.parts["keyword"] for h in hits if "keyword" in h.parts}
+        assert fed_keyword and all(fed_keyword[t] == h.parts["keyword"] for h in first if (t := h.text) in fed_keyword)
+    finally:
+        close(plain)
+        close(fed)
