@@ -314,6 +314,8 @@ def test_import_refuses_partial_or_invalid_logs(tmp_path: Path) -> None:
               "memory_id": "m99", "payload": {"text": "x"}}
     no_text = [{**e, "payload": {k: v for k, v in e["payload"].items() if k != "text"}}
                if e["kind"] == "memory.added" else e for e in events]
+    null_kind = [{**e, "payload": {**e["payload"], "kind": None}} if e["kind"] == "memory.added" else e
+                 for e in events]  # found by the import fuzz: it reached the table's NOT NULL as a traceback
     cases = {
         "cut at a line boundary": ("\n".join(lines[:5]), "cut short"),
         "half a batch, end marker kept": ("\n".join(lines[:4] + [end]), "incomplete"),
@@ -321,6 +323,7 @@ def test_import_refuses_partial_or_invalid_logs(tmp_path: Path) -> None:
                                                                                    "events": len(events) + 1})]),
                           "never added"),
         "added without text": ("\n".join([*map(json.dumps, no_text), end]), "text"),
+        "added with a null kind": ("\n".join([*map(json.dumps, null_kind), end]), "kind must be text"),
         "a bare number": ("5", "JSON object"),
         "batch is text": ("\n".join([json.dumps({**events[0], "batch": "x"}), end]), "whole number"),
         "NaN in a payload": ("\n".join([json.dumps({**events[0], "payload": {"text": float("nan")}}), end]), "NaN"),

@@ -204,6 +204,8 @@ def fold_problem(state: ProjectionState, event: Event) -> str | None:
     for name in ("strength", "importance"):
         if name in p and (not isinstance(p[name], _NUMBER) or isinstance(p[name], bool)):
             return f"{name} must be a number"
+    if kind is Kind.MEMORY_ADDED and "kind" in p and not isinstance(p["kind"], str):
+        return "kind must be text"
     if not isinstance(p.get("sources", []), list) or not all(
             isinstance(x, int) and not isinstance(x, bool) for x in p.get("sources", [])):
         return "sources must be a list of event numbers"
