@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 
 from memcli.strategy import Candidate, Hit, Param, Retrieval, Strategy, ops
-from memcli.strategy.text import content_words, keyphrases, sentences, words
+from memcli.strategy.text import content_words, keyphrases, sentence_units, sentences
 
 SUMMARY_SCHEMA = {"type": "object", "properties": {"summary": {"type": "string"}}, "required": ["summary"]}
 
@@ -69,7 +69,7 @@ class Hema(Strategy):
 
     def extract(self, turn, view):
         meta = {"role": "chunk", "turn_index": view.turn_count(), "date": turn.ts.date().isoformat()}
-        pieces = chunks(turn.text) if self.p["chunk"] == "sentence" else [turn.text]
+        pieces = sentence_units(turn.text) if self.p["chunk"] == "sentence" else [turn.text]
         return [Candidate(f"{turn.who}: {piece}", kind="chunk", importance=importance(piece),
                           sources=(turn.seq,), metadata=dict(meta)) for piece in pieces]
 
@@ -128,25 +128,6 @@ class Hema(Strategy):
             hits.append(Hit(summary.id, summary.text, 1.0, {"compact": 1.0}, _contributors(summary)))
         return Retrieval(hits, near_misses=ranked[k:k + 5],
                          note=f"{len(hits) - (summary is not None)} chunks (best per turn), then the compact summary")
-
-
-def chunks(text: str) -> list[str]:
-    """The sentences of a turn; a fragment under four words ("Wow!", "Yes, I did.") joins the next one."""
-    out: list[str] = []
-    pending = ""
-    for sentence in sentences(text) or [text]:
-        piece = f"{pending} {sentence}".strip()
-        if len(words(piece)) < 4:
-            pending = piece
-        else:
-            out.append(piece)
-            pending = ""
-    if pending:
-        if out:
-            out[-1] = f"{out[-1]} {pending}"
-        else:
-            out.append(pending)
-    return out
 
 
 def importance(text: str) -> float:

@@ -6,7 +6,8 @@ from the dev split.
 
 from __future__ import annotations
 
-from memcli.strategy.maxsim import SentenceVectors, units
+from memcli.strategy.maxsim import SentenceVectors
+from memcli.strategy.text import sentence_units as units
 from strategy_helpers import chat, close
 
 LONG_TURN = ("Work has been hectic, the quarterly report took all week and my manager kept changing the slides. "

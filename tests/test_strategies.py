@@ -187,7 +187,7 @@ def test_hema_turn_chunks_keep_the_whole_turn(settings, embedder) -> None:
 
 
 def test_hema_chunk_fragments_join_the_next_sentence() -> None:
-    from memcli_plugins.hema import chunks
+    from memcli.strategy.text import sentence_units as chunks  # hema's sentence chunks
 
     assert chunks("Yes! Oh wow. I made a bowl at the class. Fun!") == ["Yes! Oh wow. I made a bowl at the class. Fun!"]
     assert chunks("Thanks! I ran ten kilometres this morning. My legs hurt so much now.") == [

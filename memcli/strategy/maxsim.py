@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from memcli.strategy.text import sentences, words
+from memcli.strategy.text import sentence_units
 
 if TYPE_CHECKING:
     import numpy as np
@@ -23,26 +23,6 @@ if TYPE_CHECKING:
     from memcli.strategy.view import MemoryView
 
 RRF_K = 60  # reciprocal rank fusion's constant, as in the index's hybrid search
-MIN_WORDS = 4  # a shorter fragment ("Wow!", "Yes, I did.") joins the next sentence
-
-
-def units(text: str) -> list[str]:
-    """The sentences of `text`, a fragment under MIN_WORDS words joined to the one after it."""
-    out: list[str] = []
-    carry = ""
-    for sentence in sentences(text) or [text]:
-        joined = f"{carry} {sentence}".strip()
-        if len(words(joined)) < MIN_WORDS:
-            carry = joined
-            continue
-        out.append(joined)
-        carry = ""
-    if carry:
-        if out:
-            out[-1] = f"{out[-1]} {carry}"
-        else:
-            out.append(carry)
-    return out
 
 
 class SentenceVectors:
@@ -55,8 +35,8 @@ class SentenceVectors:
         """The sentences to embed, each after its speaker's name ("Ana: I went …") when the text starts with one."""
         who, sep, said = memory.text.partition(": ")
         if not sep or " " in who.strip():  # no "Speaker: " in front
-            return units(memory.text)
-        return [f"{who}: {s}" for s in units(said)]  # with the name: questions name the person (0.771 vs 0.741)
+            return sentence_units(memory.text)
+        return [f"{who}: {s}" for s in sentence_units(said)]  # with the name: questions name the person (0.771 vs 0.741)
 
     def ranking(self, view: MemoryView, memories: list[Memory], query_vector: np.ndarray,
                 depth: int) -> list[tuple[str, float]]:

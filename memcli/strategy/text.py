@@ -32,6 +32,28 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text)]
 
 
+MIN_WORDS = 4  # a shorter fragment ("Wow!", "Yes, I did.") joins the next sentence
+
+
+def sentence_units(text: str) -> list[str]:
+    """The sentences of `text`, a fragment under MIN_WORDS words joined to the one after it."""
+    out: list[str] = []
+    carry = ""
+    for sentence in sentences(text) or [text]:
+        joined = f"{carry} {sentence}".strip()
+        if len(words(joined)) < MIN_WORDS:
+            carry = joined
+            continue
+        out.append(joined)
+        carry = ""
+    if carry:
+        if out:
+            out[-1] = f"{out[-1]} {carry}"
+        else:
+            out.append(carry)
+    return out
+
+
 def content_words(text: str) -> list[str]:
     return [w for w in words(text) if w not in STOPWORDS and len(w) > 1]
 
