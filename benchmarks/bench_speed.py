@@ -151,65 +151,47 @@ def _ingest_once(conv, strategy: str, embedder, batched: bool) -> tuple[float, f
     """(seconds to log the turns and build the memories, seconds to sync the index) for one ingest."""
     import contextlib
 
+    from memcli.chat import ingest_conversation, open_chat
     from memcli.clock import SimulatedClock
-    from memcli.engine import Engine
-    from memcli.chat import Chat
-    from memcli.strategy.registry import StrategyRegistry
 
     with tempfile.TemporaryDirectory() as tmp:
         clock = SimulatedClock(conv.sessions[0].date)
-        engine = Engine(load_settings(data_dir=Path(tmp)), clock=clock, embedder=embedder)
-        chat = Chat(engine, StrategyRegistry(), model=None, strategy=strategy, background=False)
-        chat.view()  # the index options are set (opens LanceDB): not part of the turns
-        t = time.perf_counter()
-        with engine.batch() if batched else contextlib.nullcontext():
-            for s in conv.sessions:
-                if s.date > clock.now():
-                    clock.set(s.date)
-                for turn in s.turns:
-                    text = turn.text + (f" [shares {turn.caption}]" if turn.caption else "")
-                    chat.ingest(turn.role, text, speaker=turn.speaker, metadata={"turn_id": turn.turn_id})
-        logged = time.perf_counter() - t
-        t = time.perf_counter()
-        engine.synced(chat.namespace)  # every memory embedded (one batch) and written to LanceDB
-        synced = time.perf_counter() - t
-        chat.close()
-        engine.close()
+        with open_chat(load_settings(data_dir=Path(tmp)), strategy=strategy, clock=clock, embedder=embedder,
+                       background=False) as chat:
+            chat.engine.open()  # LanceDB opened: not part of the turns
+            t = time.perf_counter()
+            with chat.engine.batch() if batched else contextlib.nullcontext():
+                ingest_conversation(chat, conv, clock)
+            logged = time.perf_counter() - t
+            t = time.perf_counter()
+            chat.engine.synced(chat.namespace)  # every memory embedded (one batch) and written to LanceDB
+            synced = time.perf_counter() - t
     return logged, synced
 
 
-# The same turn-by-turn ingest for another checkout's interpreter (`--ingest-before`: the code before
-# this change, e.g. the main branch's venv); prints the two timings as JSON.
+# The same turn-by-turn ingest for another checkout's interpreter (`--ingest-before`: a venv of the code
+# before a change; it needs `open_chat` and `ingest_conversation`); prints the two timings as JSON.
 _BEFORE = """
 import json, sys, tempfile, time
 from pathlib import Path
+from memcli.chat import ingest_conversation, open_chat
 from memcli.clock import SimulatedClock
 from memcli.embed.onnx_embedder import OnnxEmbedder
-from memcli.engine import Engine
 from memcli.replay.importers import read_locomo
-from memcli.chat import Chat
 from memcli.settings import load_settings
-from memcli.strategy.registry import StrategyRegistry
 conv = read_locomo(Path(sys.argv[1]))[0]
 with tempfile.TemporaryDirectory() as tmp:
     clock = SimulatedClock(conv.sessions[0].date)
-    engine = Engine(load_settings(data_dir=Path(tmp)), clock=clock, embedder=OnnxEmbedder(Path(sys.argv[3])))
-    chat = Chat(engine, StrategyRegistry(), model=None, strategy=sys.argv[2], background=False)
-    chat.view()
-    engine.embedder.embed(["warm up"])
-    t = time.perf_counter()
-    for s in conv.sessions:
-        if s.date > clock.now():
-            clock.set(s.date)
-        for turn in s.turns:
-            text = turn.text + (f" [shares {turn.caption}]" if turn.caption else "")
-            chat.ingest(turn.role, text, speaker=turn.speaker, metadata={"turn_id": turn.turn_id})
-    logged = time.perf_counter() - t
-    t = time.perf_counter()
-    engine.synced(chat.namespace)
-    print(json.dumps([logged, time.perf_counter() - t]))
-    chat.close()
-    engine.close()
+    with open_chat(load_settings(data_dir=Path(tmp)), strategy=sys.argv[2], clock=clock,
+                   embedder=OnnxEmbedder(Path(sys.argv[3])), background=False) as chat:
+        chat.engine.open()
+        chat.engine.embedder.embed(["warm up"])
+        t = time.perf_counter()
+        ingest_conversation(chat, conv, clock)
+        logged = time.perf_counter() - t
+        t = time.perf_counter()
+        chat.engine.synced(chat.namespace)
+        print(json.dumps([logged, time.perf_counter() - t]))
 """
 
 
