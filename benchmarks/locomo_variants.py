@@ -2,8 +2,8 @@
 
 `memcli eval locomo` ingests every conversation again for every run (minutes per conversation on
 a loaded machine). Retrieval-only changes (a strategy's `retrieve` and its parameters) do not
-change the memories, so this script ingests each conversation once into a kept data dir
-(`--cache`), then scores each `-S` variant's retrieval against it, the same way the harness
+change the memories, so this script ingests each conversation once with the first `-S` variant
+(its parameters too) into a kept data dir (`--cache`), then scores each variant's retrieval against it, the same way the harness
 does (provenance expanded to turn ids, recall@k per question, tokens of the memories sent).
 The figures reported in docs/benchmarks.md still come from `memcli eval locomo`.
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import time
 from datetime import datetime, timedelta
@@ -31,10 +32,10 @@ from memcli.settings import load_settings
 from memcli.strategy.registry import StrategyRegistry
 
 
-def ingest(conv, base: str, data_dir: Path, settings, embedder, registry) -> None:
-    """The conversation's turns through `base` (its memories in namespace `base`), as the harness does."""
+def ingest(conv, base: str, params: dict, data_dir: Path, settings, embedder, registry) -> None:
+    """The conversation's turns through `base` with `params` (its memories in namespace `base`), as the harness does."""
     clock = SimulatedClock(conv.sessions[0].date)
-    with open_chat(settings.model_copy(update={"data_dir": data_dir}), strategy=base, params={}, clock=clock,
+    with open_chat(settings.model_copy(update={"data_dir": data_dir}), strategy=base, params=params, clock=clock,
                    embedder=embedder, registry=registry, background=False) as chat:
         chat.strategy.namespace = base
         chat.activate(chat.strategy)
@@ -63,10 +64,10 @@ def main() -> None:
     rows: dict[str, list] = {s.label: [] for s in specs}
     for conv in convs:
         base = specs[0].name
-        data_dir = Path(args.cache) / f"{conv.id}-{base}"
+        data_dir = Path(args.cache) / re.sub(r"[^\w.=-]+", "_", f"{conv.id}-{specs[0].label}")
         if not (data_dir / "now.json").exists():
             t0 = time.perf_counter()
-            ingest(conv, base, data_dir, settings, embedder, registry)
+            ingest(conv, base, specs[0].params, data_dir, settings, embedder, registry)
             print(f"{conv.id}: ingested in {time.perf_counter() - t0:.0f} s", flush=True)
         now = datetime.fromisoformat(json.loads((data_dir / "now.json").read_text())["now"])
         with open_chat(settings.model_copy(update={"data_dir": data_dir}), strategy=base, params={},

@@ -1,4 +1,4 @@
-"""longmemeval's retrieval rules: best-sentence (max-sim) dense ranking fused with BM25.
+"""longmemeval's retrieval rules: best-sentence (max-sim) dense ranking fused with BM25, keys with their exchange.
 
 Examples written for these tests in the LoCoMo style (two named people talking), not taken
 from the dev split.
@@ -6,6 +6,9 @@ from the dev split.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
+from memcli.clock import SimulatedClock
 from memcli.strategy.maxsim import SentenceVectors
 from memcli.strategy.text import sentence_units as units
 from strategy_helpers import chat, close
@@ -107,3 +110,53 @@ def test_feedback_ranks_the_dense_side_again_with_the_query_pulled_toward_the_fi
     finally:
         close(plain)
         close(fed)
+
+
+EXCHANGE = [
+    ("Priya", "Last weekend we took the kids to the war memorial downtown for the first time."),
+    ("Tom", "That sounds moving. How did they take it?"),
+    ("Priya", "They went very quiet and held hands the whole way round."),
+    ("Tom", "My sister finally sold her old car, by the way."),
+    ("Priya", "Good for her, it was falling apart."),
+]
+
+
+def test_a_reply_is_keyed_with_the_question_and_what_the_question_followed(settings, embedder) -> None:
+    """context=exchange (the default): a short answer carries the question it answers and the message that
+    question was about, so "How did Priya's kids react at the war memorial?" finds "They went very quiet"."""
+    clock = SimulatedClock(datetime(2023, 5, 10, 12, tzinfo=timezone.utc))
+    s = chat(settings, embedder, "longmemeval", clock=clock)
+    try:
+        for who, text in EXCHANGE:
+            s.ingest("user", text, speaker=who)
+        keys = {m.text: m.metadata["key"] for m in s.engine.store.memories("longmemeval")}
+        reply = keys["Priya: They went very quiet and held hands the whole way round."]
+        assert reply.startswith("Priya: Last weekend we took the kids to the war memorial downtown for the first time.\n"
+                                "Tom: That sounds moving. How did they take it?\n")
+        assert "war memorial" not in keys["Priya: Good for her, it was falling apart."]  # no question before it
+        hits = s.retrieve("How did Priya's kids react at the war memorial?", k=2).hits
+        assert "very quiet" in " ".join(h.text for h in hits)
+        assert all(h.text != "Priya: They went very quiet and held hands the whole way round." or len(h.sources) == 1
+                   for h in hits)  # the value and its provenance stay the reply alone
+    finally:
+        close(s)
+
+
+def test_the_exchange_stops_at_a_gap_and_context_question_keeps_one_message(settings, embedder) -> None:
+    clock = SimulatedClock(datetime(2023, 5, 10, 12, tzinfo=timezone.utc))
+    gap = chat(settings, embedder, "longmemeval", clock=clock)
+    one = chat(settings.model_copy(update={"data_dir": settings.data_dir / "one"}), embedder, "longmemeval",
+               {"context": "question"}, clock=clock)
+    try:
+        gap.ingest("user", EXCHANGE[0][1], speaker="Priya")
+        clock.set(datetime(2023, 5, 10, 15, tzinfo=timezone.utc))  # three hours later: a new exchange
+        for who, text in EXCHANGE[1:3]:
+            gap.ingest("user", text, speaker=who)
+        for who, text in EXCHANGE[:3]:
+            one.ingest("user", text, speaker=who)
+        for s in (gap, one):
+            key = next(m.metadata["key"] for m in s.engine.store.memories("longmemeval") if "very quiet" in m.text)
+            assert key.startswith("Tom: That sounds moving. How did they take it?\n") and "memorial" not in key
+    finally:
+        close(gap)
+        close(one)
