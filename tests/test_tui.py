@@ -223,6 +223,24 @@ def test_snapshot_narrow_terminal(snap_compare, embedder) -> None:
         app.chat.engine.close()
 
 
+def test_the_narrow_footer_ends_with_the_palette_key_at_the_edge(embedder) -> None:
+    """At 80 columns the keys overflow the footer; the palette key docked right must cover the last column,
+    or a letter of the keys under it shows there."""
+    app = snapshot_app(embedder)
+
+    async def run() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _ready(pilot)
+            palette = app.query_one("FooterKey.-command-palette")
+            assert palette.region.right == 80
+
+    try:
+        asyncio.run(run())
+    finally:
+        app.chat.close()
+        app.chat.engine.close()
+
+
 def test_snapshot_memory_detail(snap_compare, embedder) -> None:
     app = snapshot_app(embedder)
 

@@ -14,6 +14,9 @@ ChatLog { height: 1fr; padding: 0 1; }
 .bubble.streaming { border: round $warning 60%; }
 PromptInput { dock: bottom; margin: 0 1; }
 #status { height: 1; background: $boost; color: $text-muted; padding: 0 1; }
+/* Textual's compact footer gives every key a right margin, the palette key docked at the right edge too, so
+   where the keys overflow (80 columns) the last column showed the key text under it (a stray "c"). */
+Footer.-compact FooterKey.-command-palette { margin-right: 0; }
 #side ContentSwitcher, #side TabPane, FeedPane, MemoriesView { height: 1fr; }
 #side TabPane { padding: 0; }
 Feed, #memory-table { height: 1fr; }
