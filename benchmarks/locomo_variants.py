@@ -3,8 +3,9 @@
 `memcli eval locomo` ingests every conversation again for every run (minutes per conversation on
 a loaded machine). Retrieval-only changes (a strategy's `retrieve` and its parameters) do not
 change the memories, so this script ingests each conversation once with the first `-S` variant
-(its parameters too) into a kept data dir (`--cache`), then scores each variant's retrieval against it, the same way the harness
-does (provenance expanded to turn ids, recall@k per question, tokens of the memories sent).
+(its parameters too) into a kept data dir (`--cache`), then scores each variant's retrieval
+against it, the same way the harness does (provenance expanded to turn ids, recall@k per
+question, tokens of the memories sent).
 The figures reported in docs/benchmarks.md still come from `memcli eval locomo`.
 
     python benchmarks/locomo_variants.py FILE --convs conv-30 -S longmemeval -S 'longmemeval:x=1'

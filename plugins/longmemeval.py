@@ -103,7 +103,8 @@ class LongMemEval(Strategy):
                           metadata=meta)]
 
     def _context(self, first, view) -> str:
-        """The message before `first` as a line of the key, if it belongs to the same exchange."""
+        """The message before `first` (with `exchange`, also the one that message followed) as lines of the key,
+        if they belong to the same exchange."""
         if self.p["context"] == "none":
             return ""
         earlier = [t for t in view.turns(limit=4) if t.seq < first.seq]
