@@ -160,3 +160,51 @@ def test_the_exchange_stops_at_a_gap_and_context_question_keeps_one_message(sett
     finally:
         close(gap)
         close(one)
+
+
+def test_the_model_finds_a_question_likelier_after_the_turn_it_is_about(settings, embedder) -> None:
+    """The scorer behind `rerank`: mean log p of the question's tokens after a passage, deterministic."""
+    from memcli.strategy.rerank import PROMPT
+
+    s = chat(settings, embedder, "longmemeval")
+    try:
+        question = " What kind of dog did Lena adopt from the rescue centre?"
+        about = s.engine.scorer.likelihood(PROMPT.format(passage=f"Lena: {LONG_TURN}"), question)
+        other = s.engine.scorer.likelihood(PROMPT.format(passage=f"Omar: {CHAT[4][1]}"), question)
+        assert about > other + 0.1
+        assert about == s.engine.scorer.likelihood(PROMPT.format(passage=f"Lena: {LONG_TURN}"), question)
+        assert -20 < other < 0 and s.engine.scorer.likelihood("Passage: x", "") == 0.0
+        long_passage = PROMPT.format(passage="word " * 400)  # longer than the scoring context: its start is cut
+        assert s.engine.scorer.likelihood(long_passage, question) < 0
+    finally:
+        close(s)
+
+
+def test_rerank_fuses_the_retrieval_order_with_the_models_order(settings, embedder) -> None:
+    """`rerank=N`: the first N hits come back in the RRF of their retrieval rank and their rank by the model's
+    likelihood of the question (`question_logp`); the hits after N keep their order."""
+    from memcli.strategy.maxsim import RRF_K
+
+    question = "What kind of dog did Lena get from the rescue centre?"
+    plain = chat(settings, embedder, "longmemeval", {"speaker_boost": 1.0})
+    ranked = chat(settings.model_copy(update={"data_dir": settings.data_dir / "ranked"}), embedder,
+                  "longmemeval", {"speaker_boost": 1.0, "rerank": 4})
+    try:
+        for s in (plain, ranked):
+            _ingest(s)
+        before = plain.retrieve(question, k=6).hits
+        after = ranked.retrieve(question, k=6)
+        assert "re-ranked" in after.note
+        hits = after.hits
+        assert [h.text for h in hits[4:]] == [h.text for h in before[4:6]]  # past N: untouched
+        top = [h.text for h in before[:4]]
+        assert sorted(h.text for h in hits[:4]) == sorted(top) and all("question_logp" in h.parts for h in hits[:4])
+        logp = {h.text: h.parts["question_logp"] for h in hits[:4]}
+        by_model = sorted(top, key=lambda t: -logp[t])
+        fused = {t: 1 / (RRF_K + top.index(t) + 1) + 1 / (RRF_K + by_model.index(t) + 1) for t in top}
+        assert [h.text for h in hits[:4]] == sorted(top, key=lambda t: (-fused[t], top.index(t)))
+        assert hits[0].text == f"Lena: {LONG_TURN}"
+        assert logp[f"Lena: {LONG_TURN}"] == max(logp.values())  # the model agrees: the greyhound turn
+    finally:
+        close(plain)
+        close(ranked)

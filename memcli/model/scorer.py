@@ -1,4 +1,5 @@
-"""Token surprisal under the chat model: -log p(token | the tokens before it).
+"""Token surprisal under the chat model: -log p(token | the tokens before it), and how likely
+the model finds a text after a given context (`likelihood`, for re-ranking: memcli.strategy.rerank).
 
 SirLLM (Yao et al., 2024) calls this a token's entropy and keeps the phrases whose tokens
 the model finds hard to predict. Scoring is one forward pass over a short text, no
@@ -76,3 +77,21 @@ class TokenScorer:
                 piece = done.decode("utf-8", errors="ignore")[start:]
                 out.append(TokenScore(piece, start, float(-logprobs[i][tid])))
             return out
+
+    def likelihood(self, context: str, text: str) -> float:
+        """The mean log p of `text`'s tokens after `context` (the context's start is cut to fit n_ctx)."""
+        import numpy as np
+
+        with self._lock:
+            llm = self._load()
+            tail = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)[: self.n_ctx // 2]
+            if not tail:
+                return 0.0
+            head = llm.tokenize(context.encode("utf-8"), add_bos=False, special=False)
+            head = head[max(0, len(head) - (self.n_ctx - 1 - len(tail))):]
+            llm.reset()
+            llm.eval([llm.token_bos()] + head + tail)
+            rows = np.asarray(llm.scores[len(head): len(head) + len(tail)], dtype=np.float64)  # row i: token i's
+            top = rows.max(axis=1)
+            log_norm = top + np.log(np.exp(rows - top[:, None]).sum(axis=1))
+            return float((rows[np.arange(len(tail)), tail] - log_norm).mean())

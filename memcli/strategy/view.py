@@ -79,6 +79,10 @@ class MemoryView:
         scoring is not generation, so `llm_memory` does not gate it)."""
         return self._engine.scorer.surprisal(text)
 
+    def likelihood(self, context: str, text: str) -> float:
+        """Mean log p of `text`'s tokens after `context` under the configured chat model (as `surprisal`)."""
+        return self._engine.scorer.likelihood(context, text)
+
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         return self._engine.vectors(self.namespace, ids)
 
