@@ -38,6 +38,15 @@ def _ingest(s) -> None:
         s.ingest("user", text, speaker=who)
 
 
+def _two_chats(settings, embedder, first: dict, second: dict):
+    """Two longmemeval chats (separate data dirs) with the same conversation, one per parameter set."""
+    chats = (chat(settings, embedder, "longmemeval", first),
+             chat(settings.model_copy(update={"data_dir": settings.data_dir / "second"}), embedder, "longmemeval", second))
+    for s in chats:
+        _ingest(s)
+    return chats
+
+
 def test_dense_max_scores_a_long_turn_by_its_best_sentence(settings, embedder) -> None:
     """The greyhound sentence is a third of Lena's turn: its own vector is nearer the question than the turn's."""
     question = "What kind of dog did Lena get from the rescue centre?"
@@ -86,12 +95,9 @@ def test_feedback_ranks_the_dense_side_again_with_the_query_pulled_toward_the_fi
     import numpy as np
 
     question = "Where did Omar go walking along the cliffs?"
-    plain = chat(settings, embedder, "longmemeval", {"feedback": 0.0, "speaker_boost": 1.0})
-    fed = chat(settings.model_copy(update={"data_dir": settings.data_dir / "fed"}), embedder,
-                "longmemeval", {"feedback": 0.5, "speaker_boost": 1.0})
+    plain, fed = _two_chats(settings, embedder, {"feedback": 0.0, "speaker_boost": 1.0},
+                            {"feedback": 0.5, "speaker_boost": 1.0})
     try:
-        for s in (plain, fed):
-            _ingest(s)
         first = plain.retrieve(question, k=6).hits
         hits = fed.retrieve(question, k=6).hits
         view = fed.view()
@@ -186,12 +192,8 @@ def test_rerank_fuses_the_retrieval_order_with_the_models_order(settings, embedd
     from memcli.strategy.maxsim import RRF_K
 
     question = "What kind of dog did Lena get from the rescue centre?"
-    plain = chat(settings, embedder, "longmemeval", {"speaker_boost": 1.0})
-    ranked = chat(settings.model_copy(update={"data_dir": settings.data_dir / "ranked"}), embedder,
-                  "longmemeval", {"speaker_boost": 1.0, "rerank": 4})
+    plain, ranked = _two_chats(settings, embedder, {"speaker_boost": 1.0}, {"speaker_boost": 1.0, "rerank": 4})
     try:
-        for s in (plain, ranked):
-            _ingest(s)
         before = plain.retrieve(question, k=6).hits
         after = ranked.retrieve(question, k=6)
         assert "re-ranked" in after.note

@@ -8,7 +8,8 @@ return candidates, operations or ranked hits; only the engine writes. The model
 path goes through `MemoryView.ask_json` (schema-constrained JSON, the rules as
 fallback); a strategy that wraps another creates it through `Strategy.registry`.
 Rule-based tools live in the submodules `text`, `dates`, `statements`,
-`forgetting`, `sessions` and `guard_rules`. The built-in plugins (memcli_plugins)
+`forgetting`, `sessions` and `guard_rules`; ranking tools in `maxsim` (best-sentence scores)
+and `rerank` (the chat model re-ranks hits). The built-in plugins (memcli_plugins)
 import nothing else of memcli: an import-linter contract in pyproject.toml holds them to it.
 """
 
