@@ -6,8 +6,8 @@ language model. It needs no training and no new weights: the embedded SmolLM2-13
 with its own small context (memcli.model.scorer). That model is weak, so its order is fused
 with the retrieval's order by reciprocal rank fusion rather than replacing it.
 
-It costs one model pass per memory re-ranked (about 0.3 s for a LoCoMo turn on two cores),
-so a strategy offers it as a parameter, off by default.
+It costs one model pass per memory re-ranked (about 0.35 s for a LoCoMo turn, measured with two
+llama.cpp threads; the engine's scorer uses one), so a strategy offers it as a parameter, off by default.
 """
 
 from __future__ import annotations
