@@ -34,18 +34,33 @@ embedded 135M model, so it is off by default.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from memcli.strategy import FACTS_SCHEMA, ROLES, Candidate, Hit, Param, Retrieval, Strategy, listed_facts
 from memcli.strategy.dates import iso_span, resolve_time, time_range
 from memcli.strategy.maxsim import RRF_K, SentenceVectors
 from memcli.strategy.rerank import by_question_likelihood
 from memcli.strategy.text import facts, keyphrases
+from memcli_plugins import longmemeval_ranker as ranker
 
 # A message this much later than the one before it starts a new exchange: no context crosses the gap.
 CONTEXT_GAP = timedelta(hours=1)
 FEEDBACK_HITS = 3  # pseudo-relevance feedback: the first fused hits whose key vectors pull the query
 _ASKS_WHEN = re.compile(r"\s*(?:when|what (?:date|day|month|year|time)|how long ago|which (?:day|month|year))\b", re.I)
+
+
+@dataclass
+class Candidates:
+    """A retrieval's pool before its final order (`LongMemEval.candidates`)."""
+
+    pool: list[Hit]  # in the hand-set order
+    table: dict[str, dict[str, float]] | None  # the learned ranker's features, by memory id
+    span: tuple[datetime, datetime] | None  # the time range the question names
+    inside: Callable[[Hit], bool]  # whether a hit lies in that range
+    notes: list[str]
 
 
 class LongMemEval(Strategy):
@@ -77,6 +92,10 @@ class LongMemEval(Strategy):
         Param("rerank", int, 0, "Re-rank the top N with the chat model: how likely it finds the question after each "
               "memory (UPR), fused with the retrieval order. One model pass per memory: slow (0: off).",
               min=0, max=50),
+        Param("ranker", str, "learned", "Order the candidates by hand-set rules (RRF, speaker boost) or by a linear "
+              "model over the same signals, fit on LoCoMo conversations (learned; needs dense≠key and the default "
+              "embedder, else the rules). A time range the question names comes first either way.",
+              choices=("learned", "rules")),
         Param("dense", str, "max", "The dense ranking fused with BM25: each turn scored by its key's vector, by the "
               "best of its key and its sentences (max), by their mean, or by its best sentence alone.",
               choices=("key", "max", "mean", "sentence")),
@@ -126,46 +145,81 @@ class LongMemEval(Strategy):
         return "".join(f"{t.who}: {t.text}\n" for t in before)
 
     def retrieve(self, query, view, k):
-        pool = self._search(query, view, max(max(k, self.p["rerank"]) * 3, 20))
-        notes = []
-        rows = view.get_many([h.memory_id for h in pool])
-        if self.p["speaker_boost"] > 1.0:
-            pool, note = self._boost_speakers(query, pool, rows)
-            notes += [note] if note else []
-        if self.p["when_boost"] > 1.0 and _ASKS_WHEN.match(query):
-            pool = self._boost(pool, rows, lambda m: "when" in m.metadata, self.p["when_boost"], "when")
-            notes.append(f"when boost ×{self.p['when_boost']:g}")
-        span = time_range(query, view.now) if self.p["time_aware"] else None
-        if span is not None:
-            start, end = span
-
-            def inside(hit) -> bool:
-                m = rows.get(hit.memory_id)
-                if m is None:
-                    return False
-                ts = datetime.fromisoformat(m.metadata["ts"]) if "ts" in m.metadata else None
-                told = iso_span(m.metadata["when"], start.tzinfo) if "when" in m.metadata else None  # told of
-                return (ts is not None and start <= ts < end
-                        or told is not None and told[0] < end and start < told[1])
-
-            kept = [h for h in pool if inside(h)]
-            notes.append(f"time range {start.date()} – {end.date()}: {len(kept)} of {len(pool)} candidates inside")
-            if kept:
-                pool = kept + [h for h in pool if not inside(h)]
+        learned = self._learned(view)
+        found = self.candidates(query, view, max(k, self.p["rerank"]), learned)
+        pool, notes = found.pool, found.notes
+        if learned:
+            pool = self.learned_order(found)
+            notes.append("ordered by the learned ranker")
         if self.p["neighbours"]:
-            pool = self._with_neighbours(pool, view, rows)
+            pool = self._with_neighbours(pool, view)
         if self.p["rerank"]:
             pool = by_question_likelihood(query, pool, view, self.p["rerank"])
             notes.append(f"top {min(self.p['rerank'], len(pool))} re-ranked by the model's likelihood of the question")
         return Retrieval(pool[:k], near_misses=pool[k:k + 5], note="; ".join(notes))
 
-    def _search(self, query: str, view, size: int):
+    def candidates(self, query: str, view, k: int, features: bool) -> Candidates:
+        """The hybrid search's pool in the hand-set order (speaker and when boosts, the time range first), and
+        with `features` (needs dense≠key) each candidate's features for the learned ranker."""
+        size = max(k * 4, 40) if features else max(k * 3, 20)
+        memories = None if self.p["dense"] == "key" else {m.id: m for m in view.memories()}
+        fused = self._search(query, view, size, memories)
+        rows = memories if memories is not None else view.get_many([h.memory_id for h in fused])
+        named = self._named_speakers(query, rows)
+        span = time_range(query, view.now) if self.p["time_aware"] else None
+        pool, notes = fused, []
+        if self.p["speaker_boost"] > 1.0 and named:
+            pool = self._boost(pool, rows, lambda m: m.metadata.get("speaker") in named, self.p["speaker_boost"],
+                               "speaker")
+            notes.append(f"speaker boost ×{self.p['speaker_boost']:g} for {', '.join(sorted(named))}")
+        asks_when = bool(_ASKS_WHEN.match(query))
+        if self.p["when_boost"] > 1.0 and asks_when:
+            pool = self._boost(pool, rows, lambda m: "when" in m.metadata, self.p["when_boost"], "when")
+            notes.append(f"when boost ×{self.p['when_boost']:g}")
+        inside = partial(self._inside, rows, span)
+        if span is not None:
+            pool = self._time_first(pool, inside, span, notes)
+        table = None
+        if features and memories is not None:
+            table = ranker.features(fused, pool, rows, ranker.Question(named, span, asks_when),
+                                    ranker.exchange_neighbours(rows, CONTEXT_GAP), inside)
+        return Candidates(pool, table, span, inside, notes)
+
+    def learned_order(self, found: Candidates, weights: dict[str, float] = ranker.WEIGHTS) -> list[Hit]:
+        """The candidates by the learned ranker's score, those inside the question's time range first."""
+        pool = ranker.rank(found.pool, found.table, weights)
+        return self._time_first(pool, found.inside, found.span, []) if found.span is not None else pool
+
+    def _learned(self, view) -> bool:
+        """Whether the learned ranker orders this retrieval (it reads the dense side's scores)."""
+        return self.p["ranker"] == "learned" and self.p["dense"] != "key" and ranker.is_fit_for(view.embedder_id)
+
+    @staticmethod
+    def _inside(rows, span, hit) -> bool:
+        """Whether the hit's turn was said in `span`, or tells of a time that overlaps it."""
+        m = rows.get(hit.memory_id)
+        if m is None or span is None:
+            return False
+        start, end = span
+        ts = datetime.fromisoformat(m.metadata["ts"]) if "ts" in m.metadata else None
+        told = iso_span(m.metadata["when"], start.tzinfo) if "when" in m.metadata else None  # told of
+        return ts is not None and start <= ts < end or told is not None and told[0] < end and start < told[1]
+
+    @staticmethod
+    def _time_first(pool, inside, span, notes: list[str]):
+        """The pool with the hits inside the time range first (when there are any), each part in its order."""
+        kept = [h for h in pool if inside(h)]
+        notes.append(f"time range {span[0].date()} – {span[1].date()}: {len(kept)} of {len(pool)} candidates inside")
+        return kept + [h for h in pool if not inside(h)] if kept else pool
+
+    def _search(self, query: str, view, size: int, memories):
         """Hybrid search (RRF of a dense ranking and BM25 over the keys, the top max(size, fusion_depth) of each);
-        unless dense=key, the dense side scores a turn with its sentence vectors too (memcli.strategy.maxsim)."""
+        unless dense=key, the dense side scores a turn with its sentence vectors too (memcli.strategy.maxsim),
+        over `memories` (all of the namespace's, by id), and each hit's parts keep the query's cosine with
+        its key and with its best sentence."""
         if self.p["dense"] == "key":  # the index embeds the query while its keyword search runs
             return view.search(query, k=size, depth=self.p["fusion_depth"])
         vector = view.embed([query])[0]
-        memories = {m.id: m for m in view.memories()}
         depth = max(size, self.p["fusion_depth"]) if self.p["fusion_depth"] else len(memories)
         keys = view.vectors(list(memories))
         keyword = view.search(query, k=depth, mode="keyword")
@@ -176,8 +230,11 @@ class LongMemEval(Strategy):
 
             fed = vector + self.p["feedback"] * np.mean(top, axis=0)
             ranked = self._fuse(view, memories, keys, fed / np.linalg.norm(fed), keyword, depth)
-        return [Hit(mid, memories[mid].text, p["rrf"], p, tuple(memories[mid].sources))
-                for mid, p in ranked[:size] if mid in memories]
+        top = [(mid, p) for mid, p in ranked[:size] if mid in memories]
+        sentence = dict(self._sentences.ranking(view, [memories[mid] for mid, _ in top], vector, len(top)))
+        return [Hit(mid, memories[mid].text, p["rrf"],
+                    {**p, "key": float(keys[mid] @ vector) if mid in keys else -1.0, "sentence": sentence[mid]},
+                    tuple(memories[mid].sources)) for mid, p in top]
 
     def _fuse(self, view, memories, keys, vector, keyword, depth) -> list[tuple[str, dict[str, float]]]:
         """The dense ranking for `vector` (key and sentence vectors combined as `dense` says) fused with the
@@ -195,15 +252,13 @@ class LongMemEval(Strategy):
             p["rrf"] += 1.0 / (RRF_K + rank + 1)
         return sorted(parts.items(), key=lambda kv: (-kv[1]["rrf"], kv[0]))
 
-    def _boost_speakers(self, query: str, pool, rows):
-        """Questions usually name the person they ask about: rank that person's turns first."""
+    @staticmethod
+    def _named_speakers(query: str, rows) -> frozenset[str]:
+        """The speakers the question names (questions usually name the person they ask about); none when it
+        names every speaker, as then no one's turns should come first."""
         speakers = {m.metadata.get("speaker", "") for m in rows.values()} - {"", "User", "Assistant"}
-        named = {s for s in speakers if re.search(rf"\b{re.escape(s)}\b", query, re.I)}
-        if not named or len(named) == len(speakers):
-            return pool, ""
-        boost = self.p["speaker_boost"]
-        ranked = self._boost(pool, rows, lambda m: m.metadata.get("speaker") in named, boost, "speaker")
-        return ranked, f"speaker boost ×{boost:g} for {', '.join(sorted(named))}"
+        named = frozenset(s for s in speakers if re.search(rf"\b{re.escape(s)}\b", query, re.I))
+        return named if len(named) < len(speakers) else frozenset()
 
     @staticmethod
     def _boost(pool, rows, applies, boost: float, part: str):
@@ -215,7 +270,7 @@ class LongMemEval(Strategy):
         return sorted((Hit(h.memory_id, h.text, h.score * factor(h), {**h.parts, part: factor(h)}, h.sources)
                        for h in pool), key=lambda h: -h.score)
 
-    def _with_neighbours(self, pool, view, rows):
+    def _with_neighbours(self, pool, view):
         """After each of the top hits, the memory of the next turn (scored just below the hit)."""
         by_first_source: dict[int, str] = {}
         memories = view.memories()

@@ -6,11 +6,14 @@ from the dev split.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+
+import pytest
 
 from memcli.clock import SimulatedClock
 from memcli.strategy.maxsim import SentenceVectors
 from memcli.strategy.text import sentence_units as units
+from memcli_plugins.longmemeval_ranker import EMBEDDER, WEIGHTS, exchange_neighbours, is_fit_for
 from strategy_helpers import chat, close
 
 LONG_TURN = ("Work has been hectic, the quarterly report took all week and my manager kept changing the slides. "
@@ -210,3 +213,55 @@ def test_rerank_fuses_the_retrieval_order_with_the_models_order(settings, embedd
     finally:
         close(plain)
         close(ranked)
+
+
+def test_the_learned_ranker_orders_by_the_weighted_sum_of_each_candidates_features(settings, embedder) -> None:
+    """ranker=learned (the default): each candidate of the pool gets the features WEIGHTS names and comes back
+    in the order of their weighted sum (`parts["ranker"]`); ranker=rules keeps the hand-set order."""
+    question = "What kind of dog did Lena get from the rescue centre?"
+    learned, rules = _two_chats(settings, embedder, {}, {"ranker": "rules"})
+    try:
+        got = learned.retrieve(question, k=6)
+        assert "learned ranker" in got.note and "learned ranker" not in rules.retrieve(question, k=6).note
+        assert got.hits[0].text == f"Lena: {LONG_TURN}"
+        found = learned.strategy.candidates(question, learned.view(), 6, features=True)
+        assert all(set(row) == set(WEIGHTS) for row in found.table.values())
+        for h in got.hits:
+            assert h.parts["ranker"] == pytest.approx(sum(WEIGHTS[n] * v for n, v in found.table[h.memory_id].items()))
+        assert [h.parts["ranker"] for h in got.hits] == sorted((h.parts["ranker"] for h in got.hits), reverse=True)
+        worst_first = learned.strategy.learned_order(found, {"dense": -1.0})  # other weights, another order
+        assert [h.parts["vector"] for h in worst_first] == sorted(h.parts["vector"] for h in worst_first)
+        assert worst_first[-1].text == got.hits[0].text
+    finally:
+        close(learned)
+        close(rules)
+
+
+def test_the_learned_ranker_reads_the_exchange_around_a_turn_and_needs_its_own_embedder(settings, embedder) -> None:
+    """A turn's `before` / `after` features are the fused scores of its neighbours in the same exchange (no
+    gap over an hour); the weights belong to the default embedder, and to the dense side they were fit on."""
+    clock = SimulatedClock(datetime(2023, 5, 10, 12, tzinfo=timezone.utc))
+    s = chat(settings, embedder, "longmemeval", clock=clock)
+    by_key = chat(settings.model_copy(update={"data_dir": settings.data_dir / "key"}), embedder, "longmemeval",
+                  {"dense": "key"}, clock=clock)
+    try:
+        for who, text in EXCHANGE[:3]:
+            s.ingest("user", text, speaker=who)
+        clock.set(datetime(2023, 5, 10, 15, tzinfo=timezone.utc))  # three hours later: a new exchange
+        for who, text in EXCHANGE[3:]:
+            s.ingest("user", text, speaker=who)
+        memories = {m.text.split(": ", 1)[1]: m.id for m in s.view().memories()}
+        neighbours = exchange_neighbours({m.id: m for m in s.view().memories()}, timedelta(hours=1))
+        first, question, reply, car, answer = (memories[text] for _, text in EXCHANGE)
+        assert neighbours[question] == (first, reply) and neighbours[first] == (None, question)
+        assert neighbours[reply] == (question, None) and neighbours[car] == (None, answer)  # the gap ends it
+        found = s.strategy.candidates("How did Priya's kids react at the war memorial?", s.view(), 5, features=True)
+        rrf = {h.memory_id: h.parts["rrf"] for h in found.pool}
+        assert found.table[question]["before"] == rrf[first] and found.table[question]["after"] == rrf[reply]
+        assert found.table[first]["before"] == 0.0
+        assert is_fit_for(EMBEDDER) and not is_fit_for("BAAI/bge-small-en-v1.5")
+        by_key.ingest("user", EXCHANGE[0][1], speaker="Priya")
+        assert "learned" not in by_key.retrieve("Where did Priya take the kids?", k=1).note
+    finally:
+        close(s)
+        close(by_key)
