@@ -38,7 +38,8 @@ K = 10
 
 
 def pools(path: Path, conv_ids: list[str], spec: StrategySpec, cache: Path) -> list[dict]:
-    """Per question: conversation, evidence, the rules order's recall@K, and the pool with features and labels."""
+    """Per question of the `conv_ids` conversations: its candidates with their features (`found`), a label per
+    candidate (1: one of its turns is evidence), the evidence, and what `recall` needs to expand turns."""
     settings = load_settings(data_dir=None)
     embedder, registry = build_embedder(settings), StrategyRegistry()
     out = []
