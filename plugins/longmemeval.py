@@ -155,6 +155,9 @@ class LongMemEval(Strategy):
         if learned:
             pool = self.learned_order(found)
             notes.append("ordered by the learned ranker")
+        elif self.p["ranker"] == "learned":
+            notes.append(f"hand-set order: the learned ranker's weights are for the {ranker.EMBEDDER} embedder"
+                         if self.p["dense"] != "key" else "hand-set order: the learned ranker needs dense≠key")
         if self.p["neighbours"]:
             pool = self._with_neighbours(pool, view)
         if self.p["rerank"]:
@@ -186,7 +189,7 @@ class LongMemEval(Strategy):
         table = None
         if features and memories is not None:
             table = ranker.features(fused, pool, rows, ranker.Question(named, span, asks_when),
-                                    ranker.exchange_neighbours(rows, CONTEXT_GAP), inside)
+                                    ranker.exchange_neighbours(rows, [h.memory_id for h in fused], CONTEXT_GAP), inside)
         return Candidates(pool, table, span, inside, notes)
 
     def learned_order(self, found: Candidates, weights: dict[str, float] = ranker.WEIGHTS) -> list[Hit]:

@@ -46,16 +46,21 @@ class Question:
     asks_when: bool
 
 
-def exchange_neighbours(memories: dict[str, Memory], gap: timedelta) -> dict[str, tuple[str | None, str | None]]:
-    """Each turn memory's (previous, next) memory in the same exchange: adjacent turns at most `gap` apart."""
+def exchange_neighbours(memories: dict[str, Memory], ids: list[str],
+                        gap: timedelta) -> dict[str, tuple[str | None, str | None]]:
+    """The (previous, next) turn memory of each of `ids` in the same exchange: adjacent turns at most `gap`
+    apart. Only those turns' times are read (a search asks for 40 of a namespace's thousands)."""
     turns = sorted((m for m in memories.values() if m.sources and "ts" in m.metadata), key=lambda m: min(m.sources))
-    stamps = [datetime.fromisoformat(m.metadata["ts"]) for m in turns]
-    out: dict[str, tuple[str | None, str | None]] = {}
-    for i, m in enumerate(turns):
-        before = turns[i - 1].id if i and stamps[i] - stamps[i - 1] <= gap else None
-        after = turns[i + 1].id if i + 1 < len(turns) and stamps[i + 1] - stamps[i] <= gap else None
-        out[m.id] = (before, after)
-    return out
+    place = {m.id: i for i, m in enumerate(turns)}
+
+    def near(i: int, j: int) -> str | None:
+        """turns[j]'s id when it is of turns[i]'s exchange."""
+        if not 0 <= j < len(turns):
+            return None
+        apart = datetime.fromisoformat(turns[j].metadata["ts"]) - datetime.fromisoformat(turns[i].metadata["ts"])
+        return turns[j].id if abs(apart) <= gap else None
+
+    return {mid: (near(place[mid], place[mid] - 1), near(place[mid], place[mid] + 1)) for mid in ids if mid in place}
 
 
 def features(fused: list[Hit], ordered: list[Hit], memories: dict[str, Memory], question: Question,

@@ -251,7 +251,8 @@ def test_the_learned_ranker_reads_the_exchange_around_a_turn_and_needs_its_own_e
         for who, text in EXCHANGE[3:]:
             s.ingest("user", text, speaker=who)
         memories = {m.text.split(": ", 1)[1]: m.id for m in s.view().memories()}
-        neighbours = exchange_neighbours({m.id: m for m in s.view().memories()}, timedelta(hours=1))
+        by_id = {m.id: m for m in s.view().memories()}
+        neighbours = exchange_neighbours(by_id, list(memories.values()), timedelta(hours=1))
         first, question, reply, car, answer = (memories[text] for _, text in EXCHANGE)
         assert neighbours[question] == (first, reply) and neighbours[first] == (None, question)
         assert neighbours[reply] == (question, None) and neighbours[car] == (None, answer)  # the gap ends it
@@ -261,7 +262,7 @@ def test_the_learned_ranker_reads_the_exchange_around_a_turn_and_needs_its_own_e
         assert found.table[first]["before"] == 0.0
         assert is_fit_for(EMBEDDER) and not is_fit_for("BAAI/bge-small-en-v1.5")
         by_key.ingest("user", EXCHANGE[0][1], speaker="Priya")
-        assert "learned" not in by_key.retrieve("Where did Priya take the kids?", k=1).note
+        assert "needs dense≠key" in by_key.retrieve("Where did Priya take the kids?", k=1).note
     finally:
         close(s)
         close(by_key)
