@@ -16,17 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
-from locomo_variants import ingest
-from memcli.chat import open_chat
-from memcli.clock import SimulatedClock
-from memcli.core.events import Kind
+from locomo_variants import cached_chat, turn_ids
 from memcli.embed.factory import build_embedder
 from memcli.eval.locomo import CATEGORIES, StrategySpec, expand
 from memcli.replay.importers import read_locomo
@@ -44,14 +39,8 @@ def pools(path: Path, conv_ids: list[str], spec: StrategySpec, cache: Path) -> l
     embedder, registry = build_embedder(settings), StrategyRegistry()
     out = []
     for conv in (c for c in read_locomo(path) if c.id in conv_ids):
-        data_dir = cache / re.sub(r"[^\w.=-]+", "_", f"{conv.id}-{spec.label}")
-        if not (data_dir / "now.json").exists():
-            ingest(conv, spec.name, spec.params, data_dir, settings, embedder, registry)
-        now = datetime.fromisoformat(json.loads((data_dir / "now.json").read_text())["now"])
-        with open_chat(settings.model_copy(update={"data_dir": data_dir}), strategy=spec.name, params={},
-                       clock=SimulatedClock(now), embedder=embedder, registry=registry, background=False) as chat:
-            messages = chat.engine.store.events(kinds=[Kind.MESSAGE_USER, Kind.MESSAGE_ASSISTANT])
-            seq_to_turn = {e.seq: e.payload.get("metadata", {}).get("turn_id") for e in messages}
+        with cached_chat(conv, spec, cache, settings, embedder, registry) as (chat, now):
+            seq_to_turn = turn_ids(chat)
             strategy = chat.activate(registry.create(spec.name, spec.params, namespace=spec.name))
             view = chat.view(strategy, now=now)
             for q in conv.questions:

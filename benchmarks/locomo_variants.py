@@ -18,6 +18,7 @@ import json
 import re
 import statistics
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -64,24 +65,35 @@ def main() -> None:
     convs = [c for c in read_locomo(Path(args.file)) if c.id in wanted]
     rows: dict[str, list] = {s.label: [] for s in specs}
     for conv in convs:
-        base = specs[0].name
-        data_dir = Path(args.cache) / re.sub(r"[^\w.=-]+", "_", f"{conv.id}-{specs[0].label}")
-        if not (data_dir / "now.json").exists():
-            t0 = time.perf_counter()
-            ingest(conv, base, specs[0].params, data_dir, settings, embedder, registry)
-            print(f"{conv.id}: ingested in {time.perf_counter() - t0:.0f} s", flush=True)
-        now = datetime.fromisoformat(json.loads((data_dir / "now.json").read_text())["now"])
-        with open_chat(settings.model_copy(update={"data_dir": data_dir}), strategy=base, params={},
-                       clock=SimulatedClock(now), embedder=embedder, registry=registry, background=False) as chat:
-            score(chat, conv, specs, registry, base, now, ks, count_tokens, rows)
+        with cached_chat(conv, specs[0], Path(args.cache), settings, embedder, registry) as (chat, now):
+            score(chat, conv, specs, registry, specs[0].name, now, ks, count_tokens, rows)
     report(rows, specs, ks, args.misses)
+
+
+@contextmanager
+def cached_chat(conv, spec: StrategySpec, cache: Path, settings, embedder, registry):
+    """The conversation ingested with `spec` into a data dir kept under `cache` (done once), opened as a chat:
+    yields (chat, the time its questions are asked at)."""
+    data_dir = cache / re.sub(r"[^\w.=-]+", "_", f"{conv.id}-{spec.label}")
+    if not (data_dir / "now.json").exists():
+        t0 = time.perf_counter()
+        ingest(conv, spec.name, spec.params, data_dir, settings, embedder, registry)
+        print(f"{conv.id}: ingested in {time.perf_counter() - t0:.0f} s", flush=True)
+    now = datetime.fromisoformat(json.loads((data_dir / "now.json").read_text())["now"])
+    with open_chat(settings.model_copy(update={"data_dir": data_dir}), strategy=spec.name, params={},
+                   clock=SimulatedClock(now), embedder=embedder, registry=registry, background=False) as chat:
+        yield chat, now
+
+
+def turn_ids(chat) -> dict[int, str]:
+    """Each message event's seq → the LoCoMo turn id it was ingested from."""
+    messages = chat.engine.store.events(kinds=[Kind.MESSAGE_USER, Kind.MESSAGE_ASSISTANT])
+    return {e.seq: e.payload.get("metadata", {}).get("turn_id") for e in messages}
 
 
 def score(chat, conv, specs, registry, base, now, ks, count_tokens, rows) -> None:
     """Each variant's retrieval for each question of `conv`, scored as the harness does."""
-    engine = chat.engine
-    messages = engine.store.events(kinds=[Kind.MESSAGE_USER, Kind.MESSAGE_ASSISTANT])
-    seq_to_turn = {e.seq: e.payload.get("metadata", {}).get("turn_id") for e in messages}
+    seq_to_turn = turn_ids(chat)
     questions = [q for q in conv.questions if q.category in CATEGORIES and q.evidence]
     for spec in specs:
         strategy = chat.activate(registry.create(spec.name, spec.params, namespace=base))

@@ -97,8 +97,8 @@ def features(fused: list[Hit], ordered: list[Hit], memories: dict[str, Memory], 
             "inside": float(question.span is not None and inside(h)),
             "has_span": float(question.span is not None),
             "when": float(question.asks_when and "when" in m.metadata),
-            "before": rrf.get(before, 0.0) if before else 0.0,
-            "after": rrf.get(after, 0.0) if after else 0.0,
+            "before": rrf.get(before, 0.0),
+            "after": rrf.get(after, 0.0),
             "asks": float(m.text.rstrip().endswith("?")),
         }
     return out
