@@ -99,16 +99,22 @@ OPENAI, LOCOMO, SESSION = SEEDS["openai"], SEEDS["locomo"], SEEDS["session"]
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data dir with a conversation and memories, copied for each surface that writes."""
+def seeded(tmp_path_factory: pytest.TempPathFactory, embedder_cache: Path) -> Path:
+    """A data dir with a conversation and memories, copied for each surface that writes.
+
+    Set up before the per-test isolation (conftest.py), so it names the tests' shared embedder export
+    and an empty config itself: otherwise the data dir gets its own 87 MB export, copied into every
+    example's tmp dir (about 10 GB a run)."""
     root = tmp_path_factory.mktemp("seed")
     source = root / "chat.json"
     source.write_text(json.dumps(OPENAI))
     data = root / "data"
-    result = runner.invoke(app, ["ingest", str(source), "-f", "openai", "-S", "rag-turns", "-d", str(data)])
+    env = {"MEMCLI_EMBEDDER_CACHE": str(embedder_cache), "MEMCLI_CONFIG": str(root / "config.toml")}
+    result = runner.invoke(app, ["ingest", str(source), "-f", "openai", "-S", "rag-turns", "-d", str(data)], env=env)
     assert result.exit_code == 0, result.output
+    assert not (data / "embedder").exists()
     export = root / "export.jsonl"
-    assert runner.invoke(app, ["export", str(export), "-d", str(data)]).exit_code == 0
+    assert runner.invoke(app, ["export", str(export), "-d", str(data)], env=env).exit_code == 0
     return root
 
 
