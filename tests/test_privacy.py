@@ -23,6 +23,16 @@ def test_redact_finds_common_secrets() -> None:
     assert redact("I love pineapple pins") == ("I love pineapple pins", [])
 
 
+def test_model_and_file_names_are_not_taken_for_random_tokens() -> None:
+    """Names made of words, numbers and short tags (the default chat model's among them) pass; a generated
+    secret with the same separators does not."""
+    for name in ("SmolLM2-135M-Instruct-Q8_0", "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf", "TinyLlama-1.1B-Chat-v1.0",
+                 "paraphrase-multilingual-MiniLM-L12-v2", "m5.2xlarge-us-east-1a"):
+        assert redact(f"I run {name} here") == (f"I run {name} here", []), name
+    for secret in ("K7QX9-M2PLR-8WZT4-NB3VH-6YJCD", "acme_live_Xk82Lq9mPzR4vT7n", "Jm4k-9Pq2-Xr7t-W3zb-Lc8v"):
+        assert secret not in redact(f"I run {secret} here")[0], secret
+
+
 def test_secret_in_a_message_is_not_stored_as_a_memory(settings, embedder) -> None:
     s = chat(settings, embedder, "mem0")
     try:

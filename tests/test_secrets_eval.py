@@ -106,14 +106,15 @@ def test_every_event_kind_is_redacted(settings, embedder) -> None:
         s.engine.close()
 
 
-# Both splits have been looked at while building the detector, so both are development data now
+# Every split has been looked at while building the detector, so all are development data now
 # (the held-out set is scored by the lead with `benchmarks/guard_eval.py PATH`). Floors: measured on
-# the final detector (100 % recall, 0 % false positives on both, docs/reliability.md), less a
-# margin of one or two cases.
-FLOORS = {"seen": (0.97, 0.03), "unseen": (0.96, 0.03)}
+# the final detector (100 % recall, 0 % false positives on each, docs/reliability.md), less a
+# margin of one or two cases. `identifiers`: model, package and resource names against generated
+# secrets with the same separators (the readable-identifier rule).
+FLOORS = {"seen": (0.97, 0.03), "unseen": (0.96, 0.03), "identifiers": (0.96, 0.03)}
 
 
-@pytest.mark.parametrize("split", ["seen", "unseen"])
+@pytest.mark.parametrize("split", ["seen", "unseen", "identifiers"])
 def test_dev_split_meets_the_goal(split: str, settings, embedder) -> None:
     cases = yaml.safe_load((FIXTURES / f"{split}.yaml").read_text())
     recall, fp, missed, false_pos = measure(cases, settings, embedder)

@@ -219,6 +219,24 @@ def _encoded_text(tok: str) -> bool:
         sum(w.strip(".,:;!?'\"").isalpha() for w in words) >= 0.75 * len(words)
 
 
+# One part of a readable identifier: a number, perhaps with a unit (135M, 8x7B, 45b0, 2xlarge); a short tag
+# (Q8, e2e, L12, H4); or words run together (SmolLM2, MiniLM, Instruct, GGUF), perhaps ending in a number.
+_SEGMENT = re.compile(r"\d+(?:[xX]\d+)?(?:[A-Za-z]{1,2}\d*|[a-z]{3,})?|[A-Za-z0-9]{1,3}|[A-Za-z]{1,2}\d+"
+                      r"|(?:[A-Z]?[a-z]{2,}|[A-Z]{2,})+(?:[A-Z]?\d+[A-Za-z]?)?")
+
+
+def _readable_identifier(tok: str) -> bool:
+    """A model, package, branch or resource name made of readable parts (SmolLM2-135M-Instruct-Q8_0,
+    meta-llama/Llama-3.2-3B-Instruct, apache-airflow==8.20.0), a file extension aside: each part a number, a
+    short tag or words whose letters read as words (a vowel in every run of three lowercase letters), one
+    part with a word of four letters or more. A generated secret's random part (xofpEf, 9fK2mQ7x, K7QX9,
+    57zpdd) is none of these: such a token is judged as before, by its entropy."""
+    parts = [p for p in re.split(r"[-_./=]+", re.sub(r"\.[A-Za-z0-9]{1,5}$", "", tok)) if p]  # less .xlsx, .gguf
+    return len(parts) >= 2 and all(_SEGMENT.fullmatch(p) and all(re.search("[aeiouy]", run) for run in
+                                                                 re.findall("[a-z]{3,}", p)) for p in parts) and \
+        any(re.search("[aeiouy]", run, re.I) for p in parts for run in re.findall("[A-Za-z]{4,}", p))
+
+
 def _random_token(tok: str) -> bool:
     """A long token that reads like random bytes (base64, hex, a generated key), not a word or a path."""
     tok = tok.rstrip(".")
@@ -229,6 +247,8 @@ def _random_token(tok: str) -> bool:
         return len(tok) >= 32 and classes >= 2
     if re.fullmatch(r"[A-Za-z]+(?:[-_][A-Za-z]+)*", tok) or re.fullmatch(r"\d+", tok):
         return False  # words joined by hyphens, or a plain number
+    if _readable_identifier(tok):
+        return False
     return classes >= 2 and _entropy(tok) >= 3.7 and sum(c.isdigit() for c in tok) >= 2 or \
         classes == 3 and _entropy(tok) >= 4.0
 
