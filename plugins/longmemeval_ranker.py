@@ -30,10 +30,10 @@ TOP = 10  # `fused_top`: the reciprocal rank of a turn's place in the hand-set o
 # training pool); the intercept is left out, as it does not change an order. Written by
 # `python benchmarks/fit_ranker.py FILE --convs conv-26,conv-30,conv-41`.
 WEIGHTS: dict[str, float] = {
-    "after": 12.756068, "asks": -0.959064, "before": 24.479501, "dense": -2.231922, "dense_gap": 3.165111,
-    "dense_rr": 47.677747, "fused_top": 2.273643, "has_keyword": -3.321882, "has_span": -0.737918,
-    "inside": 1.255675, "key": 1.349006, "keyword": 4.090549, "keyword_rr": 85.050341, "position": -1.638884,
-    "rrf": 69.25345, "sentence": 1.285614, "speaker": 1.159708, "when": 1.044484,
+    "after": 13.898882, "asks": -0.97249, "before": 16.86593, "dense": -2.933154, "dense_gap": 3.269049,
+    "dense_rr": 115.354884, "fused_top": 2.070138, "has_keyword": -1.959336, "has_span": -0.676741,
+    "inside": 1.466977, "key": 1.749808, "keyword": 3.661353, "keyword_rr": -16.92318, "position": -0.945888,
+    "rrf": 62.696535, "sentence": 1.059659, "speaker": 1.373341, "when": 0.923322,
 }
 
 

@@ -106,7 +106,8 @@ def test_feedback_ranks_the_dense_side_again_with_the_query_pulled_toward_the_fi
         view = fed.view()
         by_text = {m.text: m for m in view.memories()}
         keys = view.vectors([m.id for m in view.memories()])
-        pulled = view.embed([question])[0] + 0.5 * np.mean([keys[by_text[h.text].id] for h in first[:3]], axis=0)
+        embedded = "Where did they go walking along the cliffs?"  # the speaker's name as "they" (speaker_names)
+        pulled = view.embed([embedded])[0] + 0.5 * np.mean([keys[by_text[h.text].id] for h in first[:3]], axis=0)
         pulled /= np.linalg.norm(pulled)
         sentences = dict(SentenceVectors().ranking(view, view.memories(), pulled, len(CHAT)))
         for h in hits:  # each turn's dense score is max(key, best sentence) against the pulled vector
@@ -266,3 +267,48 @@ def test_the_learned_ranker_reads_the_exchange_around_a_turn_and_needs_its_own_e
     finally:
         close(s)
         close(by_key)
+
+
+NAMED = [
+    ("Priya", "Tom! Tom, you will not believe what happened at the concert, Tom."),
+    ("Tom", "Ha, tell me everything. By the way, I finally started cello lessons on Thursday evenings."),
+    ("Priya", "Tom, that band played until midnight and I lost my voice singing along, Tom."),
+    ("Tom", "Sounds wild. My teacher says my bowing is improving, slowly."),
+    ("Priya", "Honestly Tom, you should come next time, they play every month."),
+]
+
+
+def test_the_dense_side_reads_a_speakers_name_as_they() -> None:
+    """The speakers' names (and their possessive) become "they"; other names and words stay."""
+    from memcli_plugins.longmemeval import LongMemEval
+
+    assert LongMemEval.without_speakers("What is Tom's favourite band, and did Priya see them with Tomas?",
+                                        {"Tom", "Priya"}) == "What is they favourite band, and did they see them with Tomas?"
+    assert LongMemEval.without_speakers("Tom?", {"Tom"}) == "they?"
+    assert LongMemEval.without_speakers("What did Ana paint?", set()) == "What did Ana paint?"
+
+
+@pytest.mark.parametrize("names", ["pronoun", "keep"])
+def test_a_question_naming_a_speaker_is_embedded_without_the_name(settings, embedder, names: str) -> None:
+    """A person's own turns carry their name in the label only; the other speaker's turns say it. So the dense
+    side embeds the question with the name as "they" (the speaker feature does the name's work)."""
+    question = "What instrument is Tom learning?"
+    s = chat(settings, embedder, "longmemeval", {"feedback": 0.0, "speaker_names": names})
+    try:
+        for who, text in NAMED:
+            s.ingest("user", text, speaker=who)
+        found = s.retrieve(question, k=5)
+        hits = found.hits
+        assert "cello" in hits[0].text
+        assert ("“What instrument is they learning?”" in found.note) == (names == "pronoun")
+        view = s.view()
+        embedded = "What instrument is they learning?" if names == "pronoun" else question
+        vector = view.embed([embedded])[0]
+        keys = view.vectors([m.id for m in view.memories()])
+        sentences = dict(SentenceVectors().ranking(view, view.memories(), vector, len(NAMED)))
+        by_text = {m.text: m.id for m in view.memories()}
+        for h in hits:
+            mid = by_text[h.text]
+            assert abs(h.parts["vector"] - max(float(keys[mid] @ vector), sentences[mid])) < 1e-4
+    finally:
+        close(s)
