@@ -106,9 +106,10 @@ class LongMemEval(Strategy):
               "model over the same signals, fit on LoCoMo conversations (learned; needs dense≠key and the default "
               "embedder, else the rules). A time range the question names comes first either way.",
               choices=("learned", "rules")),
-        Param("speaker_names", str, "pronoun", "How the dense side (dense≠key) reads a speaker's name in the question: "
-              "as \"they\" (a person's own turns carry their name only in the label, the other speaker's turns say "
-              "it; the speaker boost or feature does the name's work), or kept.", choices=("pronoun", "keep")),
+        Param("speaker_names", str, "pronoun", "How the dense side (dense≠key) reads a speaker's name in the "
+              "question: as \"they\" (a person's own turns carry their name only in the label, the other speaker's "
+              "turns say it; the speaker boost or feature does the name's work), or kept.",
+              choices=("pronoun", "keep")),
         Param("dense", str, "max", "The dense ranking fused with BM25: each turn scored by its key's vector, by the "
               "best of its key and its sentences (max), by their mean, or by its best sentence alone.",
               choices=("key", "max", "mean", "sentence")),

@@ -232,9 +232,15 @@ def _readable_identifier(tok: str) -> bool:
     part with a word of four letters or more. A generated secret's random part (xofpEf, 9fK2mQ7x, K7QX9,
     57zpdd) is none of these: such a token is judged as before, by its entropy."""
     parts = [p for p in re.split(r"[-_./=]+", re.sub(r"\.[A-Za-z0-9]{1,5}$", "", tok)) if p]  # less .xlsx, .gguf
-    return len(parts) >= 2 and all(_SEGMENT.fullmatch(p) and all(re.search("[aeiouy]", run) for run in
-                                                                 re.findall("[a-z]{3,}", p)) for p in parts) and \
-        any(re.search("[aeiouy]", run, re.I) for p in parts for run in re.findall("[A-Za-z]{4,}", p))
+
+    def readable(part: str) -> bool:
+        runs = re.findall("[a-z]{3,}", part)
+        return bool(_SEGMENT.fullmatch(part)) and all(re.search("[aeiouy]", run) for run in runs)
+
+    def has_word(part: str) -> bool:
+        return any(re.search("[aeiouy]", run, re.I) for run in re.findall("[A-Za-z]{4,}", part))
+
+    return len(parts) >= 2 and all(map(readable, parts)) and any(map(has_word, parts))
 
 
 def _random_token(tok: str) -> bool:
