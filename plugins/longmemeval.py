@@ -180,11 +180,12 @@ class LongMemEval(Strategy):
         with `features` (needs dense≠key) each candidate's features for the learned ranker."""
         size = max(k * 4, 40) if features else max(k * 3, 20)
         memories = None if self.p["dense"] == "key" else {m.id: m for m in view.memories()}
-        dense_query = query if memories is None or self.p["speaker_names"] == "keep" else \
-            self.without_speakers(query, _speakers(memories))
+        speakers = None if memories is None else _speakers(memories)
+        dense_query = query if speakers is None or self.p["speaker_names"] == "keep" else \
+            self.without_speakers(query, speakers)
         fused = self._search(query, dense_query, view, size, memories)
         rows = memories if memories is not None else view.get_many([h.memory_id for h in fused])
-        named = self._named_speakers(query, rows)
+        named = self._named_speakers(query, speakers if speakers is not None else _speakers(rows))
         span = time_range(query, view.now) if self.p["time_aware"] else None
         pool, notes = fused, []
         if dense_query != query:
@@ -274,10 +275,9 @@ class LongMemEval(Strategy):
         return sorted(parts.items(), key=lambda kv: (-kv[1]["rrf"], kv[0]))
 
     @staticmethod
-    def _named_speakers(query: str, rows) -> frozenset[str]:
-        """The speakers the question names (questions usually name the person they ask about); none when it
+    def _named_speakers(query: str, speakers: set[str]) -> frozenset[str]:
+        """The `speakers` the question names (questions usually name the person they ask about); none when it
         names every speaker, as then no one's turns should come first."""
-        speakers = _speakers(rows)
         named = frozenset(s for s in speakers if re.search(rf"\b{re.escape(s)}\b", query, re.I))
         return named if len(named) < len(speakers) else frozenset()
 
